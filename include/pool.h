@@ -1,0 +1,12 @@
+/*
+ * pool.h - umbrella header: includes every public header of the pool library.
+ */
+#ifndef POOL_H
+#define POOL_H
+
+#include "pool/common.h"
+#include "pool/version.h"
+#include "pool/error.h"
+#include "pool/pool.h"
+
+#endif /* POOL_H */

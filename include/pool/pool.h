@@ -1,0 +1,389 @@
+/*
+ * pool/pool.h - a lock-free, elastic worker pool.
+ *
+ * A pool runs tasks ({fn, arg} pairs) on at most `capacity` worker threads.
+ * Tasks wait in per-worker bounded rings (capacity x ring_capacity slots in
+ * all); idle workers steal from each other's rings, park on a LIFO stack and
+ * expire after `expiry_ns` idle. See docs/pool.md for the submit matrix and
+ * docs/memory-model.md for every ordering guarantee.
+ *
+ * Synchronization table. "yes": may run concurrently on the same pool from
+ * any threads. "no": the caller must order the two calls itself.
+ *
+ *                 submit  reads  tune  release  reboot  destroy
+ *   submit        yes     yes    yes   yes      yes     no
+ *   reads         yes     yes    yes   yes      yes     no
+ *   tune          yes     yes    yes   yes      yes     no
+ *   release       yes     yes    yes   yes      yes     no
+ *   reboot        yes     yes    yes   yes      yes     no
+ *   destroy       no      no     no    no       no      no
+ *
+ * submit = pool_submit, pool_try_submit, pool_submit_timeout,
+ * pool_submit_batch, pool_submit_wait, pool_invoke; reads = pool_cap,
+ * pool_running, pool_available, pool_waiting, pool_queued, pool_is_closed,
+ * pool_stats; release = pool_release, pool_release_timeout, pool_stop.
+ * Exception to "no" for
+ * destroy: submitters already blocked in a submit when pool_destroy starts are
+ * woken and return POOL_ECLOSED before pool_destroy frees anything. Any call
+ * on a handle after pool_destroy returned is undefined behaviour.
+ *
+ * Calls from inside a task of the same pool: submits, reads, tune, release
+ * and reboot are allowed. pool_release_timeout, pool_stop and pool_destroy
+ * return POOL_EDEADLK (they would wait for the calling task). pool_submit_wait
+ * runs the function inline. A blocking submit to the caller's own full pool
+ * runs the task inline on the calling worker instead of waiting on itself.
+ */
+#ifndef POOL_POOL_H
+#define POOL_POOL_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#include "common.h"
+#include "error.h"
+
+POOL_BEGIN_DECLS
+
+/* Opaque pool handle. Pair pool_new / pool_new_func with pool_destroy. */
+typedef struct pool pool_t;
+
+/* A task function. Runs on a worker thread with the argument it was given. */
+typedef void (*pool_task_fn)(void *arg);
+
+/* A task by value, as pool_submit_batch takes it. */
+typedef struct pool_task {
+	pool_task_fn fn;
+	void *arg;
+} pool_task_t;
+
+/* Called once per task discarded by pool_stop, on the thread calling it. */
+typedef void (*pool_discard_fn)(pool_task_fn fn, void *arg, void *ctx);
+
+/* Log levels passed to a pool_log_fn. */
+enum pool_log_level {
+	POOL_LOG_ERROR = 0,
+	POOL_LOG_WARN = 1,
+	POOL_LOG_INFO = 2,
+};
+
+/*
+ * A logger. Called from any pool thread or caller thread, never with a pool
+ * lock held; must be thread-safe. `msg` is valid only during the call.
+ */
+typedef void (*pool_log_fn)(void *ctx, int level, const char *msg);
+
+/*
+ * Worker-local state (tunny-style). worker_init runs on the new worker thread
+ * before it takes any task; it returns 0 and may set *state, or a negative
+ * code to refuse (the worker then exits without running a task, and the
+ * spawn is reported as failed). worker_fini runs on the same thread when the
+ * worker exits (expiry, shrink, release), with the state init produced.
+ */
+typedef int (*pool_worker_init_fn)(void *ctx, unsigned worker_id, void **state);
+typedef void (*pool_worker_fini_fn)(void *ctx, unsigned worker_id, void *state);
+
+/* Option flags (pool_options_t.flags). Any other bit is POOL_EINVAL. */
+enum pool_flags {
+	/* A full pool rejects a submit with POOL_EOVERLOAD instead of
+	 * blocking. */
+	POOL_NONBLOCKING = 1u << 0,
+	/* Spawn all `capacity` workers in pool_new. */
+	POOL_PREALLOC = 1u << 1,
+	/* Idle workers never expire. */
+	POOL_DISABLE_PURGE = 1u << 2,
+};
+
+#define POOL_FLAGS_ALL (POOL_NONBLOCKING | POOL_PREALLOC | POOL_DISABLE_PURGE)
+
+/*
+ * Options of pool_new. Set `size` with POOL_OPTIONS_INIT; every other field
+ * left zero takes its default. The library copies `size` bytes into a zeroed
+ * struct, so a program built against an older, smaller struct keeps working;
+ * a size it does not know (too small, or larger than its own struct) is
+ * POOL_EINVAL.
+ */
+typedef struct pool_options {
+	size_t size;
+	/* Max workers (and rings). 0: pool_default_capacity(). < 0: EINVAL. */
+	int capacity;
+	/* POOL_NONBLOCKING | POOL_PREALLOC | POOL_DISABLE_PURGE. */
+	unsigned flags;
+	/* Idle time after which a parked worker exits. 0: 1 s. < 0: EINVAL. */
+	int64_t expiry_ns;
+	/* Max submitters blocked at once on a full pool; more get
+	 * POOL_EOVERLOAD. 0: unlimited. < 0: EINVAL. */
+	int max_blocking;
+	/* Slots per worker ring, rounded up to a power of two. 0: 256.
+	 * Range 1 .. 1 << 20, else EINVAL. */
+	unsigned ring_capacity;
+	/* Worker thread stack size in bytes. 0: the system default. Below
+	 * PTHREAD_STACK_MIN: EINVAL. */
+	size_t stack_size;
+	/* Pool name, used in thread names ("name/w3") and logs. Copied.
+	 * NULL: "pool". Longer than 63 bytes: EINVAL. */
+	const char *name;
+	/* Logger; NULL: one line to stderr per message. */
+	pool_log_fn logger;
+	void *logger_ctx;
+	/* Worker-local state hooks; both may be NULL. */
+	pool_worker_init_fn worker_init;
+	pool_worker_fini_fn worker_fini;
+	void *worker_ctx;
+} pool_options_t;
+
+#define POOL_OPTIONS_INIT                      \
+	{                                      \
+		.size = sizeof(pool_options_t) \
+	}
+
+/*
+ * A snapshot of a pool's counters (pool_stats). Set `size` with
+ * POOL_STATS_INIT. Gauges (capacity .. waiting) are read at one moment each;
+ * cumulative counters (submitted ..) only grow. When the pool is quiescent
+ * (no call in progress) submitted == completed + queued + running +
+ * discarded exactly; under load each field is individually exact but they are
+ * not read at one instant.
+ */
+typedef struct pool_stats {
+	size_t size;
+	/* Gauges. */
+	uint64_t capacity; /* current capacity */
+	uint64_t running;  /* tasks executing now */
+	uint64_t workers;  /* live worker threads */
+	uint64_t idle;	   /* workers parked on the idle stack */
+	uint64_t queued;   /* accepted tasks not started */
+	uint64_t waiting;  /* submitters blocked on a full pool */
+	/* Counters since pool_new. */
+	uint64_t submitted;	    /* accepted tasks */
+	uint64_t completed;	    /* tasks that returned */
+	uint64_t discarded;	    /* tasks dropped by pool_stop */
+	uint64_t rejected_overload; /* POOL_EOVERLOAD returned */
+	uint64_t rejected_closed;   /* POOL_ECLOSED returned */
+	uint64_t rejected_timeout;  /* POOL_ETIMEDOUT returned by submits */
+	uint64_t stolen;       /* tasks run by a worker not owning the ring */
+	uint64_t inline_runs;  /* tasks run inline (see pool_submit) */
+	uint64_t spawned;      /* worker threads started */
+	uint64_t spawn_failed; /* thread creation or worker_init failed */
+	uint64_t expired;      /* workers that exited after expiry_ns idle */
+	uint64_t retired;      /* workers that exited after a shrink */
+	uint64_t tunes;	       /* successful pool_tune calls */
+} pool_stats_t;
+
+#define POOL_STATS_INIT                      \
+	{                                    \
+		.size = sizeof(pool_stats_t) \
+	}
+
+/*
+ * pool_default_capacity - CPUs usable by this process.
+ *
+ * Thread safety: any thread. Counts the CPUs in the calling thread's affinity
+ * mask and caps the figure by the cgroup v2 CPU quota (cpu.max) when one is
+ * set. Blocking: reads /proc and /sys files. Returns >= 1.
+ */
+POOL_EXTERN int pool_default_capacity(void);
+
+/*
+ * pool_new - create a pool.
+ *
+ * Thread safety: any thread. Ownership: *out is the caller's; pair with
+ * pool_destroy. `o` may be NULL (all defaults) and is not retained (the name
+ * is copied). Blocking: with POOL_PREALLOC, waits until every worker ran
+ * worker_init. Errors: POOL_EINVAL (out NULL, unknown o->size, a field out of
+ * range, unknown flag), POOL_ENOMEM (allocation or thread creation failed;
+ * nothing is leaked), or the negative code a worker_init returned under
+ * POOL_PREALLOC. On error *out is left untouched.
+ */
+POOL_EXTERN POOL_NODISCARD int pool_new(pool_t **out, const pool_options_t *o);
+
+/*
+ * pool_new_func - create a pool bound to one task function (ants
+ * PoolWithFunc); submit arguments with pool_invoke. Same contract as pool_new;
+ * additionally POOL_EINVAL when fn is NULL. The other submit calls also work
+ * on such a pool.
+ */
+POOL_EXTERN POOL_NODISCARD int pool_new_func(pool_t **out, pool_task_fn fn,
+					     const pool_options_t *o);
+
+/*
+ * pool_submit - run fn(arg) on the pool.
+ *
+ * Thread safety: any thread, including the pool's own tasks.
+ * Ordering: everything the caller did before pool_submit happens-before
+ * fn(arg) starts.
+ * Ownership: on 0 the task is the pool's until it runs (or is handed to the
+ * pool_stop discard callback); on < 0 the task never runs and the caller
+ * keeps arg.
+ * Blocking: when all rings (capacity x ring_capacity slots) are full, waits
+ * for a free slot, unless the pool has POOL_NONBLOCKING (then POOL_EOVERLOAD
+ * at once) or `max_blocking` submitters already wait (POOL_EOVERLOAD). From
+ * inside a task of the same pool, a full pool does not block: the task runs
+ * inline on the calling worker (counted in inline_runs), so a task never
+ * waits on its own pool. Lock-free otherwise: no lock and no syscall when a
+ * worker is awake.
+ * Errors: POOL_EINVAL (p or fn NULL), POOL_ECLOSED (released, stopped or
+ * being destroyed, also when it happens while blocked), POOL_EOVERLOAD,
+ * POOL_ENOMEM (no worker exists and none could be started; the task was not
+ * accepted), or the negative code a worker_init returned in that case.
+ */
+POOL_EXTERN POOL_NODISCARD int pool_submit(pool_t *p, pool_task_fn fn,
+					   void *arg);
+
+/*
+ * pool_try_submit - like pool_submit but never blocks: a full pool returns
+ * POOL_EOVERLOAD at once, also from inside a task (no inline run).
+ */
+POOL_EXTERN POOL_NODISCARD int pool_try_submit(pool_t *p, pool_task_fn fn,
+					       void *arg);
+
+/*
+ * pool_submit_timeout - like pool_submit but waits at most timeout_ns for a
+ * free slot (CLOCK_MONOTONIC), then returns POOL_ETIMEDOUT. timeout_ns == 0
+ * behaves as pool_try_submit; < 0 is POOL_EINVAL. Honours max_blocking;
+ * ignores POOL_NONBLOCKING (an explicit timeout is an explicit wish to wait).
+ * From inside a task of the same pool it waits like any caller (bounded).
+ */
+POOL_EXTERN POOL_NODISCARD int
+pool_submit_timeout(pool_t *p, pool_task_fn fn, void *arg, int64_t timeout_ns);
+
+/*
+ * pool_submit_batch - submit n tasks with one wake-up.
+ *
+ * Same contract as pool_submit for each task, in order; blocks (or not) by
+ * the same rules. *accepted (may be NULL) receives how many leading tasks
+ * were accepted: on 0 it is n; on < 0 tasks[*accepted .. n-1] never run and
+ * their arguments stay the caller's. Errors: POOL_EINVAL (p or tasks NULL with
+ * n > 0, any fn NULL: checked before anything is accepted), then as
+ * pool_submit. n == 0 returns 0.
+ */
+POOL_EXTERN POOL_NODISCARD int pool_submit_batch(pool_t *p,
+						 const pool_task_t *tasks,
+						 size_t n, size_t *accepted);
+
+/*
+ * pool_invoke - submit arg to the function of a pool made by pool_new_func.
+ * Same contract as pool_submit; POOL_EINVAL on a pool made by pool_new.
+ */
+POOL_EXTERN POOL_NODISCARD int pool_invoke(pool_t *p, void *arg);
+
+/*
+ * pool_submit_wait - submit fn(arg) and return after it ran (workerpool
+ * SubmitWait).
+ *
+ * Ordering: fn(arg) returning happens-before pool_submit_wait returns 0.
+ * Blocking: blocks while full (as pool_submit) and until fn returned. From
+ * inside a task of the same pool it calls fn(arg) inline on the calling
+ * worker, so it cannot deadlock. Errors: as pool_submit; POOL_ECLOSED also
+ * when the task was discarded by pool_stop before it ran (it is not passed
+ * to the discard callback; the caller keeps arg).
+ */
+POOL_EXTERN POOL_NODISCARD int pool_submit_wait(pool_t *p, pool_task_fn fn,
+						void *arg);
+
+/*
+ * pool_tune - change the capacity (ants Tune).
+ *
+ * Thread safety: any thread, under load. Growth adds rings and wakes blocked
+ * submitters and, when tasks are queued, workers. Shrink lowers the bound for
+ * new work at once: surplus workers exit after their current task (running
+ * may exceed the new capacity only until then), parked surplus workers are
+ * woken to exit, and queued tasks still run. Blocking: may wait for an RCU
+ * grace period when the ring table grows. Errors: POOL_EINVAL (p NULL,
+ * capacity <= 0, or above 1 << 20), POOL_ECLOSED, POOL_ENOMEM (growth could
+ * not allocate; capacity unchanged).
+ */
+POOL_EXTERN POOL_NODISCARD int pool_tune(pool_t *p, int capacity);
+
+/*
+ * Lock-free reads. Thread safety: any thread. Each value is exact at some
+ * moment during the call. Return POOL_EINVAL for p NULL.
+ *   pool_cap        capacity
+ *   pool_running    tasks executing now
+ *   pool_available  capacity - running (may be < 0 right after a shrink)
+ *   pool_waiting    submitters blocked on a full pool
+ *   pool_queued     accepted tasks not yet started
+ *   pool_is_closed  1 after release/stop/destroy started, 0 when open
+ */
+POOL_EXTERN int pool_cap(const pool_t *p);
+POOL_EXTERN int pool_running(const pool_t *p);
+POOL_EXTERN int pool_available(const pool_t *p);
+POOL_EXTERN int pool_waiting(const pool_t *p);
+POOL_EXTERN int64_t pool_queued(const pool_t *p);
+POOL_EXTERN int pool_is_closed(const pool_t *p);
+
+/*
+ * pool_stats - fill *s (whose size the caller set with POOL_STATS_INIT).
+ * Thread safety: any thread. Lock-free; sums per-worker counters. Errors:
+ * POOL_EINVAL (p or s NULL, unknown s->size).
+ */
+POOL_EXTERN int pool_stats(const pool_t *p, pool_stats_t *s);
+
+/*
+ * pool_release - close the pool now and return without waiting (ants
+ * Release).
+ *
+ * New submits get POOL_ECLOSED; submitters blocked on a full pool wake and
+ * return POOL_ECLOSED. Every task accepted before still runs; workers exit
+ * once the rings are empty. Ordering: a submit that returned 0 before
+ * pool_release started is run. Blocking: waits for one RCU grace period
+ * (in-flight submits to finish), never for tasks. Returns 0 (also when
+ * already closed) or POOL_EINVAL.
+ */
+POOL_EXTERN int pool_release(pool_t *p);
+
+/*
+ * pool_release_timeout - close, run every accepted task, and wait until every
+ * worker thread has exited, for at most timeout_ns (ants ReleaseTimeout).
+ *
+ * Ordering: every accepted task's return happens-before a 0 return. On
+ * POOL_ETIMEDOUT the pool stays closed and keeps running what remains;
+ * nothing is freed; call it again or pool_destroy later. Errors: POOL_EINVAL
+ * (p NULL, timeout_ns < 0), POOL_ETIMEDOUT, POOL_EDEADLK (from inside a task
+ * of this pool).
+ */
+POOL_EXTERN int pool_release_timeout(pool_t *p, int64_t timeout_ns);
+
+/*
+ * pool_stop - close, discard every queued task, wait for running tasks and
+ * worker exit (workerpool Stop).
+ *
+ * Each discarded task is handed to on_discard(fn, arg, ctx) exactly once on
+ * the calling thread (on_discard may be NULL: then they are dropped, and
+ * counted). Discarded tasks never run; running tasks finish. Errors:
+ * POOL_EINVAL, POOL_EDEADLK (from inside a task of this pool).
+ */
+POOL_EXTERN int pool_stop(pool_t *p, pool_discard_fn on_discard, void *ctx);
+
+/*
+ * pool_reboot - reopen a closed, fully drained pool (ants Reboot).
+ *
+ * Returns 0 when the pool is open afterwards (also when it was open).
+ * Errors: POOL_EINVAL, POOL_EBUSY (closed but tasks or workers remain: call
+ * pool_release_timeout first).
+ */
+POOL_EXTERN int pool_reboot(pool_t *p);
+
+/*
+ * pool_destroy - release, run every accepted task, join every worker and free
+ * the pool.
+ *
+ * Blocking: waits for all accepted tasks (there is no timeout: use
+ * pool_release_timeout first for one). Blocked submitters return
+ * POOL_ECLOSED before memory is freed. Errors: POOL_EINVAL (p NULL),
+ * POOL_EDEADLK (from inside a task of this pool; nothing is done).
+ */
+POOL_EXTERN int pool_destroy(pool_t *p);
+
+/*
+ * Worker context, valid only inside a task (or worker_init/fini):
+ *   pool_worker_state  the state worker_init set for this worker, else NULL
+ *   pool_worker_id     this worker's index (0 .. capacity-1), else -1
+ *   pool_self          the pool running the calling task, else NULL
+ */
+POOL_EXTERN void *pool_worker_state(void);
+POOL_EXTERN int pool_worker_id(void);
+POOL_EXTERN pool_t *pool_self(void);
+
+POOL_END_DECLS
+
+#endif /* POOL_POOL_H */

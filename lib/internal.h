@@ -1,0 +1,208 @@
+/*
+ * lib/internal.h - private structures of the pool engine. Never installed.
+ *
+ * docs/design.md is the paper design these structures implement: who writes
+ * each field, which operation pairs with which fence, and the park/wake
+ * argument. Field comments below say who writes each shared field.
+ *
+ * Lock order (see the top of pool.c): life_lock -> idle_lock. Both are slow
+ * path only: no lock is taken on the submit -> run fast path.
+ */
+#ifndef POOL_INTERNAL_H
+#define POOL_INTERNAL_H
+
+#include <pthread.h>
+#include <stdatomic.h>
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+
+#include "pool/pool.h"
+#include "arch.h"
+#include "rcu-inl.h"
+
+/* Pool states (pool.state). */
+enum {
+	POOL_ST_OPEN = 0,
+	/* Submits are refused; in-flight submits may still push. */
+	POOL_ST_CLOSING = 1,
+	/* Every push is complete (a grace period passed): workers exit once
+	 * they find every ring empty. */
+	POOL_ST_CLOSED = 2,
+};
+
+/*
+ * One ring slot. seq == 2*pos: free for the push at position pos;
+ * seq == 2*pos + 1: holds the task pushed at pos. The doubled encoding makes
+ * a one-slot ring work (plain Vyukov needs two).
+ */
+struct pool_slot {
+	_Atomic uint64_t seq;
+	pool_task_fn fn; /* written by the pusher before seq release */
+	void *arg;
+};
+
+/* A bounded MPMC ring (Vyukov-style sequence slots). */
+struct pool_ring {
+	/* Next push position: CAS by producers only. Own line: keeps
+	 * producers apart from consumers. */
+	_Atomic uint64_t head POOL_CACHE_ALIGNED;
+	/* Next pop position: CAS by consumers (owner and thieves) only. */
+	_Atomic uint64_t tail POOL_CACHE_ALIGNED;
+	/* Read-only after init. */
+	struct pool_slot *slots POOL_CACHE_ALIGNED;
+	uint64_t mask;
+};
+
+/*
+ * A shard: one ring plus the worker slot that owns it. Shards live until
+ * pool_destroy; only the table of pointers to them is replaced (RCU).
+ */
+struct pool_shard {
+	struct pool_ring ring;
+
+	/* Written only by the thread owning the shard (relaxed single-writer
+	 * counters, summed by pool_stats). Own line: no false sharing with
+	 * the ring's producer/consumer lines. */
+	_Atomic uint64_t completed POOL_CACHE_ALIGNED;
+	_Atomic uint64_t stolen;
+	_Atomic uint32_t running;
+
+	/* Park line. token: the futex word a parked owner sleeps on; set to
+	 * 1 by a waker under idle_lock, reset to 0 by the owner under
+	 * idle_lock. owner: 0 = free, 1 = a worker thread is bound; CAS
+	 * 0->1 by a spawner, store 0 by the exiting owner. */
+	_Atomic int32_t token POOL_CACHE_ALIGNED;
+	_Atomic uint32_t owner;
+	/* Protected by pool.idle_lock. */
+	bool on_stack;
+	struct pool_shard *idle_prev, *idle_next;
+	/* Immutable. */
+	unsigned index;
+	struct pool *pool;
+	/* Owner thread only. */
+	void *state;
+	uint64_t rng;
+};
+
+/* The RCU-protected shard table; replaced whole when it grows. */
+struct pool_table {
+	unsigned n;
+	struct pool_shard *shards[];
+};
+
+struct pool {
+	/* Immutable after pool_new. */
+	pool_task_fn func; /* pool_new_func's function, or NULL */
+	unsigned flags;
+	int64_t expiry_ns;
+	int max_blocking;
+	uint32_t ring_cap; /* slots per ring, a power of two */
+	size_t stack_size;
+	char name[64];
+	pool_log_fn logger;
+	void *logger_ctx;
+	pool_worker_init_fn worker_init;
+	pool_worker_fini_fn worker_fini;
+	void *worker_ctx;
+	int max_spinners;
+
+	/* Read on every submit, written rarely. table: replaced under
+	 * life_lock (release store, pairs with rcu_dereference-style
+	 * acquire loads). cap: stored under life_lock by pool_tune.
+	 * state: stored under life_lock. */
+	_Atomic(struct pool_table *) table POOL_CACHE_ALIGNED;
+	_Atomic int32_t cap;
+	_Atomic int32_t state;
+
+	/* Workers awake and searching (or about to be: counted by the waker
+	 * or spawner). RMW by workers on spin transitions, by wakers and
+	 * spawners; read by every submit after its fence. Own line. */
+	_Atomic int32_t nspinning POOL_CACHE_ALIGNED;
+
+	/* Blocked submitters: RMW by submitters on the slow path; read by
+	 * workers after every pop (fence first). Own line: it is read on the
+	 * consumer fast path and must not share with written fields. */
+	_Atomic int32_t waiting POOL_CACHE_ALIGNED;
+
+	/* Slow-path fields (spawn, exit, wake, block). */
+	_Atomic int32_t space_seq POOL_CACHE_ALIGNED; /* futex: a slot freed */
+	_Atomic int32_t nworkers; /* logical workers: <= cap on spawn */
+	_Atomic int32_t nthreads; /* threads not yet finished: futex */
+	_Atomic int32_t nidle;	  /* mirror of the idle stack size */
+	_Atomic pthread_t zombie; /* exited thread to join; 0 = none */
+
+	/* Counters written off the fast path only. */
+	_Atomic uint64_t discarded;
+	_Atomic uint64_t rej_overload;
+	_Atomic uint64_t rej_closed;
+	_Atomic uint64_t rej_timeout;
+	_Atomic uint64_t inline_runs;
+	_Atomic uint64_t spawned;
+	_Atomic uint64_t spawn_failed;
+	_Atomic uint64_t expired;
+	_Atomic uint64_t retired;
+	_Atomic uint64_t tunes;
+	_Atomic uint64_t log_count;
+
+	/* LIFO idle-worker stack, guarded by idle_lock (leaf lock). */
+	pthread_mutex_t idle_lock;
+	struct pool_shard *idle_top;
+
+	/* Serializes lifecycle changes and table growth. */
+	pthread_mutex_t life_lock;
+};
+
+/* Per-thread worker context (pool_self, pool_worker_state, ...). */
+struct pool_tls {
+	struct pool *pool;
+	struct pool_shard *shard;
+};
+extern _Thread_local struct pool_tls pool__tls;
+
+/* Allocation with test failure injection (pool.c). */
+void *pool__alloc(size_t size);
+void *pool__alloc_aligned(size_t size);
+void pool__free(void *ptr);
+bool pool__inject_failure(void);
+
+/* ring.c */
+int pool__ring_init(struct pool_ring *r, uint32_t cap);
+void pool__ring_fini(struct pool_ring *r);
+
+/* park.c */
+int pool__futex_wait(_Atomic int32_t *addr, int32_t val, int64_t rel_ns);
+void pool__futex_wake(_Atomic int32_t *addr, int n);
+int64_t pool__now_ns(void);
+bool pool__wake_one(struct pool *p);
+void pool__wake_all(struct pool *p);
+void pool__space_signal(struct pool *p);
+int pool__park(struct pool *p, struct pool_shard *self, bool *spinning);
+enum { POOL_PARK_RESCAN, POOL_PARK_WOKEN, POOL_PARK_EXPIRED };
+
+/* worker.c */
+int pool__spawn(struct pool *p, bool wait_init);
+void pool__ensure_worker(struct pool *p);
+bool pool__has_work(struct pool *p);
+struct pool_shard *pool__shard_new(struct pool *p, unsigned index);
+void pool__shard_free(struct pool_shard *s);
+void pool__join_zombie(struct pool *p);
+bool pool__pop_any(struct pool *p, struct pool_task *t);
+
+/* pool.c */
+void pool__log(struct pool *p, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+void pool__submit_wait_trampoline(void *arg);
+void pool__submit_wait_discard(void *arg);
+
+void pool__test_fail_after(long k);
+long pool__test_alloc_calls(void);
+
+static inline struct pool_table *pool__table(struct pool *p)
+{
+	/* Acquire: pairs with the release store in table_grow(), so the
+	 * shard pointers and shards it publishes are initialised. */
+	return atomic_load_explicit(&p->table, memory_order_acquire);
+}
+
+#endif /* POOL_INTERNAL_H */

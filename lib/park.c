@@ -1,0 +1,216 @@
+/*
+ * lib/park.c - futex waits, the LIFO idle-worker stack, park and wake.
+ *
+ * Lock order: idle_lock is a leaf lock: nothing else is taken while it is
+ * held, and no futex call or user code runs under it.
+ *
+ * The no-lost-wake-up argument for park/wake is in docs/design.md ("Park and
+ * wake"); the comments below name its steps P1..P4 (parking worker) and
+ * S1..S3 (submitter).
+ */
+#include <errno.h>
+#include <limits.h>
+#include <linux/futex.h>
+#include <time.h>
+#include <urcu/futex.h>
+
+#include "internal.h"
+
+int64_t pool__now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/*
+ * Sleep while *addr == val, at most rel_ns (< 0: no limit). Returns 0 when
+ * woken or the value differed, POOL_ETIMEDOUT on timeout. Spurious returns
+ * are possible: callers re-check their condition.
+ */
+int pool__futex_wait(_Atomic int32_t *addr, int32_t val, int64_t rel_ns)
+{
+	struct timespec ts, *tsp = NULL;
+
+	if (rel_ns >= 0) {
+		ts.tv_sec = rel_ns / 1000000000;
+		ts.tv_nsec = rel_ns % 1000000000;
+		tsp = &ts;
+	}
+	/* The kernel reads the word itself; the cast only hands it the
+	 * address (no plain C access to the _Atomic object happens). */
+	if (futex_async((int32_t *)addr, FUTEX_WAIT_PRIVATE, val, tsp, NULL,
+			0) < 0 &&
+	    errno == ETIMEDOUT)
+		return POOL_ETIMEDOUT;
+	return 0;
+}
+
+void pool__futex_wake(_Atomic int32_t *addr, int n)
+{
+	futex_async((int32_t *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
+}
+
+/* idle_lock held. */
+static void idle_push(struct pool *p, struct pool_shard *s)
+{
+	s->idle_prev = NULL;
+	s->idle_next = p->idle_top;
+	if (p->idle_top)
+		p->idle_top->idle_prev = s;
+	p->idle_top = s;
+	s->on_stack = true;
+	atomic_fetch_add_explicit(&p->nidle, 1, memory_order_relaxed);
+}
+
+/* idle_lock held; s->on_stack. */
+static void idle_remove(struct pool *p, struct pool_shard *s)
+{
+	if (s->idle_prev)
+		s->idle_prev->idle_next = s->idle_next;
+	else
+		p->idle_top = s->idle_next;
+	if (s->idle_next)
+		s->idle_next->idle_prev = s->idle_prev;
+	s->idle_prev = s->idle_next = NULL;
+	s->on_stack = false;
+	atomic_fetch_sub_explicit(&p->nidle, 1, memory_order_relaxed);
+}
+
+/*
+ * Pop the most recently parked worker (LIFO: its stack and caches are the
+ * warmest), count it as spinning and hand it a token. Returns false when no
+ * worker is parked.
+ */
+bool pool__wake_one(struct pool *p)
+{
+	struct pool_shard *s;
+
+	pthread_mutex_lock(&p->idle_lock);
+	s = p->idle_top;
+	if (s) {
+		idle_remove(p, s);
+		/* Counted for the woken worker before it runs, so submits
+		 * that follow do not wake a second one (it decrements when it
+		 * finds work or parks again). Relaxed would do for the count
+		 * itself; seq_cst keeps it in the single order the park/wake
+		 * argument reasons about. */
+		atomic_fetch_add_explicit(&p->nspinning, 1,
+					  memory_order_seq_cst);
+		/* Release: pairs with the acquire load of token in
+		 * pool__park; the worker then sees everything before the
+		 * wake (the task push, the closed state). */
+		atomic_store_explicit(&s->token, 1, memory_order_release);
+	}
+	pthread_mutex_unlock(&p->idle_lock);
+	if (!s)
+		return false;
+	/* Outside the lock. The shard outlives the pool's workers, so the
+	 * address stays valid even if the worker already ran off. */
+	pool__futex_wake(&s->token, 1);
+	return true;
+}
+
+void pool__wake_all(struct pool *p)
+{
+	while (pool__wake_one(p))
+		;
+}
+
+/*
+ * A slot was freed, capacity grew or the pool closed: wake blocked
+ * submitters. Callers have made the change visible and issued a seq_cst
+ * fence (or RMW) before reading `waiting` (the Dekker pair with the
+ * submitter's increment of `waiting` in submit_slow).
+ */
+void pool__space_signal(struct pool *p)
+{
+	/* Release: pairs with the submitter's acquire load of space_seq, so a
+	 * submitter that sees the new value also sees the freed slot. */
+	atomic_fetch_add_explicit(&p->space_seq, 1, memory_order_release);
+	pool__futex_wake(&p->space_seq, INT_MAX);
+}
+
+static bool must_rescan(struct pool *p)
+{
+	return pool__has_work(p) ||
+	       atomic_load_explicit(&p->state, memory_order_relaxed) ==
+		       POOL_ST_CLOSED ||
+	       atomic_load_explicit(&p->nworkers, memory_order_relaxed) >
+		       atomic_load_explicit(&p->cap, memory_order_relaxed);
+}
+
+/*
+ * Park the calling worker. Returns POOL_PARK_RESCAN when work (or a close or
+ * a shrink) appeared during the hand-over (the worker is awake, *spinning
+ * tells whether it is counted), POOL_PARK_WOKEN after a wake (counted as
+ * spinning by the waker), POOL_PARK_EXPIRED when it idled for expiry_ns and
+ * is off the stack (it must exit).
+ */
+int pool__park(struct pool *p, struct pool_shard *self, bool *spinning)
+{
+	bool purge = !(p->flags & POOL_DISABLE_PURGE);
+	int64_t deadline = pool__now_ns() + p->expiry_ns;
+
+	/* P1: publish ourselves as parked. The token is reset under the
+	 * lock, so a waker's store (also under it) cannot be lost. */
+	pthread_mutex_lock(&p->idle_lock);
+	atomic_store_explicit(&self->token, 0, memory_order_relaxed);
+	idle_push(p, self);
+	pthread_mutex_unlock(&p->idle_lock);
+
+	/* P2: stop being a searcher. */
+	if (*spinning) {
+		atomic_fetch_sub_explicit(&p->nspinning, 1,
+					  memory_order_seq_cst);
+		*spinning = false;
+	}
+	/* P3: pairs with the fence in the submit path (S2): either the
+	 * submitter sees our P1/P2, or our rescan (P4) sees its push. Also
+	 * pairs with the seq_cst state store in close (release) and the cap
+	 * store in pool_tune. */
+	atomic_thread_fence(memory_order_seq_cst);
+
+	/* P4: rescan. */
+	if (must_rescan(p)) {
+		bool popped;
+
+		pthread_mutex_lock(&p->idle_lock);
+		popped = !self->on_stack;
+		if (!popped)
+			idle_remove(p, self);
+		pthread_mutex_unlock(&p->idle_lock);
+		/* A waker that popped us counted us as spinning. */
+		*spinning = popped;
+		return POOL_PARK_RESCAN;
+	}
+
+	for (;;) {
+		int64_t rel = -1;
+
+		/* Acquire: pairs with the release store in pool__wake_one. */
+		if (atomic_load_explicit(&self->token, memory_order_acquire)) {
+			*spinning = true;
+			return POOL_PARK_WOKEN;
+		}
+		if (purge) {
+			rel = deadline - pool__now_ns();
+			if (rel <= 0) {
+				bool popped;
+
+				pthread_mutex_lock(&p->idle_lock);
+				popped = !self->on_stack;
+				if (!popped)
+					idle_remove(p, self);
+				pthread_mutex_unlock(&p->idle_lock);
+				if (!popped)
+					return POOL_PARK_EXPIRED;
+				/* A waker got us first: its token is set
+				 * (under the lock we just took). */
+				continue;
+			}
+		}
+		pool__futex_wait(&self->token, 0, rel);
+	}
+}

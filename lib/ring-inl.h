@@ -1,0 +1,93 @@
+/*
+ * lib/ring-inl.h - push and pop of the bounded MPMC ring (hot path).
+ *
+ * Slot protocol (docs/design.md, "Rings"): seq == 2*pos means the slot is
+ * free for the push at pos; seq == 2*pos + 1 means it holds that push's task.
+ * A pop at pos sets seq = 2*(pos + size), freeing it for the next lap.
+ */
+#ifndef POOL_RING_INL_H
+#define POOL_RING_INL_H
+
+#include "internal.h"
+
+static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg)
+{
+	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+
+	for (;;) {
+		struct pool_slot *s = &r->slots[pos & r->mask];
+		/* Acquire: pairs with the release store of seq in ring_pop, so
+		 * the previous lap's reads of fn/arg are done before we
+		 * overwrite them. */
+		uint64_t seq =
+			atomic_load_explicit(&s->seq, memory_order_acquire);
+		int64_t dif = (int64_t)(seq - 2 * pos);
+
+		if (dif == 0) {
+			/* Relaxed: the slot's seq, not head, publishes. */
+			if (atomic_compare_exchange_weak_explicit(
+				    &r->head, &pos, pos + 1,
+				    memory_order_relaxed,
+				    memory_order_relaxed)) {
+				s->fn = fn;
+				s->arg = arg;
+				/* Release: publishes fn/arg to the popper's
+				 * acquire load of seq in ring_pop. */
+				atomic_store_explicit(&s->seq, 2 * pos + 1,
+						      memory_order_release);
+				return true;
+			}
+		} else if (dif < 0) {
+			return false; /* full */
+		} else {
+			pos = atomic_load_explicit(&r->head,
+						   memory_order_relaxed);
+		}
+	}
+}
+
+static inline bool ring_pop(struct pool_ring *r, struct pool_task *t)
+{
+	uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
+
+	for (;;) {
+		struct pool_slot *s = &r->slots[pos & r->mask];
+		/* Acquire: pairs with the release store in ring_push: fn/arg
+		 * are visible once seq says the slot is full. */
+		uint64_t seq =
+			atomic_load_explicit(&s->seq, memory_order_acquire);
+		int64_t dif = (int64_t)(seq - (2 * pos + 1));
+
+		if (dif == 0) {
+			if (atomic_compare_exchange_weak_explicit(
+				    &r->tail, &pos, pos + 1,
+				    memory_order_relaxed,
+				    memory_order_relaxed)) {
+				t->fn = s->fn;
+				t->arg = s->arg;
+				/* Release: our reads of fn/arg happen before
+				 * the next lap's push (its acquire load). */
+				atomic_store_explicit(&s->seq,
+						      2 * (pos + r->mask + 1),
+						      memory_order_release);
+				return true;
+			}
+		} else if (dif < 0) {
+			return false; /* empty (or a push not yet published) */
+		} else {
+			pos = atomic_load_explicit(&r->tail,
+						   memory_order_relaxed);
+		}
+	}
+}
+
+/* Tasks claimed by a push and not yet claimed by a pop (may be transient). */
+static inline uint64_t ring_count(struct pool_ring *r)
+{
+	uint64_t t = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	uint64_t h = atomic_load_explicit(&r->head, memory_order_relaxed);
+
+	return h > t ? h - t : 0;
+}
+
+#endif /* POOL_RING_INL_H */

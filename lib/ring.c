@@ -1,0 +1,33 @@
+/*
+ * lib/ring.c - ring construction and destruction (the hot path is in
+ * ring-inl.h).
+ */
+#include <string.h>
+
+#include "internal.h"
+
+int pool__ring_init(struct pool_ring *r, uint32_t cap)
+{
+	uint32_t size = 1;
+
+	while (size < cap)
+		size <<= 1;
+	r->slots = pool__alloc((size_t)size * sizeof(*r->slots));
+	if (!r->slots)
+		return POOL_ENOMEM;
+	for (uint32_t i = 0; i < size; i++) {
+		atomic_init(&r->slots[i].seq, 2 * (uint64_t)i);
+		r->slots[i].fn = NULL;
+		r->slots[i].arg = NULL;
+	}
+	r->mask = size - 1;
+	atomic_init(&r->head, 0);
+	atomic_init(&r->tail, 0);
+	return 0;
+}
+
+void pool__ring_fini(struct pool_ring *r)
+{
+	pool__free(r->slots);
+	r->slots = NULL;
+}

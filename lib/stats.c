@@ -1,0 +1,122 @@
+/*
+ * lib/stats.c - lock-free reads and pool_stats: per-shard counters summed on
+ * read (no shared counter is written per task).
+ */
+#include <string.h>
+
+#include "internal.h"
+#include "ring-inl.h"
+
+struct sums {
+	uint64_t running, queued, submitted, completed, stolen;
+};
+
+static void sum_shards(struct pool *p, struct sums *s)
+{
+	struct pool_table *tb;
+
+	memset(s, 0, sizeof(*s));
+	pool__rcu_read_lock();
+	tb = pool__table(p);
+	for (unsigned i = 0; i < tb->n; i++) {
+		struct pool_shard *sh = tb->shards[i];
+
+		/* completed before head: a task counted complete was pushed
+		 * earlier, so the sum never shows completed > submitted. */
+		s->completed += atomic_load_explicit(&sh->completed,
+						     memory_order_relaxed);
+		s->running += atomic_load_explicit(&sh->running,
+						   memory_order_relaxed);
+		s->stolen +=
+			atomic_load_explicit(&sh->stolen, memory_order_relaxed);
+		s->queued += ring_count(&sh->ring);
+		s->submitted += atomic_load_explicit(&sh->ring.head,
+						     memory_order_relaxed);
+	}
+	pool__rcu_read_unlock();
+}
+
+int pool_cap(const pool_t *p)
+{
+	if (!p)
+		return POOL_EINVAL;
+	return atomic_load_explicit(&p->cap, memory_order_relaxed);
+}
+
+int pool_running(const pool_t *p)
+{
+	struct sums s;
+
+	if (!p)
+		return POOL_EINVAL;
+	sum_shards((struct pool *)p, &s);
+	return (int)s.running;
+}
+
+int pool_available(const pool_t *p)
+{
+	if (!p)
+		return POOL_EINVAL;
+	return pool_cap(p) - pool_running(p);
+}
+
+int pool_waiting(const pool_t *p)
+{
+	if (!p)
+		return POOL_EINVAL;
+	return atomic_load_explicit(&p->waiting, memory_order_relaxed);
+}
+
+int64_t pool_queued(const pool_t *p)
+{
+	struct sums s;
+
+	if (!p)
+		return POOL_EINVAL;
+	sum_shards((struct pool *)p, &s);
+	return (int64_t)s.queued;
+}
+
+int pool_is_closed(const pool_t *p)
+{
+	if (!p)
+		return POOL_EINVAL;
+	return atomic_load_explicit(&p->state, memory_order_relaxed) !=
+	       POOL_ST_OPEN;
+}
+
+#define LOAD(f) atomic_load_explicit(&p->f, memory_order_relaxed)
+
+int pool_stats(const pool_t *cp, pool_stats_t *out)
+{
+	struct pool *p = (struct pool *)cp;
+	pool_stats_t s;
+	struct sums sh;
+
+	if (!p || !out || out->size < sizeof(size_t) || out->size > sizeof(s))
+		return POOL_EINVAL;
+	memset(&s, 0, sizeof(s));
+	s.size = out->size;
+	sum_shards(p, &sh);
+	s.capacity = (uint64_t)LOAD(cap);
+	s.running = sh.running;
+	s.workers = (uint64_t)LOAD(nworkers);
+	s.idle = (uint64_t)LOAD(nidle);
+	s.queued = sh.queued;
+	s.waiting = (uint64_t)LOAD(waiting);
+	s.submitted = sh.submitted;
+	s.completed = sh.completed;
+	s.discarded = LOAD(discarded);
+	s.rejected_overload = LOAD(rej_overload);
+	s.rejected_closed = LOAD(rej_closed);
+	s.rejected_timeout = LOAD(rej_timeout);
+	s.stolen = sh.stolen;
+	s.inline_runs = LOAD(inline_runs);
+	s.spawned = LOAD(spawned);
+	s.spawn_failed = LOAD(spawn_failed);
+	s.expired = LOAD(expired);
+	s.retired = LOAD(retired);
+	s.tunes = LOAD(tunes);
+	memcpy(out, &s, out->size);
+	return 0;
+}

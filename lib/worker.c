@@ -1,0 +1,465 @@
+/*
+ * lib/worker.c - worker threads: spawn, the run loop, stealing, exit.
+ *
+ * Lock order: this file takes only idle_lock (through park.c), never while
+ * running a task or calling user hooks.
+ *
+ * Thread lifetime (docs/design.md, "Worker lifetime"): a spawner reserves a
+ * logical slot (nworkers < cap, CAS), counts the thread in nthreads, binds a
+ * free shard (owner CAS) and creates the thread. An exiting worker releases
+ * the shard, then the slot, then hands its pthread_t to the zombie slot and
+ * decrements nthreads as its last access to pool memory; it then joins the
+ * thread it took out of the zombie slot. pool_destroy waits for
+ * nthreads == 0 and joins the last zombie, which transitively guarantees that
+ * every worker thread has returned.
+ */
+#include <errno.h>
+#include <limits.h>
+#include <stdio.h>
+#include <string.h>
+
+#include "internal.h"
+#include "ring-inl.h"
+
+/* Spins of find_work before parking (each a cpu_relax apart). */
+#define POOL_SPIN_ROUNDS 256
+
+_Thread_local struct pool_tls pool__tls;
+
+struct pool_shard *pool__shard_new(struct pool *p, unsigned index)
+{
+	struct pool_shard *s = pool__alloc_aligned(sizeof(*s));
+
+	if (!s)
+		return NULL;
+	memset(s, 0, sizeof(*s));
+	if (pool__ring_init(&s->ring, p->ring_cap) < 0) {
+		pool__free(s);
+		return NULL;
+	}
+	atomic_init(&s->completed, 0);
+	atomic_init(&s->stolen, 0);
+	atomic_init(&s->running, 0);
+	atomic_init(&s->token, 0);
+	atomic_init(&s->owner, 0);
+	s->index = index;
+	s->pool = p;
+	s->rng = 0x9E3779B97F4A7C15ull * (index + 1);
+	return s;
+}
+
+void pool__shard_free(struct pool_shard *s)
+{
+	if (!s)
+		return;
+	pool__ring_fini(&s->ring);
+	pool__free(s);
+}
+
+static uint64_t xorshift(uint64_t *x)
+{
+	*x ^= *x << 13;
+	*x ^= *x >> 7;
+	*x ^= *x << 17;
+	return *x;
+}
+
+/* Pop from our own ring, else steal one task from another ring. */
+static bool find_work(struct pool *p, struct pool_shard *self,
+		      struct pool_task *t)
+{
+	struct pool_table *tb;
+	bool found = false;
+
+	if (ring_pop(&self->ring, t))
+		return true;
+	pool__rcu_read_lock();
+	tb = pool__table(p);
+	if (tb->n > 1) {
+		unsigned start = (unsigned)(xorshift(&self->rng) % tb->n);
+
+		for (unsigned i = 0; i < tb->n; i++) {
+			struct pool_shard *s = tb->shards[(start + i) % tb->n];
+
+			if (s != self && ring_pop(&s->ring, t)) {
+				atomic_store_explicit(
+					&self->stolen,
+					atomic_load_explicit(
+						&self->stolen,
+						memory_order_relaxed) +
+						1,
+					memory_order_relaxed);
+				found = true;
+				break;
+			}
+		}
+	}
+	pool__rcu_read_unlock();
+	return found;
+}
+
+/* Any ring claimed by a push and not yet by a pop (for rescans). */
+bool pool__has_work(struct pool *p)
+{
+	struct pool_table *tb;
+	bool any = false;
+
+	pool__rcu_read_lock();
+	tb = pool__table(p);
+	for (unsigned i = 0; i < tb->n && !any; i++)
+		any = ring_count(&tb->shards[i]->ring) != 0;
+	pool__rcu_read_unlock();
+	return any;
+}
+
+/* Pop one task from any ring (pool_stop's discard pass). */
+bool pool__pop_any(struct pool *p, struct pool_task *t)
+{
+	struct pool_table *tb;
+	bool found = false;
+
+	pool__rcu_read_lock();
+	tb = pool__table(p);
+	for (unsigned i = 0; i < tb->n && !found; i++)
+		found = ring_pop(&tb->shards[i]->ring, t);
+	pool__rcu_read_unlock();
+	return found;
+}
+
+static void run_task(struct pool *p, struct pool_shard *self,
+		     struct pool_task *t)
+{
+	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
+	t->fn(t->arg);
+	atomic_store_explicit(&self->running, 0, memory_order_relaxed);
+	atomic_store_explicit(
+		&self->completed,
+		atomic_load_explicit(&self->completed, memory_order_relaxed) +
+			1,
+		memory_order_relaxed);
+	(void)p;
+}
+
+/*
+ * After a pop freed a slot: wake blocked submitters, if any. The fence pairs
+ * with the seq_cst increment of `waiting` in submit_slow: either the
+ * submitter's retry sees our freed slot or we see it waiting.
+ */
+static inline void after_pop(struct pool *p)
+{
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&p->waiting, memory_order_relaxed) > 0)
+		pool__space_signal(p);
+}
+
+/* Retire if the pool shrank below the live worker count (CAS: exactly the
+ * surplus retires). */
+static bool try_retire(struct pool *p)
+{
+	int32_t n = atomic_load_explicit(&p->nworkers, memory_order_relaxed);
+
+	while (n > atomic_load_explicit(&p->cap, memory_order_relaxed)) {
+		/* seq_cst: part of the single order the exit rescan
+		 * (worker_exit) reasons about. */
+		if (atomic_compare_exchange_weak_explicit(
+			    &p->nworkers, &n, n - 1, memory_order_seq_cst,
+			    memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
+void pool__join_zombie(struct pool *p)
+{
+	/* Acquire: pairs with the exchange in worker_exit (the thread id
+	 * written by pthread_create is visible). */
+	pthread_t z = atomic_exchange_explicit(&p->zombie, (pthread_t)0,
+					       memory_order_acq_rel);
+
+	if (z)
+		pthread_join(z, NULL);
+}
+
+/*
+ * Some work is queued and maybe nobody is looking: wake a parked worker or
+ * spawn one. Called after a seq_cst fence by the caller.
+ */
+void pool__ensure_worker(struct pool *p)
+{
+	if (pool__wake_one(p))
+		return;
+	(void)pool__spawn(p, false);
+}
+
+struct spawn_arg {
+	struct pool *pool;
+	struct pool_shard *shard;
+	_Atomic int32_t result; /* 1 pending, 0 ok, < 0 init error */
+	bool wait;
+};
+
+enum exit_reason { EXIT_CLOSED, EXIT_EXPIRED, EXIT_RETIRED, EXIT_INIT };
+
+static void worker_exit(struct pool *p, struct pool_shard *self,
+			enum exit_reason why, bool slot_released)
+{
+	pthread_t old;
+
+	if (why != EXIT_INIT && p->worker_fini)
+		p->worker_fini(p->worker_ctx, self->index, self->state);
+	self->state = NULL;
+	pool__tls.pool = NULL;
+	pool__tls.shard = NULL;
+	/* Release: the next owner's CAS (acquire) sees our last writes to
+	 * the shard. */
+	atomic_store_explicit(&self->owner, 0, memory_order_release);
+	if (!slot_released)
+		atomic_fetch_sub_explicit(&p->nworkers, 1,
+					  memory_order_seq_cst);
+	if (why == EXIT_EXPIRED)
+		atomic_fetch_add_explicit(&p->expired, 1, memory_order_relaxed);
+	else if (why == EXIT_RETIRED)
+		atomic_fetch_add_explicit(&p->retired, 1, memory_order_relaxed);
+	/* Pairs with the submitter's fence (S2) and its read of nworkers in
+	 * pool__spawn: either it saw our slot free (and spawns), or we see
+	 * its task here and make sure a worker runs it. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (why != EXIT_INIT && pool__has_work(p) &&
+	    atomic_load_explicit(&p->nspinning, memory_order_relaxed) == 0)
+		pool__ensure_worker(p);
+
+	old = atomic_exchange_explicit(&p->zombie, pthread_self(),
+				       memory_order_acq_rel);
+	/* Release: our last access to pool memory; pairs with the acquire
+	 * load in wait_threads (pool.c). The wake below touches only the
+	 * futex word's address in the kernel, and completes before this
+	 * thread returns, which the joiner of this thread waits for. */
+	if (atomic_fetch_sub_explicit(&p->nthreads, 1, memory_order_release) ==
+	    1)
+		pool__futex_wake(&p->nthreads, INT_MAX);
+	if (old)
+		pthread_join(old, NULL);
+}
+
+static void *worker_main(void *argp)
+{
+	struct spawn_arg *sa = argp;
+	struct pool *p = sa->pool;
+	struct pool_shard *self = sa->shard;
+	bool spinning = true; /* the spawner counted us */
+	struct pool_task t;
+	char name[16];
+
+	snprintf(name, sizeof(name), "%.10s/w%u", p->name, self->index);
+	pthread_setname_np(pthread_self(), name);
+	pool__tls.pool = p;
+	pool__tls.shard = self;
+	self->state = NULL;
+	if (p->worker_init) {
+		int r = p->worker_init(p->worker_ctx, self->index,
+				       &self->state);
+
+		if (r > 0)
+			r = POOL_EINVAL;
+		if (r < 0) {
+			pool__log(p, POOL_LOG_ERROR,
+				  "worker %u: worker_init failed: %d",
+				  self->index, r);
+			atomic_fetch_add_explicit(&p->spawn_failed, 1,
+						  memory_order_relaxed);
+			atomic_fetch_sub_explicit(&p->nspinning, 1,
+						  memory_order_seq_cst);
+			if (sa->wait) {
+				/* Release: pairs with the spawner's acquire
+				 * load; sa lives on its stack until then. */
+				atomic_store_explicit(&sa->result, r,
+						      memory_order_release);
+				pool__futex_wake(&sa->result, 1);
+			} else {
+				pool__free(sa);
+			}
+			worker_exit(p, self, EXIT_INIT, false);
+			return NULL;
+		}
+	}
+	if (sa->wait) {
+		atomic_store_explicit(&sa->result, 0, memory_order_release);
+		pool__futex_wake(&sa->result, 1);
+	} else {
+		pool__free(sa);
+	}
+
+	for (;;) {
+		int closed =
+			atomic_load_explicit(&p->state, memory_order_acquire) ==
+			POOL_ST_CLOSED;
+		int r;
+
+		if (find_work(p, self, &t)) {
+			if (spinning) {
+				spinning = false;
+				/* The last searcher found work: if more is
+				 * queued and someone is parked, hand the
+				 * search on (keeps bursts parallel). */
+				if (atomic_fetch_sub_explicit(
+					    &p->nspinning, 1,
+					    memory_order_seq_cst) == 1 &&
+				    atomic_load_explicit(&p->nidle,
+							 memory_order_relaxed) >
+					    0 &&
+				    pool__has_work(p))
+					pool__wake_one(p);
+			}
+			after_pop(p);
+			run_task(p, self, &t);
+			if (try_retire(p))
+				goto retire;
+			continue;
+		}
+		/* Acquire load of state above: a CLOSED state means every
+		 * push happened before it (grace period), so an empty scan
+		 * after it is final. */
+		if (closed) {
+			if (spinning)
+				atomic_fetch_sub_explicit(&p->nspinning, 1,
+							  memory_order_seq_cst);
+			worker_exit(p, self, EXIT_CLOSED, false);
+			return NULL;
+		}
+		if (try_retire(p))
+			goto retire;
+		if (!spinning &&
+		    atomic_load_explicit(&p->nspinning, memory_order_relaxed) <
+			    p->max_spinners) {
+			atomic_fetch_add_explicit(&p->nspinning, 1,
+						  memory_order_seq_cst);
+			spinning = true;
+		}
+		if (spinning) {
+			bool got = false;
+
+			for (int i = 0; i < POOL_SPIN_ROUNDS && !got; i++) {
+				cpu_relax();
+				got = ring_count(&self->ring) != 0 ||
+				      (i % 16 == 15 && pool__has_work(p));
+			}
+			if (got)
+				continue;
+		}
+		r = pool__park(p, self, &spinning);
+		if (r == POOL_PARK_EXPIRED) {
+			worker_exit(p, self, EXIT_EXPIRED, false);
+			return NULL;
+		}
+	}
+retire:
+	if (spinning)
+		atomic_fetch_sub_explicit(&p->nspinning, 1,
+					  memory_order_seq_cst);
+	worker_exit(p, self, EXIT_RETIRED, true);
+	return NULL;
+}
+
+static struct pool_shard *claim_shard(struct pool *p)
+{
+	struct pool_shard *got = NULL;
+	struct pool_table *tb;
+
+	pool__rcu_read_lock();
+	tb = pool__table(p);
+	for (unsigned i = 0; i < tb->n && !got; i++) {
+		uint32_t zero = 0;
+
+		/* Acquire: pairs with the release store of owner in
+		 * worker_exit (the previous owner is done with it). */
+		if (atomic_compare_exchange_strong_explicit(
+			    &tb->shards[i]->owner, &zero, 1,
+			    memory_order_acquire, memory_order_relaxed))
+			got = tb->shards[i];
+	}
+	pool__rcu_read_unlock();
+	return got;
+}
+
+/*
+ * Start one worker if the pool is below capacity. wait_init: wait for
+ * worker_init's verdict. Returns 0 (started, or nothing to do because the
+ * pool is at capacity: then *nothing* was started and 1 is returned),
+ * POOL_ENOMEM, or worker_init's code.
+ */
+int pool__spawn(struct pool *p, bool wait_init)
+{
+	int32_t n = atomic_load_explicit(&p->nworkers, memory_order_relaxed);
+	struct spawn_arg local, *sa;
+	struct pool_shard *s;
+	pthread_attr_t attr;
+	pthread_t tid;
+	int err;
+
+	do {
+		if (n >= atomic_load_explicit(&p->cap, memory_order_relaxed))
+			return 1;
+		/* seq_cst: the reservation is part of the single order the
+		 * exit rescan reasons about (worker_exit). */
+	} while (!atomic_compare_exchange_weak_explicit(&p->nworkers, &n, n + 1,
+							memory_order_seq_cst,
+							memory_order_relaxed));
+
+	s = claim_shard(p);
+	if (!s) {
+		/* Cannot happen while table->n >= cap (owned shards <=
+		 * nworkers); kept as a defensive failure, not an abort. */
+		atomic_fetch_sub_explicit(&p->nworkers, 1,
+					  memory_order_seq_cst);
+		return POOL_ENOMEM;
+	}
+	wait_init = wait_init && p->worker_init;
+	sa = wait_init ? &local : pool__alloc(sizeof(*sa));
+	if (!sa) {
+		err = POOL_ENOMEM;
+		goto fail;
+	}
+	sa->pool = p;
+	sa->shard = s;
+	sa->wait = wait_init;
+	atomic_init(&sa->result, 1);
+
+	atomic_fetch_add_explicit(&p->nspinning, 1, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&p->nthreads, 1, memory_order_relaxed);
+	pthread_attr_init(&attr);
+	if (p->stack_size)
+		pthread_attr_setstacksize(&attr, p->stack_size);
+	err = pool__inject_failure()
+		      ? EAGAIN
+		      : pthread_create(&tid, &attr, worker_main, sa);
+	pthread_attr_destroy(&attr);
+	if (err) {
+		atomic_fetch_sub_explicit(&p->nthreads, 1,
+					  memory_order_relaxed);
+		atomic_fetch_sub_explicit(&p->nspinning, 1,
+					  memory_order_seq_cst);
+		if (!wait_init)
+			pool__free(sa);
+		pool__log(p, POOL_LOG_ERROR, "cannot start a worker: %s",
+			  strerror(err));
+		err = POOL_ENOMEM;
+		goto fail;
+	}
+	atomic_fetch_add_explicit(&p->spawned, 1, memory_order_relaxed);
+	if (wait_init) {
+		int32_t r;
+
+		/* Acquire: pairs with the worker's release store of result. */
+		while ((r = atomic_load_explicit(&sa->result,
+						 memory_order_acquire)) == 1)
+			pool__futex_wait(&sa->result, 1, -1);
+		/* On failure the worker released its slot and shard. */
+		return r;
+	}
+	return 0;
+fail:
+	atomic_fetch_add_explicit(&p->spawn_failed, 1, memory_order_relaxed);
+	atomic_store_explicit(&s->owner, 0, memory_order_release);
+	atomic_fetch_sub_explicit(&p->nworkers, 1, memory_order_seq_cst);
+	return err;
+}
