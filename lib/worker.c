@@ -64,15 +64,18 @@ static uint64_t xorshift(uint64_t *x)
 	return *x;
 }
 
-/* Pop from our own ring, else steal one task from another ring. */
-static bool find_work(struct pool *p, struct pool_shard *self,
-		      struct pool_task *t)
+/*
+ * Pop from our own ring, else steal one task from another ring. Returns the
+ * shard the task came from, or NULL.
+ */
+static struct pool_shard *find_work(struct pool *p, struct pool_shard *self,
+				    struct pool_task *t)
 {
+	struct pool_shard *from = NULL;
 	struct pool_table *tb;
-	bool found = false;
 
 	if (ring_pop(&self->ring, t))
-		return true;
+		return self;
 	pool__rcu_read_lock();
 	tb = pool__table(p);
 	if (tb->n > 1) {
@@ -89,13 +92,13 @@ static bool find_work(struct pool *p, struct pool_shard *self,
 						memory_order_relaxed) +
 						1,
 					memory_order_relaxed);
-				found = true;
+				from = s;
 				break;
 			}
 		}
 	}
 	pool__rcu_read_unlock();
-	return found;
+	return from;
 }
 
 /* Any ring claimed by a push and not yet by a pop (for rescans). */
@@ -247,6 +250,7 @@ static void *worker_main(void *argp)
 	struct pool *p = sa->pool;
 	struct pool_shard *self = sa->shard;
 	bool spinning = true; /* the spawner counted us */
+	struct pool_shard *from;
 	struct pool_task t;
 	char name[16];
 
@@ -295,20 +299,26 @@ static void *worker_main(void *argp)
 			POOL_ST_CLOSED;
 		int r;
 
-		if (find_work(p, self, &t)) {
+		from = find_work(p, self, &t);
+		if (from) {
 			if (spinning) {
 				spinning = false;
-				/* The last searcher found work: if more is
-				 * queued and someone is parked, hand the
-				 * search on (keeps bursts parallel). */
+				/* The last searcher found work. If more is
+				 * queued, hand the search on (wake a parked
+				 * worker or spawn one): otherwise queued tasks
+				 * could wait behind ours while a worker
+				 * idles. The fence pairs with S2 in the submit
+				 * path: either the submitter saw our decrement
+				 * (and woke someone), or we see its push. */
 				if (atomic_fetch_sub_explicit(
 					    &p->nspinning, 1,
-					    memory_order_seq_cst) == 1 &&
-				    atomic_load_explicit(&p->nidle,
-							 memory_order_relaxed) >
-					    0 &&
-				    pool__has_work(p))
-					pool__wake_one(p);
+					    memory_order_seq_cst) == 1) {
+					atomic_thread_fence(
+						memory_order_seq_cst);
+					if (ring_count(&from->ring) != 0 ||
+					    pool__has_work(p))
+						pool__ensure_worker(p);
+				}
 			}
 			after_pop(p);
 			run_task(p, self, &t);
