@@ -87,6 +87,13 @@ bool pool__wake_one(struct pool *p)
 {
 	struct pool_shard *s;
 
+	/* Lock-free early out, so a saturated pool (everyone running) takes
+	 * no lock per submit. Sound because callers fence (seq_cst) first and
+	 * a parking worker increments nidle in P1, before its fence P3: if
+	 * P3 precedes the caller's fence this load sees the increment; if it
+	 * follows, the worker's rescan (P4) sees the caller's push. */
+	if (atomic_load_explicit(&p->nidle, memory_order_relaxed) == 0)
+		return false;
 	pthread_mutex_lock(&p->idle_lock);
 	s = p->idle_top;
 	if (s) {

@@ -472,6 +472,9 @@ static int submit_one(struct pool *p, pool_task_fn fn, void *arg,
 
 	if (!p || !fn)
 		return POOL_EINVAL;
+	if (atomic_load_explicit(&p->state, memory_order_relaxed) !=
+	    POOL_ST_OPEN)
+		return reject(p, POOL_ECLOSED);
 	r = ensure_first_worker(p);
 	if (r < 0)
 		return r;
@@ -686,6 +689,9 @@ static int close_pool(struct pool *p)
 	 * pool__park (a parking worker sees CLOSED or is on the stack for
 	 * pool__wake_all below to find). */
 	atomic_store_explicit(&p->state, POOL_ST_CLOSED, memory_order_seq_cst);
+	/* Pairs with P3: the nidle pre-check in pool__wake_one must see a
+	 * worker that parked before it, or that worker sees CLOSED. */
+	atomic_thread_fence(memory_order_seq_cst);
 	pool__wake_all(p);
 	atomic_thread_fence(memory_order_seq_cst);
 	pool__space_signal(p);
