@@ -181,8 +181,18 @@ int pool__park(struct pool *p, struct pool_shard *self, bool *spinning);
 enum { POOL_PARK_RESCAN, POOL_PARK_WOKEN, POOL_PARK_EXPIRED };
 
 /* worker.c */
-int pool__spawn(struct pool *p, bool wait_init);
-void pool__ensure_worker(struct pool *p);
+enum {
+	/* Wait for worker_init's verdict. */
+	POOL_SPAWN_WAIT = 1u << 0,
+	/* Spawn whatever the state: the caller is covered otherwise (inside
+	 * a submit's read-side section that saw OPEN, an exiting worker still
+	 * counted in nthreads, or the drainer itself). Without it the pool
+	 * must be OPEN, checked inside an RCU read-side section so that a
+	 * close's grace period orders the reservation before CLOSED. */
+	POOL_SPAWN_ANY = 1u << 1,
+};
+int pool__spawn(struct pool *p, unsigned flags);
+void pool__ensure_worker(struct pool *p, unsigned spawn_flags);
 bool pool__has_work(struct pool *p);
 struct pool_shard *pool__shard_new(struct pool *p, unsigned index);
 void pool__shard_free(struct pool_shard *s);
@@ -192,8 +202,14 @@ bool pool__pop_any(struct pool *p, struct pool_task *t);
 /* pool.c */
 void pool__log(struct pool *p, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
+/* pool_submit_wait's task: run fn(arg), then set done (1 ran, 2 discarded). */
+struct pool_waiter {
+	pool_task_fn fn;
+	void *arg;
+	_Atomic int32_t done;
+};
 void pool__submit_wait_trampoline(void *arg);
-void pool__submit_wait_discard(void *arg);
+void pool__submit_wait_done(struct pool_waiter *w, int32_t how);
 
 void pool__test_fail_after(long k);
 long pool__test_alloc_calls(void);

@@ -201,9 +201,9 @@ static int check_options(const pool_options_t *in, pool_options_t *o)
 {
 	memset(o, 0, sizeof(*o));
 	if (in) {
-		if (in->size < offsetof(pool_options_t, capacity) +
-				       sizeof(in->capacity) ||
-		    in->size > sizeof(*o))
+		/* The sizes this version knows: only its own so far. A later
+		 * version adds each older struct's size here. */
+		if (in->size != sizeof(*o))
 			return POOL_EINVAL;
 		memcpy(o, in, in->size);
 	}
@@ -273,7 +273,7 @@ static int pool_create(pool_t **out, pool_task_fn fn, const pool_options_t *in)
 	}
 	if (p->flags & POOL_PREALLOC) {
 		for (int i = 0; i < cap; i++) {
-			r = pool__spawn(p, true);
+			r = pool__spawn(p, POOL_SPAWN_WAIT);
 			if (r < 0) {
 				pthread_mutex_lock(&p->life_lock);
 				close_pool(p);
@@ -353,7 +353,7 @@ static inline void kick(struct pool *p)
 	atomic_thread_fence(memory_order_seq_cst);
 	/* S3 */
 	if (atomic_load_explicit(&p->nspinning, memory_order_relaxed) == 0)
-		pool__ensure_worker(p);
+		pool__ensure_worker(p, POOL_SPAWN_ANY);
 }
 
 /*
@@ -367,7 +367,7 @@ static inline int ensure_first_worker(struct pool *p)
 
 	if (atomic_load_explicit(&p->nworkers, memory_order_relaxed) != 0)
 		return 0;
-	r = pool__spawn(p, true);
+	r = pool__spawn(p, POOL_SPAWN_WAIT);
 	if (r < 0 &&
 	    atomic_load_explicit(&p->nworkers, memory_order_relaxed) == 0)
 		return r;
@@ -386,7 +386,11 @@ static int reject(struct pool *p, int err)
 	return err;
 }
 
-/* One push attempt; returns 1 pushed, 0 full, POOL_ECLOSED. */
+/*
+ * One push attempt; returns 1 pushed, 0 full, POOL_ECLOSED. The wake-up
+ * (kick) runs inside the same read-side section, so a worker it spawns is
+ * counted before a concurrent close's grace period ends.
+ */
 static inline int try_push(struct pool *p, pool_task_fn fn, void *arg)
 {
 	int r;
@@ -399,6 +403,8 @@ static inline int try_push(struct pool *p, pool_task_fn fn, void *arg)
 		r = POOL_ECLOSED;
 	else
 		r = push_any(p, fn, arg);
+	if (r == 1)
+		kick(p);
 	pool__rcu_read_unlock();
 	return r;
 }
@@ -439,7 +445,6 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 
 		r = try_push(p, fn, arg);
 		if (r == 1) {
-			kick(p);
 			r = 0;
 			break;
 		}
@@ -479,10 +484,8 @@ static int submit_one(struct pool *p, pool_task_fn fn, void *arg,
 	if (r < 0)
 		return r;
 	r = try_push(p, fn, arg);
-	if (r == 1) {
-		kick(p);
+	if (r == 1)
 		return 0;
-	}
 	if (r < 0)
 		return reject(p, r);
 	return submit_slow(p, fn, arg, mode, deadline);
@@ -575,35 +578,28 @@ int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 	return r;
 }
 
-struct submit_waiter {
-	pool_task_fn fn;
-	void *arg;
-	_Atomic int32_t done; /* 0 pending, 1 ran, 2 discarded */
-};
-
 void pool__submit_wait_trampoline(void *arg)
 {
-	struct submit_waiter *w = arg;
+	/* Never called: run_task and discard_rest recognise this function
+	 * and handle its pool_waiter directly. Kept as the marker value. */
+	struct pool_waiter *w = arg;
 
 	w->fn(w->arg);
+	pool__submit_wait_done(w, 1);
+}
+
+void pool__submit_wait_done(struct pool_waiter *w, int32_t how)
+{
 	/* Release: pairs with the waiter's acquire load; fn's effects are
 	 * visible when pool_submit_wait returns. The wake after it only hands
 	 * the address to the kernel (the waiter may have returned). */
-	atomic_store_explicit(&w->done, 1, memory_order_release);
-	pool__futex_wake(&w->done, 1);
-}
-
-void pool__submit_wait_discard(void *arg)
-{
-	struct submit_waiter *w = arg;
-
-	atomic_store_explicit(&w->done, 2, memory_order_release);
+	atomic_store_explicit(&w->done, how, memory_order_release);
 	pool__futex_wake(&w->done, 1);
 }
 
 int pool_submit_wait(pool_t *p, pool_task_fn fn, void *arg)
 {
-	struct submit_waiter w = {.fn = fn, .arg = arg};
+	struct pool_waiter w = {.fn = fn, .arg = arg};
 	int32_t d;
 	int r;
 
@@ -661,7 +657,7 @@ int pool_tune(pool_t *p, int capacity)
 		 * may use more workers. */
 		pool__space_signal(p);
 		if (pool__has_work(p))
-			pool__ensure_worker(p);
+			pool__ensure_worker(p, 0);
 	} else if (capacity < old) {
 		/* Parked surplus workers wake to retire. */
 		surplus = atomic_load_explicit(&p->nworkers,
@@ -704,7 +700,7 @@ static void discard_rest(struct pool *p, pool_discard_fn fn, void *ctx)
 
 	while (pool__pop_any(p, &t)) {
 		if (t.fn == pool__submit_wait_trampoline)
-			pool__submit_wait_discard(t.arg);
+			pool__submit_wait_done(t.arg, 2);
 		else if (fn)
 			fn(t.fn, t.arg, ctx);
 		atomic_fetch_add_explicit(&p->discarded, 1,
@@ -732,7 +728,7 @@ static int wait_drained(struct pool *p, int64_t deadline)
 
 			if (!pool__has_work(p))
 				break;
-			r = pool__spawn(p, false);
+			r = pool__spawn(p, POOL_SPAWN_ANY);
 			if (r != 0 &&
 			    atomic_load_explicit(&p->nthreads,
 						 memory_order_acquire) == 0) {

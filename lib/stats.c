@@ -93,7 +93,8 @@ int pool_stats(const pool_t *cp, pool_stats_t *out)
 	pool_stats_t s;
 	struct sums sh;
 
-	if (!p || !out || out->size < sizeof(size_t) || out->size > sizeof(s))
+	/* Only the sizes this version knows (its own so far). */
+	if (!p || !out || out->size != sizeof(s))
 		return POOL_EINVAL;
 	memset(&s, 0, sizeof(s));
 	s.size = out->size;

@@ -129,18 +129,27 @@ bool pool__pop_any(struct pool *p, struct pool_task *t)
 	return found;
 }
 
-static void run_task(struct pool *p, struct pool_shard *self,
-		     struct pool_task *t)
+static void run_task(struct pool_shard *self, struct pool_task *t)
 {
+	struct pool_waiter *w = NULL;
+
 	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
-	t->fn(t->arg);
+	if (t->fn == pool__submit_wait_trampoline) {
+		/* Run the waiter's function directly, so that `completed`
+		 * counts it before pool_submit_wait returns. */
+		w = t->arg;
+		w->fn(w->arg);
+	} else {
+		t->fn(t->arg);
+	}
 	atomic_store_explicit(&self->running, 0, memory_order_relaxed);
 	atomic_store_explicit(
 		&self->completed,
 		atomic_load_explicit(&self->completed, memory_order_relaxed) +
 			1,
 		memory_order_relaxed);
-	(void)p;
+	if (w)
+		pool__submit_wait_done(w, 1);
 }
 
 /*
@@ -187,11 +196,11 @@ void pool__join_zombie(struct pool *p)
  * Some work is queued and maybe nobody is looking: wake a parked worker or
  * spawn one. Called after a seq_cst fence by the caller.
  */
-void pool__ensure_worker(struct pool *p)
+void pool__ensure_worker(struct pool *p, unsigned spawn_flags)
 {
 	if (pool__wake_one(p))
 		return;
-	(void)pool__spawn(p, false);
+	(void)pool__spawn(p, spawn_flags & ~(unsigned)POOL_SPAWN_WAIT);
 }
 
 struct spawn_arg {
@@ -203,20 +212,27 @@ struct spawn_arg {
 
 enum exit_reason { EXIT_CLOSED, EXIT_EXPIRED, EXIT_RETIRED, EXIT_INIT };
 
+/*
+ * EXIT_INIT: the caller already released the shard and the slot;
+ * EXIT_RETIRED: try_retire already released the slot.
+ */
 static void worker_exit(struct pool *p, struct pool_shard *self,
-			enum exit_reason why, bool slot_released)
+			enum exit_reason why)
 {
 	pthread_t old;
 
-	if (why != EXIT_INIT && p->worker_fini)
-		p->worker_fini(p->worker_ctx, self->index, self->state);
-	self->state = NULL;
+	if (why != EXIT_INIT) {
+		if (p->worker_fini)
+			p->worker_fini(p->worker_ctx, self->index, self->state);
+		self->state = NULL;
+	}
 	pool__tls.pool = NULL;
 	pool__tls.shard = NULL;
 	/* Release: the next owner's CAS (acquire) sees our last writes to
 	 * the shard. */
-	atomic_store_explicit(&self->owner, 0, memory_order_release);
-	if (!slot_released)
+	if (why != EXIT_INIT)
+		atomic_store_explicit(&self->owner, 0, memory_order_release);
+	if (why != EXIT_INIT && why != EXIT_RETIRED)
 		atomic_fetch_sub_explicit(&p->nworkers, 1,
 					  memory_order_seq_cst);
 	if (why == EXIT_EXPIRED)
@@ -229,7 +245,7 @@ static void worker_exit(struct pool *p, struct pool_shard *self,
 	atomic_thread_fence(memory_order_seq_cst);
 	if (why != EXIT_INIT && pool__has_work(p) &&
 	    atomic_load_explicit(&p->nspinning, memory_order_relaxed) == 0)
-		pool__ensure_worker(p);
+		pool__ensure_worker(p, POOL_SPAWN_ANY);
 
 	old = atomic_exchange_explicit(&p->zombie, pthread_self(),
 				       memory_order_acq_rel);
@@ -273,6 +289,14 @@ static void *worker_main(void *argp)
 						  memory_order_relaxed);
 			atomic_fetch_sub_explicit(&p->nspinning, 1,
 						  memory_order_seq_cst);
+			/* Give back shard and slot before the verdict, so a
+			 * spawner that sees the failure also sees no worker
+			 * (pool_submit then reports the failure). */
+			self->state = NULL;
+			atomic_store_explicit(&self->owner, 0,
+					      memory_order_release);
+			atomic_fetch_sub_explicit(&p->nworkers, 1,
+						  memory_order_seq_cst);
 			if (sa->wait) {
 				/* Release: pairs with the spawner's acquire
 				 * load; sa lives on its stack until then. */
@@ -282,7 +306,7 @@ static void *worker_main(void *argp)
 			} else {
 				pool__free(sa);
 			}
-			worker_exit(p, self, EXIT_INIT, false);
+			worker_exit(p, self, EXIT_INIT);
 			return NULL;
 		}
 	}
@@ -317,11 +341,12 @@ static void *worker_main(void *argp)
 						memory_order_seq_cst);
 					if (ring_count(&from->ring) != 0 ||
 					    pool__has_work(p))
-						pool__ensure_worker(p);
+						pool__ensure_worker(
+							p, POOL_SPAWN_ANY);
 				}
 			}
 			after_pop(p);
-			run_task(p, self, &t);
+			run_task(self, &t);
 			if (try_retire(p))
 				goto retire;
 			continue;
@@ -333,7 +358,7 @@ static void *worker_main(void *argp)
 			if (spinning)
 				atomic_fetch_sub_explicit(&p->nspinning, 1,
 							  memory_order_seq_cst);
-			worker_exit(p, self, EXIT_CLOSED, false);
+			worker_exit(p, self, EXIT_CLOSED);
 			return NULL;
 		}
 		if (try_retire(p))
@@ -358,7 +383,7 @@ static void *worker_main(void *argp)
 		}
 		r = pool__park(p, self, &spinning);
 		if (r == POOL_PARK_EXPIRED) {
-			worker_exit(p, self, EXIT_EXPIRED, false);
+			worker_exit(p, self, EXIT_EXPIRED);
 			return NULL;
 		}
 	}
@@ -366,7 +391,7 @@ retire:
 	if (spinning)
 		atomic_fetch_sub_explicit(&p->nspinning, 1,
 					  memory_order_seq_cst);
-	worker_exit(p, self, EXIT_RETIRED, true);
+	worker_exit(p, self, EXIT_RETIRED);
 	return NULL;
 }
 
@@ -392,38 +417,51 @@ static struct pool_shard *claim_shard(struct pool *p)
 }
 
 /*
- * Start one worker if the pool is below capacity. wait_init: wait for
- * worker_init's verdict. Returns 0 (started, or nothing to do because the
- * pool is at capacity: then *nothing* was started and 1 is returned),
- * POOL_ENOMEM, or worker_init's code.
+ * Start one worker if the pool is below capacity (and OPEN, unless
+ * POOL_SPAWN_ANY). Returns 0 when a worker started, 1 when none was needed or
+ * allowed, POOL_ENOMEM, or worker_init's code (POOL_SPAWN_WAIT).
  */
-int pool__spawn(struct pool *p, bool wait_init)
+int pool__spawn(struct pool *p, unsigned flags)
 {
-	int32_t n = atomic_load_explicit(&p->nworkers, memory_order_relaxed);
+	bool wait_init = (flags & POOL_SPAWN_WAIT) && p->worker_init;
 	struct spawn_arg local, *sa;
 	struct pool_shard *s;
 	pthread_attr_t attr;
 	pthread_t tid;
+	int32_t n;
 	int err;
 
+	/* Reserve a slot and count the thread inside a read-side section:
+	 * if it saw OPEN, a concurrent close's grace period waits for it, so
+	 * the drainer (wait_drained) sees nthreads > 0. */
+	pool__rcu_read_lock();
+	if (!(flags & POOL_SPAWN_ANY) &&
+	    atomic_load_explicit(&p->state, memory_order_relaxed) !=
+		    POOL_ST_OPEN) {
+		pool__rcu_read_unlock();
+		return 1;
+	}
+	n = atomic_load_explicit(&p->nworkers, memory_order_relaxed);
 	do {
-		if (n >= atomic_load_explicit(&p->cap, memory_order_relaxed))
+		if (n >= atomic_load_explicit(&p->cap, memory_order_relaxed)) {
+			pool__rcu_read_unlock();
 			return 1;
+		}
 		/* seq_cst: the reservation is part of the single order the
 		 * exit rescan reasons about (worker_exit). */
 	} while (!atomic_compare_exchange_weak_explicit(&p->nworkers, &n, n + 1,
 							memory_order_seq_cst,
 							memory_order_relaxed));
+	atomic_fetch_add_explicit(&p->nthreads, 1, memory_order_relaxed);
+	pool__rcu_read_unlock();
 
 	s = claim_shard(p);
 	if (!s) {
 		/* Cannot happen while table->n >= cap (owned shards <=
 		 * nworkers); kept as a defensive failure, not an abort. */
-		atomic_fetch_sub_explicit(&p->nworkers, 1,
-					  memory_order_seq_cst);
-		return POOL_ENOMEM;
+		err = POOL_ENOMEM;
+		goto fail_slot;
 	}
-	wait_init = wait_init && p->worker_init;
 	sa = wait_init ? &local : pool__alloc(sizeof(*sa));
 	if (!sa) {
 		err = POOL_ENOMEM;
@@ -435,7 +473,6 @@ int pool__spawn(struct pool *p, bool wait_init)
 	atomic_init(&sa->result, 1);
 
 	atomic_fetch_add_explicit(&p->nspinning, 1, memory_order_seq_cst);
-	atomic_fetch_add_explicit(&p->nthreads, 1, memory_order_relaxed);
 	pthread_attr_init(&attr);
 	if (p->stack_size)
 		pthread_attr_setstacksize(&attr, p->stack_size);
@@ -444,8 +481,6 @@ int pool__spawn(struct pool *p, bool wait_init)
 		      : pthread_create(&tid, &attr, worker_main, sa);
 	pthread_attr_destroy(&attr);
 	if (err) {
-		atomic_fetch_sub_explicit(&p->nthreads, 1,
-					  memory_order_relaxed);
 		atomic_fetch_sub_explicit(&p->nspinning, 1,
 					  memory_order_seq_cst);
 		if (!wait_init)
@@ -468,8 +503,13 @@ int pool__spawn(struct pool *p, bool wait_init)
 	}
 	return 0;
 fail:
-	atomic_fetch_add_explicit(&p->spawn_failed, 1, memory_order_relaxed);
 	atomic_store_explicit(&s->owner, 0, memory_order_release);
+fail_slot:
+	atomic_fetch_add_explicit(&p->spawn_failed, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&p->nworkers, 1, memory_order_seq_cst);
+	/* Release: pairs with the drainer's acquire load of nthreads. */
+	if (atomic_fetch_sub_explicit(&p->nthreads, 1, memory_order_release) ==
+	    1)
+		pool__futex_wake(&p->nthreads, INT_MAX);
 	return err;
 }

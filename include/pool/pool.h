@@ -98,13 +98,14 @@ enum pool_flags {
 /*
  * Options of pool_new. Set `size` with POOL_OPTIONS_INIT; every other field
  * left zero takes its default. The library copies `size` bytes into a zeroed
- * struct, so a program built against an older, smaller struct keeps working;
- * a size it does not know (too small, or larger than its own struct) is
- * POOL_EINVAL.
+ * struct, so a program built against an older, smaller struct keeps working
+ * once later versions grow it; a size it does not know (any size other than
+ * the sizeof of a released version of this struct) is POOL_EINVAL.
  */
 typedef struct pool_options {
 	size_t size;
-	/* Max workers (and rings). 0: pool_default_capacity(). < 0: EINVAL. */
+	/* Max workers (and rings). 0: pool_default_capacity(). < 0 or
+	 * > 1 << 20: EINVAL. */
 	int capacity;
 	/* POOL_NONBLOCKING | POOL_PREALLOC | POOL_DISABLE_PURGE. */
 	unsigned flags;
