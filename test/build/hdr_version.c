@@ -1,0 +1,10 @@
+/* Compiles <pool/version.h> alone, as C and as C++. */
+#include <pool/version.h>
+
+static const char version[] = POOL_VERSION_STRING;
+
+int main(void)
+{
+	return POOL_VERSION_MAJOR < 0 || POOL_VERSION_MINOR < 0 ||
+	       POOL_VERSION_PATCH < 0 || version[0] == '\0';
+}
