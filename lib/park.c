@@ -188,8 +188,15 @@ int pool__park(struct pool *p, struct pool_shard *self, bool *spinning)
 		if (!popped)
 			idle_remove(p, self);
 		pthread_mutex_unlock(&p->idle_lock);
-		/* A waker that popped us counted us as spinning. */
-		*spinning = popped;
+		/* Come back as a searcher (a waker that popped us already
+		 * counted us). A submitter may have skipped its wake-up
+		 * because it saw us searching before P2; as a searcher, our
+		 * move to running does the hand-off check, so a second queued
+		 * task does not wait behind the one we take. */
+		if (!popped)
+			atomic_fetch_add_explicit(&p->nspinning, 1,
+						  memory_order_seq_cst);
+		*spinning = true;
 		return POOL_PARK_RESCAN;
 	}
 

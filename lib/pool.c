@@ -803,7 +803,9 @@ int pool_reboot(pool_t *p)
 			r = POOL_EBUSY;
 		} else {
 			pool__join_zombie(p);
-			/* Release: pairs with submitters' loads of state. */
+			/* Submitters read state inside an RCU read-side
+			 * section (relaxed); life_lock orders this store
+			 * against the next close. */
 			atomic_store_explicit(&p->state, POOL_ST_OPEN,
 					      memory_order_seq_cst);
 		}

@@ -318,11 +318,17 @@ static void *worker_main(void *argp)
 	}
 
 	for (;;) {
-		int closed =
-			atomic_load_explicit(&p->state, memory_order_acquire) ==
-			POOL_ST_CLOSED;
+		int closed;
 		int r;
 
+		/* Shrink: surplus workers retire before taking more work
+		 * (after their current task, or as soon as pool_tune wakes
+		 * them from the idle stack). */
+		if (try_retire(p))
+			goto retire;
+		closed =
+			atomic_load_explicit(&p->state, memory_order_acquire) ==
+			POOL_ST_CLOSED;
 		from = find_work(p, self, &t);
 		if (from) {
 			if (spinning) {
@@ -347,8 +353,6 @@ static void *worker_main(void *argp)
 			}
 			after_pop(p);
 			run_task(self, &t);
-			if (try_retire(p))
-				goto retire;
 			continue;
 		}
 		/* Acquire load of state above: a CLOSED state means every
@@ -361,8 +365,6 @@ static void *worker_main(void *argp)
 			worker_exit(p, self, EXIT_CLOSED);
 			return NULL;
 		}
-		if (try_retire(p))
-			goto retire;
 		if (!spinning &&
 		    atomic_load_explicit(&p->nspinning, memory_order_relaxed) <
 			    p->max_spinners) {
