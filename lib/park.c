@@ -139,6 +139,22 @@ void pool__space_signal(struct pool *p)
 	pool__futex_wake(&p->space_seq, INT_MAX);
 }
 
+/*
+ * Take ourselves off the idle stack. Returns true if a waker popped us first:
+ * then it counted us as spinning and set our token (under the same lock).
+ */
+static bool idle_leave(struct pool *p, struct pool_shard *self)
+{
+	bool popped;
+
+	pthread_mutex_lock(&p->idle_lock);
+	popped = !self->on_stack;
+	if (!popped)
+		idle_remove(p, self);
+	pthread_mutex_unlock(&p->idle_lock);
+	return popped;
+}
+
 static bool must_rescan(struct pool *p)
 {
 	return pool__has_work(p) ||
@@ -181,13 +197,8 @@ int pool__park(struct pool *p, struct pool_shard *self, bool *spinning)
 
 	/* P4: rescan. */
 	if (must_rescan(p)) {
-		bool popped;
+		bool popped = idle_leave(p, self);
 
-		pthread_mutex_lock(&p->idle_lock);
-		popped = !self->on_stack;
-		if (!popped)
-			idle_remove(p, self);
-		pthread_mutex_unlock(&p->idle_lock);
 		/* Come back as a searcher (a waker that popped us already
 		 * counted us). A submitter may have skipped its wake-up
 		 * because it saw us searching before P2; as a searcher, our
@@ -211,14 +222,7 @@ int pool__park(struct pool *p, struct pool_shard *self, bool *spinning)
 		if (purge) {
 			rel = deadline - pool__now_ns();
 			if (rel <= 0) {
-				bool popped;
-
-				pthread_mutex_lock(&p->idle_lock);
-				popped = !self->on_stack;
-				if (!popped)
-					idle_remove(p, self);
-				pthread_mutex_unlock(&p->idle_lock);
-				if (!popped)
+				if (!idle_leave(p, self))
 					return POOL_PARK_EXPIRED;
 				/* A waker got us first: its token is set
 				 * (under the lock we just took). */
