@@ -1,0 +1,766 @@
+// perf/bench.cc - the perf harness: every workload of docs/perf.md against
+// our pool and its peers, in one google-benchmark binary.
+//
+// Benchmarks are named <workload>/<implementation>. Each times the whole
+// window (submission and the wait until every task ran), checks every
+// return value and compares a task counter with the expected count.
+//
+// Setting: --pool_perf_setting=quick|full (or env POOL_PERF_SETTING),
+// parsed before benchmark::Initialize; full is the default.
+#include "impl.h"
+
+#include <benchmark/benchmark.h>
+
+#include <malloc.h>
+#include <sys/resource.h>
+#include <time.h>
+#include <unistd.h>
+
+#include <algorithm>
+#include <atomic>
+#include <cerrno>
+#include <chrono>
+#include <condition_variable>
+#include <cstdio>
+#include <cstdlib>
+#include <cstring>
+#include <fstream>
+#include <mutex>
+#include <string>
+#include <thread>
+#include <vector>
+
+namespace perf
+{
+namespace
+{
+
+struct Setting {
+	bool quick = false;
+	std::size_t throughput_tasks = 2000000;
+	std::size_t per_producer = 1000000;
+	std::size_t batch_tasks = 2000000;
+	std::size_t tune_tasks = 2000000;
+	int wake_samples = 2000;
+	double idle_window_s = 1.0;
+	std::size_t sleep_tasks = 100000;
+	int sleep_capacity = 1000;
+	bool sleep_10k = true;
+	std::size_t memory_queued = 1000000;
+	int memory_idle_workers = 1000;
+	int iters = 3;
+	int fork_iters = 10;
+};
+
+Setting g_set;
+Counter g_done;
+
+constexpr std::size_t kBatch = 64;
+constexpr int kFibN = 30;
+constexpr int kFibCutoff = 15;
+constexpr long kSleepNs = 10 * 1000 * 1000;
+constexpr std::size_t kSmallStack = 64 * 1024;
+
+std::int64_t now_ns()
+{
+	timespec ts;
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return std::int64_t(ts.tv_sec) * 1000000000 + ts.tv_nsec;
+}
+
+void sleep_ns(long ns)
+{
+	timespec ts{ns / 1000000000, ns % 1000000000};
+	while (nanosleep(&ts, &ts) && errno == EINTR) {
+	}
+}
+
+long rss_kb()
+{
+	std::ifstream f("/proc/self/statm");
+	long size = 0, resident = 0;
+	f >> size >> resident;
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
+double cpu_ms()
+{
+	rusage ru;
+	getrusage(RUSAGE_SELF, &ru);
+	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
+	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
+}
+
+// Wait until c reaches `expected` (or passes it), polling every poll_ns.
+bool wait_count(const Counter &c, std::uint64_t expected, double timeout_s,
+		long poll_ns = 50000)
+{
+	std::int64_t deadline = now_ns() + std::int64_t(timeout_s * 1e9);
+	while (c.sum() < expected) {
+		if (now_ns() > deadline)
+			return false;
+		sleep_ns(poll_ns);
+	}
+	return true;
+}
+
+std::string fmt(const char *what, const Impl &impl, int rc)
+{
+	return std::string(what) + " failed: " + impl.describe(rc);
+}
+
+// The implementation for workload w, or nullptr after SkipWithError
+// ("n/a: why") when it is not built or cannot express w.
+std::unique_ptr<Impl> prepare(benchmark::State &st, const ImplInfo *info,
+			      Workload w)
+{
+	if (!info->make) {
+		st.SkipWithError(
+			(std::string("n/a: ") + info->missing).c_str());
+		return nullptr;
+	}
+	auto impl = info->make();
+	if (const char *why = impl->unfit(w)) {
+		st.SkipWithError((std::string("n/a: ") + why).c_str());
+		return nullptr;
+	}
+	return impl;
+}
+
+bool start(benchmark::State &st, Impl &impl, const Config &c)
+{
+	int rc = impl.start(c);
+	if (rc) {
+		st.SkipWithError(fmt("start", impl, rc).c_str());
+		return false;
+	}
+	return true;
+}
+
+std::string count_error(std::uint64_t ran, std::uint64_t expected)
+{
+	return "task count mismatch: " + std::to_string(ran) + " ran, " +
+	       std::to_string(expected) + " expected";
+}
+
+// First error of a window, from any thread.
+struct Failure {
+	std::mutex m;
+	std::string msg;
+	std::atomic<bool> set{false};
+	void put(const std::string &s)
+	{
+		std::lock_guard<std::mutex> g(m);
+		if (!set.load()) {
+			msg = s;
+			set.store(true);
+		}
+	}
+};
+
+// Submit n tasks fn(arg) one by one or in batches, then producer_done.
+void produce(Impl &impl, std::size_t n, std::size_t batch, task_fn fn,
+	     void *arg, Failure &fail)
+{
+	std::vector<Task> tasks(batch, Task{fn, arg});
+	for (std::size_t i = 0; i < n && !fail.set.load();) {
+		std::size_t k = std::min(batch, n - i);
+		int rc = batch > 1 ? impl.submit_batch(tasks.data(), k)
+				   : impl.submit(fn, arg);
+		if (rc) {
+			fail.put(fmt(batch > 1 ? "submit_batch" : "submit",
+				     impl, rc));
+			break;
+		}
+		i += k;
+	}
+	int rc = impl.producer_done();
+	if (rc)
+		fail.put(fmt("producer_done", impl, rc));
+}
+
+// ---------------------------------------------------------------- workloads
+
+// throughput, two_producers, batch, tune_under_load: empty tasks that bump
+// a counter; figure items_per_second.
+void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
+{
+	int producers = w == Workload::two_producers ? 2 : 1;
+	std::size_t per = g_set.throughput_tasks, batch = 1;
+	bool tuning = w == Workload::tune_under_load;
+	if (w == Workload::two_producers)
+		per = g_set.per_producer;
+	if (w == Workload::batch) {
+		per = g_set.batch_tasks;
+		batch = kBatch;
+	}
+	if (tuning)
+		per = g_set.tune_tasks;
+	std::uint64_t expected = std::uint64_t(producers) * per;
+
+	auto impl = prepare(st, info, w);
+	if (!impl)
+		return;
+	Config c;
+	c.capacity = tuning ? 4 : 2;
+	if (!start(st, *impl, c))
+		return;
+	std::uint64_t tunes = 0;
+	for (auto _ : st) {
+		Failure fail;
+		std::atomic<bool> running{true};
+		std::thread tuner;
+		g_done.reset();
+		if (tuning) {
+			tuner = std::thread([&] {
+				int cap = 1;
+				while (running.load()) {
+					sleep_ns(1000000);
+					int rc = impl->tune(cap);
+					if (rc) {
+						fail.put(
+							fmt("tune", *impl, rc));
+						break;
+					}
+					tunes++;
+					cap = cap == 1 ? 4 : 1;
+				}
+			});
+		}
+		if (impl->has_bulk()) {
+			int rc = impl->bulk(producers, per, task_inc, &g_done);
+			if (rc)
+				fail.put(fmt("bulk", *impl, rc));
+		} else if (producers == 1) {
+			produce(*impl, per, batch, task_inc, &g_done, fail);
+		} else {
+			std::vector<std::thread> ts;
+			for (int i = 0; i < producers; i++)
+				ts.emplace_back([&] {
+					produce(*impl, per, batch, task_inc,
+						&g_done, fail);
+				});
+			for (auto &t : ts)
+				t.join();
+		}
+		bool all = !fail.set.load() &&
+			   wait_count(g_done, expected, g_set.quick ? 60 : 300);
+		running.store(false);
+		if (tuner.joinable())
+			tuner.join();
+		if (fail.set.load()) {
+			st.SkipWithError(fail.msg.c_str());
+			break;
+		}
+		std::uint64_t ran = g_done.sum();
+		if (!all || ran != expected) {
+			st.SkipWithError(count_error(ran, expected).c_str());
+			break;
+		}
+	}
+	impl->stop();
+	st.SetItemsProcessed(std::int64_t(st.iterations() * expected));
+	if (impl->has_bulk())
+		st.SetLabel("producers are team threads; libgomp runs a task "
+			    "inline once 64 per thread are queued");
+	if (tuning)
+		st.counters["tunes"] = double(tunes);
+}
+
+struct Stamp {
+	std::atomic<std::int64_t> start{0};
+};
+
+void stamp_task(void *arg)
+{
+	auto *s = static_cast<Stamp *>(arg);
+	s->start.store(now_ns(), std::memory_order_release);
+	g_done.inc();
+}
+
+// wake_latency: submit -> start of one task on an idle pool, and the CPU
+// time an idle pool burns.
+void bm_wake(benchmark::State &st, const ImplInfo *info)
+{
+	auto impl = prepare(st, info, Workload::wake_latency);
+	if (!impl)
+		return;
+	Config c;
+	c.keep_idle = true;
+	if (!start(st, *impl, c))
+		return;
+	const int n = g_set.wake_samples;
+	std::vector<double> lat;
+	double idle_cpu = 0;
+	for (auto _ : st) {
+		lat.clear();
+		g_done.reset();
+		// Start the workers, then let them park for >= 50 ms.
+		Failure fail;
+		produce(*impl, 2, 1, task_inc, &g_done, fail);
+		if (fail.set.load() || !wait_count(g_done, 2, 10)) {
+			st.SkipWithError(fail.set.load()
+						 ? fail.msg.c_str()
+						 : "warm-up tasks did not run");
+			break;
+		}
+		sleep_ns(60 * 1000 * 1000);
+		double c0 = cpu_ms();
+		sleep_ns(long(g_set.idle_window_s * 1e9));
+		idle_cpu = (cpu_ms() - c0) / g_set.idle_window_s;
+		g_done.reset();
+		for (int i = 0; i < n; i++) {
+			Stamp s;
+			std::int64_t t0 = now_ns();
+			int rc = impl->submit(stamp_task, &s);
+			if (rc) {
+				fail.put(fmt("submit", *impl, rc));
+				break;
+			}
+			rc = impl->producer_done();
+			if (rc) {
+				fail.put(fmt("producer_done", *impl, rc));
+				break;
+			}
+			std::int64_t deadline = t0 + 10000000000LL;
+			while (!s.start.load(std::memory_order_acquire) &&
+			       now_ns() < deadline)
+				sleep_ns(10000);
+			std::int64_t t1 = s.start.load();
+			if (!t1) {
+				fail.put("a wake_latency task did not run in "
+					 "10 s");
+				break;
+			}
+			lat.push_back((t1 - t0) / 1e3);
+			sleep_ns(1000000);
+		}
+		if (fail.set.load()) {
+			st.SkipWithError(fail.msg.c_str());
+			break;
+		}
+		if (g_done.sum() != std::uint64_t(n)) {
+			st.SkipWithError(count_error(g_done.sum(), n).c_str());
+			break;
+		}
+	}
+	impl->stop();
+	if (lat.empty())
+		return;
+	std::sort(lat.begin(), lat.end());
+	auto q = [&](double p) {
+		std::size_t i = std::size_t(p * lat.size());
+		return lat[std::min(i, lat.size() - 1)];
+	};
+	st.counters["p50_us"] = q(0.50);
+	st.counters["p99_us"] = q(0.99);
+	st.counters["p999_us"] = q(0.999);
+	st.counters["max_us"] = lat.back();
+	st.counters["samples"] = double(lat.size());
+	st.counters["idle_cpu_ms"] = idle_cpu;
+	st.SetItemsProcessed(std::int64_t(lat.size()));
+}
+
+void sleep_task(void *arg)
+{
+	sleep_ns(kSleepNs);
+	static_cast<Counter *>(arg)->inc();
+}
+
+// Whether this machine can run `threads` more threads of small stacks.
+const char *threads_unavailable(long threads)
+{
+	rlimit rl;
+	if (getrlimit(RLIMIT_NPROC, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+	    rl.rlim_cur < rlim_t(threads + 1000))
+		return "RLIMIT_NPROC too low for 10,000 threads";
+	auto read_long = [](const char *path) {
+		std::ifstream f(path);
+		long v = -1;
+		f >> v;
+		return v;
+	};
+	long tmax = read_long("/proc/sys/kernel/threads-max");
+	if (tmax >= 0 && tmax < threads + 1000)
+		return "kernel.threads-max too low for 10,000 threads";
+	long maps = read_long("/proc/sys/vm/max_map_count");
+	if (maps >= 0 && maps < 3 * threads)
+		return "vm.max_map_count too low for 10,000 threads";
+	long pids = read_long("/sys/fs/cgroup/pids.max");
+	if (pids >= 0 && pids < threads + 1000)
+		return "cgroup pids.max too low for 10,000 threads";
+	return nullptr;
+}
+
+// sleep: ants' benchmark scaled to OS threads. Every task sleeps 10 ms;
+// figure: wall time over the ideal (tasks x 10 ms / capacity), peak RSS.
+void bm_sleep(benchmark::State &st, const ImplInfo *info, bool big)
+{
+	Workload w = big ? Workload::sleep_10k : Workload::sleep;
+	auto impl = prepare(st, info, w);
+	if (!impl)
+		return;
+	Config c;
+	std::size_t tasks = g_set.sleep_tasks;
+	c.capacity = g_set.sleep_capacity;
+	if (big) {
+		if (const char *why = threads_unavailable(10000)) {
+			st.SkipWithError((std::string("n/a: ") + why).c_str());
+			return;
+		}
+		c.capacity = 10000;
+		tasks = 1000000;
+		c.stack_size = kSmallStack;
+	}
+	double ideal_s = double(tasks) * kSleepNs / 1e9 / c.capacity;
+	malloc_trim(0);
+	long rss0 = rss_kb();
+	if (!start(st, *impl, c))
+		return;
+	double ratio = 0;
+	long peak = 0;
+	for (auto _ : st) {
+		Failure fail;
+		std::atomic<bool> sampling{true};
+		peak = rss_kb();
+		std::thread sampler([&] {
+			while (sampling.load()) {
+				peak = std::max(peak, rss_kb());
+				sleep_ns(5000000);
+			}
+		});
+		g_done.reset();
+		std::int64_t t0 = now_ns();
+		if (impl->has_bulk()) {
+			int rc = impl->bulk(1, tasks, sleep_task, &g_done);
+			if (rc)
+				fail.put(fmt("bulk", *impl, rc));
+		} else {
+			produce(*impl, tasks, 1, sleep_task, &g_done, fail);
+		}
+		bool all = !fail.set.load() &&
+			   wait_count(g_done, tasks, 60 * ideal_s, 1000000);
+		ratio = (now_ns() - t0) / 1e9 / ideal_s;
+		sampling.store(false);
+		sampler.join();
+		if (fail.set.load()) {
+			st.SkipWithError(fail.msg.c_str());
+			break;
+		}
+		if (!all || g_done.sum() != tasks) {
+			st.SkipWithError(
+				count_error(g_done.sum(), tasks).c_str());
+			break;
+		}
+	}
+	impl->stop();
+	st.counters["ratio_to_ideal"] = ratio;
+	st.counters["peak_rss_kb"] = double(peak);
+	st.counters["rss_delta_kb"] = double(peak - rss0);
+	st.counters["capacity"] = c.capacity;
+	st.SetItemsProcessed(std::int64_t(st.iterations() * tasks));
+}
+
+long fib_spawns(int n, int cutoff)
+{
+	return n <= cutoff ? 0
+			   : 1 + fib_spawns(n - 1, cutoff) +
+				     fib_spawns(n - 2, cutoff);
+}
+
+// fork_join: fib(30), a task per call above the cutoff, waited for inside
+// the parent task.
+void bm_fork_join(benchmark::State &st, const ImplInfo *info)
+{
+	auto impl = prepare(st, info, Workload::fork_join);
+	if (!impl)
+		return;
+	Config c;
+	if (!start(st, *impl, c))
+		return;
+	const std::uint64_t expected = 1 + fib_spawns(kFibN, kFibCutoff);
+	const long want = fib_serial(kFibN);
+	for (auto _ : st) {
+		long r = 0;
+		g_done.reset();
+		int rc = impl->fork_join(kFibN, kFibCutoff, &r, &g_done);
+		if (rc) {
+			st.SkipWithError(fmt("fork_join", *impl, rc).c_str());
+			break;
+		}
+		if (r != want) {
+			st.SkipWithError(("fib(30) = " + std::to_string(r) +
+					  ", expected " + std::to_string(want))
+						 .c_str());
+			break;
+		}
+		if (g_done.sum() != expected) {
+			st.SkipWithError(
+				count_error(g_done.sum(), expected).c_str());
+			break;
+		}
+	}
+	impl->stop();
+	st.SetItemsProcessed(std::int64_t(st.iterations() * expected));
+	st.counters["tasks_per_run"] = double(expected);
+}
+
+struct Gate {
+	std::atomic<bool> started{false};
+	std::atomic<bool> open{false};
+};
+
+void blocker_task(void *arg)
+{
+	auto *g = static_cast<Gate *>(arg);
+	g->started.store(true);
+	while (!g->open.load())
+		sleep_ns(1000000);
+	g_done.inc();
+}
+
+struct Latch {
+	std::mutex m;
+	std::condition_variable cv;
+	int arrived = 0;
+	int target = 0;
+	bool abort = false;
+};
+
+void latch_task(void *arg)
+{
+	auto *l = static_cast<Latch *>(arg);
+	{
+		std::unique_lock<std::mutex> g(l->m);
+		if (++l->arrived == l->target)
+			l->cv.notify_all();
+		l->cv.wait(g,
+			   [&] { return l->arrived >= l->target || l->abort; });
+	}
+	g_done.inc();
+}
+
+// memory: RSS bytes per queued task (one worker held by a blocker, N tasks
+// queued behind it) and per idle worker (W workers made to run at once,
+// then idle).
+void bm_memory(benchmark::State &st, const ImplInfo *info)
+{
+	auto impl = prepare(st, info, Workload::memory);
+	if (!impl)
+		return;
+	const std::size_t n = g_set.memory_queued;
+	const int workers = g_set.memory_idle_workers;
+	double per_task = -1, per_worker = -1;
+	std::string note;
+	for (auto _ : st) {
+		// Queued tasks.
+		Config c;
+		c.capacity = 1;
+		c.ring_capacity = 1;
+		while (c.ring_capacity < n + 1)
+			c.ring_capacity <<= 1;
+		malloc_trim(0);
+		long rss0 = rss_kb();
+		if (!start(st, *impl, c))
+			break;
+		Gate gate;
+		Failure fail;
+		g_done.reset();
+		int rc = impl->submit(blocker_task, &gate);
+		if (rc) {
+			st.SkipWithError(fmt("submit", *impl, rc).c_str());
+			impl->stop();
+			break;
+		}
+		while (!gate.started.load())
+			sleep_ns(100000);
+		produce(*impl, n, 1, task_inc, &g_done, fail);
+		long rss1 = rss_kb();
+		gate.open.store(true);
+		bool all = wait_count(g_done, n + 1, 120);
+		impl->stop();
+		if (fail.set.load()) {
+			st.SkipWithError(fail.msg.c_str());
+			break;
+		}
+		if (!all || g_done.sum() != n + 1) {
+			st.SkipWithError(
+				count_error(g_done.sum(), n + 1).c_str());
+			break;
+		}
+		per_task = (rss1 - rss0) * 1024.0 / n;
+
+		// Idle workers at the default stack size.
+		c = Config();
+		c.capacity = workers;
+		c.keep_idle = true;
+		c.prealloc = true;
+		impl = info->make();
+		malloc_trim(0);
+		rss0 = rss_kb();
+		if (!start(st, *impl, c))
+			break;
+		Latch latch;
+		latch.target = workers;
+		g_done.reset();
+		produce(*impl, workers, 1, latch_task, &latch, fail);
+		bool met = false;
+		std::int64_t deadline = now_ns() + 5000000000LL;
+		while (!met && !fail.set.load() && now_ns() < deadline) {
+			sleep_ns(1000000);
+			std::lock_guard<std::mutex> g(latch.m);
+			met = latch.arrived == workers;
+		}
+		int ran_at_once;
+		{
+			std::lock_guard<std::mutex> g(latch.m);
+			ran_at_once = latch.arrived;
+			latch.abort = true;
+			latch.cv.notify_all();
+		}
+		all = wait_count(g_done, workers, 60);
+		sleep_ns(100000000); // let every worker go idle
+		long rss2 = rss_kb();
+		impl->stop();
+		if (fail.set.load()) {
+			st.SkipWithError(fail.msg.c_str());
+			break;
+		}
+		if (!all || g_done.sum() != std::uint64_t(workers)) {
+			st.SkipWithError(
+				count_error(g_done.sum(), workers).c_str());
+			break;
+		}
+		if (met)
+			per_worker = (rss2 - rss0) * 1024.0 / workers;
+		else
+			note = "idle: only " + std::to_string(ran_at_once) +
+			       " of " + std::to_string(workers) +
+			       " workers ran at once";
+	}
+	if (per_task >= 0)
+		st.counters["bytes_per_queued_task"] = per_task;
+	if (per_worker >= 0)
+		st.counters["bytes_per_idle_worker"] = per_worker;
+	st.counters["queued_tasks"] = double(n);
+	st.counters["idle_workers"] = workers;
+	if (!note.empty())
+		st.SetLabel(note);
+}
+
+void bm_multipool(benchmark::State &st)
+{
+	st.SkipWithError("n/a: no multi-pool in the public API "
+			 "(include/pool) yet");
+}
+
+// -------------------------------------------------------------- main
+
+void parse_setting(int *argc, char **argv)
+{
+	std::string s;
+	if (const char *e = std::getenv("POOL_PERF_SETTING"))
+		s = e;
+	int out = 1;
+	for (int i = 1; i < *argc; i++) {
+		const char *key = "--pool_perf_setting=";
+		if (std::strncmp(argv[i], key, std::strlen(key)) == 0)
+			s = argv[i] + std::strlen(key);
+		else
+			argv[out++] = argv[i];
+	}
+	*argc = out;
+	if (s == "quick") {
+		g_set.quick = true;
+		g_set.throughput_tasks = 200000;
+		g_set.per_producer = 100000;
+		g_set.batch_tasks = 200000;
+		g_set.tune_tasks = 200000;
+		g_set.wake_samples = 200;
+		g_set.idle_window_s = 0.25;
+		g_set.sleep_tasks = 10000;
+		g_set.sleep_capacity = 100;
+		g_set.sleep_10k = false;
+		g_set.memory_queued = 100000;
+		g_set.memory_idle_workers = 1000;
+		g_set.iters = 1;
+		g_set.fork_iters = 3;
+	} else if (!s.empty() && s != "full") {
+		std::fprintf(stderr, "unknown setting '%s' (quick|full)\n",
+			     s.c_str());
+		std::exit(2);
+	}
+}
+
+void register_all()
+{
+	using benchmark::RegisterBenchmark;
+	struct Tasks {
+		const char *name;
+		Workload w;
+	};
+	const Tasks task_workloads[] = {
+		{"throughput", Workload::throughput},
+		{"two_producers", Workload::two_producers},
+		{"batch", Workload::batch},
+	};
+	auto name = [](const char *w, const ImplInfo &i) {
+		return std::string(w) + "/" + i.name;
+	};
+	auto common = [](benchmark::internal::Benchmark *b, int iters) {
+		b->UseRealTime()->Iterations(iters)->Unit(
+			benchmark::kMillisecond);
+	};
+	const auto &impls = implementations();
+	for (const auto &tw : task_workloads)
+		for (const auto &i : impls)
+			common(RegisterBenchmark(name(tw.name, i).c_str(),
+						 bm_tasks, &i, tw.w),
+			       g_set.iters);
+	for (const auto &i : impls)
+		common(RegisterBenchmark(name("wake_latency", i).c_str(),
+					 bm_wake, &i),
+		       1);
+	for (const auto &i : impls)
+		common(RegisterBenchmark(name("sleep", i).c_str(), bm_sleep, &i,
+					 false),
+		       1);
+	if (g_set.sleep_10k)
+		for (const auto &i : impls)
+			common(RegisterBenchmark(name("sleep_10k", i).c_str(),
+						 bm_sleep, &i, true),
+			       1);
+	for (const auto &i : impls)
+		common(RegisterBenchmark(name("fork_join", i).c_str(),
+					 bm_fork_join, &i),
+		       g_set.fork_iters);
+	for (const auto &i : impls)
+		common(RegisterBenchmark(name("tune_under_load", i).c_str(),
+					 bm_tasks, &i,
+					 Workload::tune_under_load),
+		       g_set.iters);
+	for (const auto &i : impls)
+		common(RegisterBenchmark(name("memory", i).c_str(), bm_memory,
+					 &i),
+		       1);
+	common(RegisterBenchmark("multipool/pool", bm_multipool), 1);
+}
+
+} // namespace
+} // namespace perf
+
+int main(int argc, char **argv)
+{
+	// libuv sizes its one threadpool from this at first use.
+	setenv("UV_THREADPOOL_SIZE", "2", 1);
+	perf::parse_setting(&argc, argv);
+	perf::register_all();
+	benchmark::Initialize(&argc, argv);
+	if (benchmark::ReportUnrecognizedArguments(argc, argv))
+		return 1;
+	benchmark::AddCustomContext("pool_perf_setting",
+				    perf::g_set.quick ? "quick" : "full");
+	benchmark::RunSpecifiedBenchmarks();
+	benchmark::Shutdown();
+	return 0;
+}

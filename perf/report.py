@@ -1,0 +1,279 @@
+#!/usr/bin/env python3
+"""perf/report.py - turn the google-benchmark JSON of perf/run into one
+table per workload (implementation, figure, ratio to our pool), check the
+targets of issue 3, and write a Markdown summary (and optional plots).
+
+usage: report.py RESULTS.json [--summary FILE.md] [--plot-dir DIR]
+Exit status: 1 when a benchmark failed (an n/a peer is not a failure).
+"""
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+
+POOL = "pool"
+RAW = "spsc_ring"
+
+# workload -> (title, [(counter, header, unit, higher_is_better)], note)
+TASKS = [("items_per_second", "tasks/s", "M", True)]
+WORKLOADS = {
+    "throughput": ("one producer, empty tasks, capacity 2", TASKS),
+    "two_producers": ("two producers, empty tasks, capacity 2", TASKS),
+    "batch": ("one producer, batches of 64 (peers: one by one)", TASKS),
+    "wake_latency": ("idle pool, submit -> task start; CPU burnt idle", [
+        ("p50_us", "p50 µs", "", False),
+        ("p99_us", "p99 µs", "", False),
+        ("p999_us", "p99.9 µs", "", False),
+        ("idle_cpu_ms", "idle CPU ms/s", "", False)]),
+    "sleep": ("10 ms tasks, wall time / ideal", [
+        ("ratio_to_ideal", "x ideal", "", False),
+        ("peak_rss_kb", "peak RSS KiB", "", False)]),
+    "sleep_10k": ("1,000,000 x 10 ms tasks on 10,000 workers", [
+        ("ratio_to_ideal", "x ideal", "", False),
+        ("peak_rss_kb", "peak RSS KiB", "", False)]),
+    "fork_join": ("fib(30), spawn above 15, wait inside tasks", [
+        ("real_time", "ms per fib(30)", "", False)]),
+    "tune_under_load": ("capacity 4, tune 1 <-> 4 every ms", TASKS),
+    "memory": ("RSS per queued task / per idle worker", [
+        ("bytes_per_queued_task", "B/queued task", "", False),
+        ("bytes_per_idle_worker", "B/idle worker", "", False)]),
+    "multipool": ("multi-pool", TASKS),
+}
+ORDER = list(WORKLOADS)
+
+
+def split_name(name):
+    parts = name.split("/")
+    return parts[0], parts[1] if len(parts) > 1 else "?"
+
+
+def load(path):
+    with open(path) as f:
+        doc = json.load(f)
+    runs = {}
+    for b in doc.get("benchmarks", []):
+        if b.get("run_type", "iteration") != "iteration":
+            continue
+        w, impl = split_name(b["name"])
+        runs.setdefault(w, {})[impl] = b
+    return doc.get("context", {}), runs
+
+
+def value(b, counter):
+    if b is None or b.get("error_occurred"):
+        return None
+    v = b.get(counter)
+    if v is None:
+        return None
+    if counter == "real_time":
+        scale = {"ns": 1e-6, "us": 1e-3, "ms": 1.0, "s": 1e3}
+        v = v * scale.get(b.get("time_unit", "ns"), 1.0)
+    return float(v)
+
+
+def fmt(v, unit=""):
+    if v is None:
+        return "n/a"
+    if unit == "M":
+        return "%.2f M" % (v / 1e6)
+    if abs(v) >= 100:
+        return "%.0f" % v
+    if abs(v) >= 10:
+        return "%.1f" % v
+    return "%.2f" % v
+
+
+def status(b):
+    if b is None:
+        return "not run"
+    if b.get("error_occurred"):
+        msg = b.get("error_message", "")
+        return msg if msg.startswith("n/a") else "ERROR: " + msg
+    return b.get("label", "")
+
+
+def table(w, impls):
+    title, figs = WORKLOADS.get(w, (w, TASKS))
+    pool = impls.get(POOL)
+    head = ["implementation"]
+    for c, h, u, hi in figs:
+        head += [h, "vs pool"]
+    head.append("note")
+    rows = []
+    for name, b in impls.items():
+        row = [name]
+        for c, h, u, hi in figs:
+            v, p = value(b, c), value(pool, c)
+            row.append(fmt(v, u))
+            row.append("%.2fx" % (v / p) if v is not None and p else "")
+        row.append(status(b))
+        rows.append(row)
+    arrow = ", ".join("%s: %s" % (h, "higher is better" if hi else
+                                  "lower is better")
+                      for c, h, u, hi in figs)
+    out = ["### %s — %s" % (w, title), "",
+           "(%s; vs pool = figure / pool's figure)" % arrow, "",
+           "| " + " | ".join(head) + " |",
+           "|" + "---|" * len(head)]
+    out += ["| " + " | ".join(r) + " |" for r in rows]
+    return "\n".join(out) + "\n"
+
+
+# OpenMP's producers are team threads that run tasks inline once libgomp
+# throttles task creation: not a hand-off from an outside producer.
+INLINE = "openmp"
+# Ratios within this band of 1.0 are noise, not a loss.
+TOLERANCE = 0.03
+
+
+def peers(impls, counter, exclude=(POOL, RAW, INLINE)):
+    return {n: value(b, counter) for n, b in impls.items()
+            if n not in exclude and value(b, counter) is not None}
+
+
+def targets(runs):
+    """Issue 3's targets: a list of (ok or None, text)."""
+    res = []
+
+    def get(w, impl, c):
+        return value(runs.get(w, {}).get(impl), c)
+
+    ips = "items_per_second"
+    p = get("throughput", POOL, ips)
+    if p:
+        best = peers(runs["throughput"], ips)
+        if best:
+            n, v = max(best.items(), key=lambda kv: kv[1])
+            res.append((p >= 1.5 * v, "throughput >= 1.5x best hand-off "
+                        "peer (%s): %.2fx" % (n, p / v)))
+        raw = get("throughput", RAW, ips)
+        if raw:
+            res.append((p >= 0.4 * raw, "throughput >= 40%% of raw ring: "
+                        "%.0f%%" % (100 * p / raw)))
+    for w in ("two_producers", "batch"):
+        p = get(w, POOL, ips)
+        best = peers(runs.get(w, {}), ips)
+        if p and best:
+            n, v = max(best.items(), key=lambda kv: kv[1])
+            res.append((p > v, "%s ahead of every hand-off peer (best "
+                        "%s): %.2fx" % (w, n, p / v)))
+    p50 = get("wake_latency", POOL, "p50_us")
+    p99 = get("wake_latency", POOL, "p99_us")
+    if p50 is not None:
+        res.append((p50 <= 5, "wake_latency p50 <= 5 µs: %.1f µs" % p50))
+    if p99 is not None:
+        res.append((p99 <= 50, "wake_latency p99 <= 50 µs: %.1f µs" % p99))
+    for w, lim in (("sleep", 1.1), ("sleep_10k", 2.0)):
+        r = get(w, POOL, "ratio_to_ideal")
+        if r is not None:
+            res.append((r <= lim, "%s <= %.1fx ideal: %.2fx" % (w, lim, r)))
+    fj, tbb = get("fork_join", POOL, "real_time"), get("fork_join", "tbb",
+                                                       "real_time")
+    if fj and tbb:
+        res.append((fj <= 1.2 * tbb, "fork_join within 1.2x of oneTBB "
+                    "task_group: %.2fx its time" % (fj / tbb)))
+    losses = []
+    for w, impls in runs.items():
+        figs = WORKLOADS.get(w, (w, TASKS))[1]
+        for c, h, u, hi in figs:
+            if c in ("peak_rss_kb",):
+                continue
+            p, b = value(impls.get(POOL), c), value(impls.get("mutex_cv"), c)
+            if p is None or b is None:
+                continue
+            if (hi and p < b * (1 - TOLERANCE)) or \
+                    (not hi and p > b * (1 + TOLERANCE)):
+                losses.append("%s %s (%s vs %s)" % (w, h, fmt(p, u), fmt(b, u)))
+    res.append((not losses, "never behind the mutex+condvar baseline "
+                "(3% noise band)" +
+                (": behind on " + "; ".join(losses) if losses else "")))
+    return res
+
+
+def plot(runs, outdir):
+    gp = shutil.which("gnuplot")
+    if not gp:
+        print("--plot: gnuplot not found", file=sys.stderr)
+        return []
+    os.makedirs(outdir, exist_ok=True)
+    made = []
+    charts = [("throughput", "items_per_second", 1e-6, "M tasks/s"),
+              ("wake_latency", None, 1, "µs (log)")]
+    for w, c, scale, ylabel in charts:
+        impls = runs.get(w, {})
+        dat = os.path.join(outdir, w + ".dat")
+        with open(dat, "w") as f:
+            for n, b in impls.items():
+                if c:
+                    v = value(b, c)
+                    if v is not None:
+                        f.write('"%s" %g\n' % (n, v * scale))
+                else:
+                    vs = [value(b, k) for k in ("p50_us", "p99_us",
+                                                "p999_us")]
+                    if None not in vs:
+                        f.write('"%s" %g %g %g\n' % (n, *vs))
+        png = os.path.join(outdir, w + ".png")
+        if c:
+            using = "using 2:xtic(1) title '%s'" % w
+        else:
+            using = ("using 2:xtic(1) title 'p50', '' using 3 title 'p99', "
+                     "'' using 4 title 'p99.9'")
+        script = ("set terminal png size 800,450\nset output '%s'\n"
+                  "set style data histograms\nset style fill solid 0.8\n"
+                  "set ylabel '%s'\nset title '%s'\nset grid ytics\n"
+                  "%s"
+                  "plot '%s' %s\n" % (png, ylabel, w,
+                                      "" if c else "set logscale y\n",
+                                      dat, using))
+        subprocess.run([gp], input=script.encode(), check=True)
+        made.append(png)
+    return made
+
+
+def main():
+    ap = argparse.ArgumentParser()
+    ap.add_argument("results")
+    ap.add_argument("--summary")
+    ap.add_argument("--plot-dir")
+    a = ap.parse_args()
+    ctx, runs = load(a.results)
+    parts = ["## pool perf — %s setting, %s" % (
+        ctx.get("pool_perf_setting", "?"), ctx.get("date", "?")), "",
+        "Host `%s`, %s CPUs at %s MHz, load average %s." % (
+            ctx.get("host_name", "?"), ctx.get("num_cpus", "?"),
+            ctx.get("mhz_per_cpu", "?"),
+            ", ".join("%.2f" % x for x in ctx.get("load_avg", []))), ""]
+    for w in ORDER + sorted(set(runs) - set(ORDER)):
+        if w in runs:
+            parts.append(table(w, runs[w]))
+    checks = targets(runs)
+    if checks:
+        parts.append("### targets (issue 3)\n")
+        parts.append("Hand-off peers: every peer but spsc_ring (the "
+                     "physical limit) and openmp (tasks run inline on "
+                     "the producing team threads).\n")
+        for ok, text in checks:
+            parts.append("- %s %s" % ("met" if ok else "MISSED", text))
+        parts.append("")
+    if a.plot_dir:
+        for png in plot(runs, a.plot_dir):
+            parts.append("![%s](%s)" % (os.path.basename(png), png))
+    text = "\n".join(parts) + "\n"
+    sys.stdout.write(text)
+    if a.summary:
+        with open(a.summary, "w") as f:
+            f.write(text)
+    failed = [b["name"] for impls in runs.values() for b in impls.values()
+              if b.get("error_occurred")
+              and not b.get("error_message", "").startswith("n/a")]
+    if failed:
+        print("failed: " + ", ".join(failed), file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
