@@ -8,5 +8,7 @@
 #include "pool/version.h"
 #include "pool/error.h"
 #include "pool/pool.h"
+#include "pool/multi.h"
+#include "pool/panic.h"
 
 #endif /* POOL_H */

@@ -12,6 +12,7 @@
 #define POOL_INTERNAL_H
 
 #include <pthread.h>
+#include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
 #include <stddef.h>
@@ -105,7 +106,11 @@ struct pool {
 	pool_worker_init_fn worker_init;
 	pool_worker_fini_fn worker_fini;
 	void *worker_ctx;
+	pool_panic_fn panic_handler;
+	void *panic_ctx;
 	int max_spinners;
+	unsigned arena; /* jemalloc arena index + 1 for copies; 0: malloc */
+	bool signals;	/* holds a reference on the signal handlers */
 
 	/* Read on every submit, written rarely. table: replaced under
 	 * life_lock (release store, pairs with rcu_dereference-style
@@ -120,10 +125,14 @@ struct pool {
 	 * spawners; read by every submit after its fence. Own line. */
 	_Atomic int32_t nspinning POOL_CACHE_ALIGNED;
 
-	/* Blocked submitters: RMW by submitters on the slow path; read by
-	 * workers after every pop (fence first). Own line: it is read on the
-	 * consumer fast path and must not share with written fields. */
-	_Atomic int32_t waiting POOL_CACHE_ALIGNED;
+	/* A blocked submitter wants a signal when a slot frees: set to 1 by
+	 * submitters before each sleep, exchanged to 0 by the worker that
+	 * signals; read by workers after every pop (fence first). Own line:
+	 * read on the consumer fast path, written only on the slow path. */
+	_Atomic int32_t space_want POOL_CACHE_ALIGNED;
+	/* Blocked submitters (max_blocking, pool_waiting, pool_destroy):
+	 * RMW by submitters on the slow path. */
+	_Atomic int32_t waiting;
 
 	/* Slow-path fields (spawn, exit, wake, block). */
 	_Atomic int32_t space_seq POOL_CACHE_ALIGNED; /* futex: a slot freed */
@@ -144,6 +153,11 @@ struct pool {
 	_Atomic uint64_t retired;
 	_Atomic uint64_t tunes;
 	_Atomic uint64_t log_count;
+	_Atomic uint64_t panicked;
+	/* Panic log rate limit (panic.c). */
+	_Atomic int64_t plog_window;
+	_Atomic uint32_t plog_count;
+	_Atomic uint64_t plog_dropped;
 
 	/* LIFO idle-worker stack, guarded by idle_lock (leaf lock). */
 	pthread_mutex_t idle_lock;
@@ -165,6 +179,25 @@ void *pool__alloc(size_t size);
 void *pool__alloc_aligned(size_t size);
 void pool__free(void *ptr);
 bool pool__inject_failure(void);
+
+/* panic.c */
+bool pool__run_guarded(struct pool *p, pool_task_fn fn, void *arg);
+int pool__signals_acquire(void);
+void pool__signals_release(void);
+void *pool__altstack_on(void);
+void pool__altstack_off(void *mem);
+
+/* copy.c: a pool_submit_copy task; data is what fn receives. */
+struct pool_copy {
+	pool_task_fn fn;
+	size_t len;
+	alignas(max_align_t) unsigned char data[];
+};
+void pool__copy_trampoline(void *arg);
+void pool__copy_free(struct pool *p, struct pool_copy *c);
+void pool__arena_init(struct pool *p);
+void pool__arena_fini(struct pool *p);
+uint64_t pool__arena_live(const struct pool *p);
 
 /* ring.c */
 int pool__ring_init(struct pool_ring *r, uint32_t cap);
@@ -198,6 +231,7 @@ struct pool_shard *pool__shard_new(struct pool *p, unsigned index);
 void pool__shard_free(struct pool_shard *s);
 void pool__join_zombie(struct pool *p);
 bool pool__pop_any(struct pool *p, struct pool_task *t);
+void pool__run_one(struct pool *p, pool_task_fn fn, void *arg);
 
 /* pool.c */
 void pool__log(struct pool *p, int level, const char *fmt, ...)

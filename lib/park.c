@@ -127,9 +127,8 @@ void pool__wake_all(struct pool *p)
 
 /*
  * A slot was freed, capacity grew or the pool closed: wake blocked
- * submitters. Callers have made the change visible and issued a seq_cst
- * fence (or RMW) before reading `waiting` (the Dekker pair with the
- * submitter's increment of `waiting` in submit_slow).
+ * submitters. Callers made the change visible first (after_pop: the fence
+ * and the space_want exchange, the Dekker pair with submit_slow).
  */
 void pool__space_signal(struct pool *p)
 {

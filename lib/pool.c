@@ -190,6 +190,9 @@ static void pool_free_all(struct pool *p)
 			pool__shard_free(tb->shards[i]);
 		pool__free(tb);
 	}
+	if (p->signals)
+		pool__signals_release();
+	pool__arena_fini(p);
 	pthread_mutex_destroy(&p->idle_lock);
 	pthread_mutex_destroy(&p->life_lock);
 	pool__free(p);
@@ -246,7 +249,18 @@ static int pool_create(pool_t **out, pool_task_fn fn, const pool_options_t *in)
 	p->flags = o.flags;
 	p->expiry_ns = o.expiry_ns ? o.expiry_ns : 1000000000;
 	p->max_blocking = o.max_blocking;
-	p->ring_cap = o.ring_capacity ? o.ring_capacity : 256;
+	/* Default: about 64 Ki slots in all, at least 256 and at most 8 Ki
+	 * a ring, so a small pool absorbs bursts without blocking its
+	 * producers and a large one stays small (24 bytes a slot). */
+	if (o.ring_capacity) {
+		p->ring_cap = o.ring_capacity;
+	} else {
+		p->ring_cap = 65536u / (unsigned)cap;
+		if (p->ring_cap < 256)
+			p->ring_cap = 256;
+		if (p->ring_cap > 8192)
+			p->ring_cap = 8192;
+	}
 	p->stack_size = o.stack_size;
 	snprintf(p->name, sizeof(p->name), "%s", o.name ? o.name : "pool");
 	p->logger = o.logger;
@@ -254,6 +268,8 @@ static int pool_create(pool_t **out, pool_task_fn fn, const pool_options_t *in)
 	p->worker_init = o.worker_init;
 	p->worker_fini = o.worker_fini;
 	p->worker_ctx = o.worker_ctx;
+	p->panic_handler = o.panic_handler;
+	p->panic_ctx = o.panic_ctx;
 	/* At most half the CPUs search at once (at least one): more
 	 * searchers only steal cycles from producers. */
 	p->max_spinners = pool_default_capacity() / 2;
@@ -267,10 +283,15 @@ static int pool_create(pool_t **out, pool_task_fn fn, const pool_options_t *in)
 	pthread_mutex_init(&p->life_lock, NULL);
 
 	r = table_grow(p, (unsigned)cap);
+	if (r == 0 && (p->flags & POOL_CATCH_SIGNALS)) {
+		r = pool__signals_acquire();
+		p->signals = r == 0;
+	}
 	if (r < 0) {
 		pool_free_all(p);
 		return r;
 	}
+	pool__arena_init(p);
 	if (p->flags & POOL_PREALLOC) {
 		for (int i = 0; i < cap; i++) {
 			r = pool__spawn(p, POOL_SPAWN_WAIT);
@@ -304,7 +325,14 @@ int pool_new_func(pool_t **out, pool_task_fn fn, const pool_options_t *o)
 
 enum submit_mode { M_BLOCK, M_TRY, M_TIMEOUT };
 
+/*
+ * Each thread's shard cursor. Threads start at different shards (one shared
+ * increment per thread, at its first submit), so producers stepping
+ * round-robin in lockstep do not all push to the same ring.
+ */
 static _Thread_local uint32_t tls_cursor;
+static _Thread_local bool tls_cursor_set;
+static _Atomic uint32_t next_cursor;
 
 static inline bool in_own_task(struct pool *p)
 {
@@ -329,6 +357,11 @@ static inline bool push_any(struct pool *p, pool_task_fn fn, void *arg)
 		return true;
 	if (cap > tb->n)
 		cap = tb->n;
+	if (!tls_cursor_set) {
+		tls_cursor = atomic_fetch_add_explicit(&next_cursor, 1,
+						       memory_order_relaxed);
+		tls_cursor_set = true;
+	}
 	c = tls_cursor + 1;
 	if (c >= cap)
 		c = 0;
@@ -421,20 +454,20 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 		/* A task must not wait on its own pool: run it here. */
 		atomic_fetch_add_explicit(&p->inline_runs, 1,
 					  memory_order_relaxed);
-		fn(arg);
+		pool__run_one(p, fn, arg);
+		if (fn == pool__submit_wait_trampoline)
+			pool__submit_wait_done(arg, 1);
 		return 0;
 	}
 	w = atomic_load_explicit(&p->waiting, memory_order_relaxed);
 	do {
 		if (p->max_blocking && w >= p->max_blocking)
 			return reject(p, POOL_EOVERLOAD);
-		/* seq_cst, and the fence below: pairs with the fence in
-		 * after_pop (worker.c). Either our retry sees the slot it
-		 * freed, or it sees us waiting and signals. */
+		/* Counted for max_blocking, pool_waiting and pool_destroy;
+		 * the wake-up handshake is space_want below. */
 	} while (!atomic_compare_exchange_weak_explicit(&p->waiting, &w, w + 1,
-							memory_order_seq_cst,
+							memory_order_relaxed,
 							memory_order_relaxed));
-	atomic_thread_fence(memory_order_seq_cst);
 
 	for (;;) {
 		/* Acquire: pairs with the release increment in
@@ -442,6 +475,14 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 		int32_t seq = atomic_load_explicit(&p->space_seq,
 						   memory_order_acquire);
 		int64_t rel = -1;
+
+		/* Ask for one signal. After the seq load (release), so a
+		 * worker that takes this request increments space_seq after
+		 * our load and our futex wait cannot miss it. The fence pairs
+		 * with the one in after_pop: either our retry below sees the
+		 * slot it freed, or it sees the request. */
+		atomic_store_explicit(&p->space_want, 1, memory_order_seq_cst);
+		atomic_thread_fence(memory_order_seq_cst);
 
 		r = try_push(p, fn, arg);
 		if (r == 1) {
@@ -611,7 +652,7 @@ int pool_submit_wait(pool_t *p, pool_task_fn fn, void *arg)
 			return reject(p, POOL_ECLOSED);
 		atomic_fetch_add_explicit(&p->inline_runs, 1,
 					  memory_order_relaxed);
-		fn(arg);
+		pool__run_guarded(p, fn, arg);
 		return 0;
 	}
 	atomic_init(&w.done, 0);
@@ -699,10 +740,17 @@ static void discard_rest(struct pool *p, pool_discard_fn fn, void *ctx)
 	struct pool_task t;
 
 	while (pool__pop_any(p, &t)) {
-		if (t.fn == pool__submit_wait_trampoline)
+		if (t.fn == pool__submit_wait_trampoline) {
 			pool__submit_wait_done(t.arg, 2);
-		else if (fn)
+		} else if (t.fn == pool__copy_trampoline) {
+			struct pool_copy *c = t.arg;
+
+			if (fn)
+				fn(c->fn, c->data, ctx);
+			pool__copy_free(p, c);
+		} else if (fn) {
 			fn(t.fn, t.arg, ctx);
+		}
 		atomic_fetch_add_explicit(&p->discarded, 1,
 					  memory_order_relaxed);
 	}

@@ -118,6 +118,9 @@ int pool_stats(const pool_t *cp, pool_stats_t *out)
 	s.expired = LOAD(expired);
 	s.retired = LOAD(retired);
 	s.tunes = LOAD(tunes);
+	s.panicked = LOAD(panicked);
+	s.copies_live = pool__arena_live(p);
+	s.copy_arena = p->arena;
 	memcpy(out, &s, out->size);
 	return 0;
 }

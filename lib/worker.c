@@ -129,38 +129,57 @@ bool pool__pop_any(struct pool *p, struct pool_task *t)
 	return found;
 }
 
-static void run_task(struct pool_shard *self, struct pool_task *t)
+/*
+ * Run one task inside a guard: a panic (or a caught signal) ends the task,
+ * not the worker. Internal task kinds are recognised by their function:
+ * pool_submit_wait's waiter (released after the run) and pool_submit_copy's
+ * copy (freed after the run, panic or not).
+ */
+void pool__run_one(struct pool *p, pool_task_fn fn, void *arg)
 {
-	struct pool_waiter *w = NULL;
+	if (fn == pool__submit_wait_trampoline) {
+		struct pool_waiter *w = arg;
 
-	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
-	if (t->fn == pool__submit_wait_trampoline) {
-		/* Run the waiter's function directly, so that `completed`
-		 * counts it before pool_submit_wait returns. */
-		w = t->arg;
-		w->fn(w->arg);
+		pool__run_guarded(p, w->fn, w->arg);
+	} else if (fn == pool__copy_trampoline) {
+		struct pool_copy *c = arg;
+
+		pool__run_guarded(p, c->fn, c->data);
+		pool__copy_free(p, c);
 	} else {
-		t->fn(t->arg);
+		pool__run_guarded(p, fn, arg);
 	}
+}
+
+static void run_task(struct pool *p, struct pool_shard *self,
+		     struct pool_task *t)
+{
+	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
+	pool__run_one(p, t->fn, t->arg);
 	atomic_store_explicit(&self->running, 0, memory_order_relaxed);
 	atomic_store_explicit(
 		&self->completed,
 		atomic_load_explicit(&self->completed, memory_order_relaxed) +
 			1,
 		memory_order_relaxed);
-	if (w)
-		pool__submit_wait_done(w, 1);
+	/* After completed, so that pool_submit_wait returns with the task
+	 * counted. */
+	if (t->fn == pool__submit_wait_trampoline)
+		pool__submit_wait_done(t->arg, 1);
 }
 
 /*
- * After a pop freed a slot: wake blocked submitters, if any. The fence pairs
- * with the seq_cst increment of `waiting` in submit_slow: either the
- * submitter's retry sees our freed slot or we see it waiting.
+ * After a pop freed a slot: if a blocked submitter asked for a signal, take
+ * the request and signal, once. The fence pairs with the one a submitter
+ * issues after setting space_want (submit_slow): either its retry sees the
+ * slot we freed, or we see its request. Taking the request (exchange) makes
+ * one pop signal per round of sleep, not every pop while it is asleep.
  */
 static inline void after_pop(struct pool *p)
 {
 	atomic_thread_fence(memory_order_seq_cst);
-	if (atomic_load_explicit(&p->waiting, memory_order_relaxed) > 0)
+	if (atomic_load_explicit(&p->space_want, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&p->space_want, 0, memory_order_seq_cst))
 		pool__space_signal(p);
 }
 
@@ -267,9 +286,12 @@ static void *worker_main(void *argp)
 	struct pool_shard *self = sa->shard;
 	bool spinning = true; /* the spawner counted us */
 	struct pool_shard *from;
+	void *altstack = NULL;
 	struct pool_task t;
 	char name[16];
 
+	if (p->flags & POOL_CATCH_SIGNALS)
+		altstack = pool__altstack_on();
 	snprintf(name, sizeof(name), "%.10s/w%u", p->name, self->index);
 	pthread_setname_np(pthread_self(), name);
 	pool__tls.pool = p;
@@ -306,6 +328,7 @@ static void *worker_main(void *argp)
 			} else {
 				pool__free(sa);
 			}
+			pool__altstack_off(altstack);
 			worker_exit(p, self, EXIT_INIT);
 			return NULL;
 		}
@@ -352,7 +375,7 @@ static void *worker_main(void *argp)
 				}
 			}
 			after_pop(p);
-			run_task(self, &t);
+			run_task(p, self, &t);
 			continue;
 		}
 		/* Acquire load of state above: a CLOSED state means every
@@ -362,6 +385,7 @@ static void *worker_main(void *argp)
 			if (spinning)
 				atomic_fetch_sub_explicit(&p->nspinning, 1,
 							  memory_order_seq_cst);
+			pool__altstack_off(altstack);
 			worker_exit(p, self, EXIT_CLOSED);
 			return NULL;
 		}
@@ -385,6 +409,7 @@ static void *worker_main(void *argp)
 		}
 		r = pool__park(p, self, &spinning);
 		if (r == POOL_PARK_EXPIRED) {
+			pool__altstack_off(altstack);
 			worker_exit(p, self, EXIT_EXPIRED);
 			return NULL;
 		}
@@ -393,6 +418,7 @@ retire:
 	if (spinning)
 		atomic_fetch_sub_explicit(&p->nspinning, 1,
 					  memory_order_seq_cst);
+	pool__altstack_off(altstack);
 	worker_exit(p, self, EXIT_RETIRED);
 	return NULL;
 }

@@ -91,9 +91,35 @@ enum pool_flags {
 	POOL_PREALLOC = 1u << 1,
 	/* Idle workers never expire. */
 	POOL_DISABLE_PURGE = 1u << 2,
+	/* SIGSEGV, SIGBUS, SIGFPE and SIGILL raised synchronously inside a
+	 * task of this pool become a panic of that task (docs/panic.md). */
+	POOL_CATCH_SIGNALS = 1u << 3,
 };
 
-#define POOL_FLAGS_ALL (POOL_NONBLOCKING | POOL_PREALLOC | POOL_DISABLE_PURGE)
+#define POOL_FLAGS_ALL                                           \
+	(POOL_NONBLOCKING | POOL_PREALLOC | POOL_DISABLE_PURGE | \
+	 POOL_CATCH_SIGNALS)
+
+/*
+ * What a panic handler is told (pool/panic.h). Valid only during the call.
+ * A task that panicked has stopped; its deferred calls have run.
+ */
+typedef struct pool_panic_info {
+	const char *pool_name; /* options.name */
+	pool_task_fn fn;       /* the task that panicked */
+	void *arg;	       /* its argument (the copy, for submit_copy) */
+	int code;	       /* pool_panic's code, or the signal number */
+	const char *msg;       /* pool_panic's message (copied, truncated) */
+	int worker_id;	       /* pool_worker_id() of the worker */
+	int signo;	       /* the signal that caused it, else 0 */
+} pool_panic_info_t;
+
+/*
+ * A panic handler. Runs on the worker, after the task's deferred calls,
+ * outside every pool lock. A panic inside it is caught and logged; the
+ * worker survives either way.
+ */
+typedef void (*pool_panic_fn)(void *ctx, const pool_panic_info_t *info);
 
 /*
  * Options of pool_new. Set `size` with POOL_OPTIONS_INIT; every other field
@@ -114,8 +140,9 @@ typedef struct pool_options {
 	/* Max submitters blocked at once on a full pool; more get
 	 * POOL_EOVERLOAD. 0: unlimited. < 0: EINVAL. */
 	int max_blocking;
-	/* Slots per worker ring, rounded up to a power of two. 0: 256.
-	 * Range 1 .. 1 << 20, else EINVAL. */
+	/* Slots per worker ring, rounded up to a power of two. 0: 65536 /
+	 * capacity, clamped to 256 .. 8192. Range 1 .. 1 << 20, else
+	 * EINVAL. */
 	unsigned ring_capacity;
 	/* Worker thread stack size in bytes. 0: the system default. Below
 	 * PTHREAD_STACK_MIN: EINVAL. */
@@ -130,6 +157,10 @@ typedef struct pool_options {
 	pool_worker_init_fn worker_init;
 	pool_worker_fini_fn worker_fini;
 	void *worker_ctx;
+	/* Called for each task that panics; NULL: a rate-limited log line
+	 * (at most 10 a second per pool, then a count of those dropped). */
+	pool_panic_fn panic_handler;
+	void *panic_ctx;
 } pool_options_t;
 
 #define POOL_OPTIONS_INIT                      \
@@ -155,9 +186,9 @@ typedef struct pool_stats {
 	uint64_t queued;   /* accepted tasks not started */
 	uint64_t waiting;  /* submitters blocked on a full pool */
 	/* Counters since pool_new. */
-	uint64_t submitted;	    /* accepted tasks */
-	uint64_t completed;	    /* tasks that returned */
-	uint64_t discarded;	    /* tasks dropped by pool_stop */
+	uint64_t submitted; /* accepted tasks */
+	uint64_t completed; /* tasks that ended (returned or panicked) */
+	uint64_t discarded; /* tasks dropped by pool_stop */
 	uint64_t rejected_overload; /* POOL_EOVERLOAD returned */
 	uint64_t rejected_closed;   /* POOL_ECLOSED returned */
 	uint64_t rejected_timeout;  /* POOL_ETIMEDOUT returned by submits */
@@ -168,6 +199,13 @@ typedef struct pool_stats {
 	uint64_t expired;      /* workers that exited after expiry_ns idle */
 	uint64_t retired;      /* workers that exited after a shrink */
 	uint64_t tunes;	       /* successful pool_tune calls */
+	uint64_t panicked;     /* tasks that panicked (also completed) */
+	/* Tasks of pool_submit_copy allocated and not yet freed, read from
+	 * the pool's jemalloc arena; 0 when copies come from malloc (see
+	 * copy_arena). */
+	uint64_t copies_live;
+	/* jemalloc arena index + 1 holding copied tasks; 0: malloc. */
+	uint64_t copy_arena;
 } pool_stats_t;
 
 #define POOL_STATS_INIT                      \
@@ -266,6 +304,22 @@ POOL_EXTERN POOL_NODISCARD int pool_submit_batch(pool_t *p,
  * Same contract as pool_submit; POOL_EINVAL on a pool made by pool_new.
  */
 POOL_EXTERN POOL_NODISCARD int pool_invoke(pool_t *p, void *arg);
+
+/*
+ * pool_submit_copy - copy len bytes and run fn(copy) on the pool.
+ *
+ * The bytes are copied into a task struct from the pool's own jemalloc arena
+ * (malloc when jemalloc is not in use: see pool_stats_t.copy_arena), so the
+ * caller's buffer may be reused as soon as the call returns. fn receives a
+ * pointer to the copy, aligned for any type (max_align_t), valid until fn
+ * returns (also when it panics) and then freed by the pool. A task discarded
+ * by pool_stop is handed to the discard callback as (fn, copy) and freed when
+ * the callback returns. Otherwise the same contract as pool_submit. Errors:
+ * as pool_submit, plus POOL_EINVAL (data NULL with len > 0, len above
+ * 1 GiB) and POOL_ENOMEM (no memory for the copy; nothing was accepted).
+ */
+POOL_EXTERN POOL_NODISCARD int pool_submit_copy(pool_t *p, pool_task_fn fn,
+						const void *data, size_t len);
 
 /*
  * pool_submit_wait - submit fn(arg) and return after it ran (workerpool

@@ -1,0 +1,681 @@
+/*
+ * lib/multi.c - the multi-pool (include/pool/multi.h): n member pools behind
+ * one handle, a lock-free member pick, one lifecycle.
+ *
+ * Only the public pool API of the members is used, plus the RCU read side
+ * (lib/rcu-inl.h) and the library allocator (pool__alloc, for the failure
+ * injection of the allocation-sweep tests).
+ *
+ * Locks: none. No mutex is taken anywhere in this file.
+ *
+ * RCU rule: a read-side section only loads the member table and reads
+ * member gauges (pool_running, pool_queued, ...: lock-free, never blocking).
+ * No member call that can block or wait for a grace period (any submit,
+ * pool_tune, pool_release*, pool_reboot, pool_destroy) and no user callback
+ * (the pick function) runs inside a section: pool_release waits for a grace
+ * period while a submitter blocked on that pool waits for pool_release, so a
+ * section held across a blocking submit would deadlock.
+ *
+ * Member lifetime: the table (the array of member pointers) is what RCU
+ * protects; the members themselves live until pool_multi_destroy. A member
+ * pointer read inside a section therefore stays valid after the section
+ * ends, and is used there. Today the table is published once, by
+ * pool_multi_new, and never replaced. A future resize would: build a new
+ * table, publish it with a release store, pool__rcu_synchronize(), free the
+ * old table; a shrink would release the removed members and keep them (off
+ * the table) until pool_multi_destroy, as the core keeps its shards. Every
+ * access here already goes through table_get() inside a section and checks
+ * indices against the table it loaded, so none of it would change.
+ */
+#include <limits.h>
+#include <string.h>
+#include <time.h>
+
+#include "pool/multi.h"
+#include "internal.h"
+
+/* The RCU-protected member table. Immutable once published. */
+struct multi_table {
+	int n;
+	pool_t *members[];
+};
+
+struct pool_multi {
+	/* Immutable after pool_multi_new. */
+	int strategy;
+	pool_multi_pick_fn pick;
+	void *pick_ctx;
+
+	/* The member table: stored once by pool_multi_new (release, pairs
+	 * with the acquire load in table_get()); read inside RCU read-side
+	 * sections. */
+	_Atomic(struct multi_table *) table;
+
+	/* Round-robin seed: relaxed fetch_add by a submitting thread whose
+	 * per-thread cursor belongs to another multi-pool (rr_next). Own
+	 * line: written by producers, kept off the read-mostly fields. */
+	_Atomic uint32_t cursor POOL_CACHE_ALIGNED;
+};
+
+/*
+ * The per-thread round-robin cursor. A thread that submits to one
+ * multi-pool walks the members in turn without writing shared memory; its
+ * starting point comes from the multi-pool's shared seed, so threads start
+ * apart. A thread that alternates between multi-pools reseeds on every
+ * switch, which degrades to one shared relaxed fetch_add per submit (still
+ * an exact round-robin per multi-pool). `m` is only compared, never
+ * dereferenced, so a stale pointer to a destroyed multi-pool is harmless.
+ */
+static _Thread_local struct {
+	const struct pool_multi *m;
+	uint32_t next;
+} rr_tls;
+
+static uint32_t rr_next(struct pool_multi *m)
+{
+	if (rr_tls.m != m) {
+		rr_tls.m = m;
+		/* Relaxed: a starting point only; no data depends on it. */
+		rr_tls.next = atomic_fetch_add_explicit(&m->cursor, 1,
+							memory_order_relaxed);
+	}
+	return rr_tls.next++;
+}
+
+/* Call inside a read-side section. */
+static const struct multi_table *table_get(const struct pool_multi *m)
+{
+	/* Acquire: pairs with the release store that published the table
+	 * (pool_multi_new_opts), so its n and member pointers are seen
+	 * initialised. */
+	return atomic_load_explicit(&((struct pool_multi *)m)->table,
+				    memory_order_acquire);
+}
+
+/* The member at index i, or NULL when i is out of range. The pointer stays
+ * valid after the section (members live until pool_multi_destroy). */
+static pool_t *member_at(const struct pool_multi *m, int i)
+{
+	const struct multi_table *tb;
+	pool_t *p = NULL;
+
+	pool__rcu_read_lock();
+	tb = table_get(m);
+	if (i >= 0 && i < tb->n)
+		p = tb->members[i];
+	pool__rcu_read_unlock();
+	return p;
+}
+
+static int64_t now_ns(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
+}
+
+/* 1 when the calling thread runs a task (or worker hook) of a member. */
+static bool in_member_task(const struct pool_multi *m)
+{
+	const struct multi_table *tb;
+	pool_t *self = pool_self();
+	bool found = false;
+
+	if (!self)
+		return false;
+	pool__rcu_read_lock();
+	tb = table_get(m);
+	for (int i = 0; i < tb->n && !found; i++)
+		found = tb->members[i] == self;
+	pool__rcu_read_unlock();
+	return found;
+}
+
+/* ---- creation ---- */
+
+static int check_multi_options(const pool_multi_options_t *in,
+			       pool_multi_options_t *o)
+{
+	memset(o, 0, sizeof(*o));
+	if (in) {
+		/* The sizes this version knows: only its own so far. */
+		if (in->size != sizeof(*o))
+			return POOL_EINVAL;
+		memcpy(o, in, sizeof(*o));
+	}
+	switch (o->strategy) {
+	case POOL_LB_ROUND_ROBIN:
+	case POOL_LB_LEAST_TASKS:
+		return o->pick ? POOL_EINVAL : 0;
+	case POOL_LB_CUSTOM:
+		return o->pick ? 0 : POOL_EINVAL;
+	default:
+		return POOL_EINVAL;
+	}
+}
+
+int pool_multi_new_opts(pool_multi_t **out, int n,
+			const pool_options_t *per_pool,
+			const pool_multi_options_t *mo)
+{
+	pool_multi_options_t o;
+	struct multi_table *tb;
+	struct pool_multi *m;
+	int r;
+
+	if (!out || n <= 0 || n > POOL_MULTI_MAX)
+		return POOL_EINVAL;
+	r = check_multi_options(mo, &o);
+	if (r < 0)
+		return r;
+	m = pool__alloc_aligned(sizeof(*m));
+	if (!m)
+		return POOL_ENOMEM;
+	tb = pool__alloc(sizeof(*tb) + (size_t)n * sizeof(tb->members[0]));
+	if (!tb) {
+		pool__free(m);
+		return POOL_ENOMEM;
+	}
+	/* n counts the members created so far (the cleanup bound). */
+	tb->n = 0;
+	for (int i = 0; i < n; i++) {
+		r = pool_new(&tb->members[i], per_pool);
+		if (r < 0)
+			goto fail;
+		tb->n++;
+	}
+	m->strategy = o.strategy;
+	m->pick = o.pick;
+	m->pick_ctx = o.pick_ctx;
+	atomic_init(&m->cursor, 0);
+	/* Release: pairs with the acquire load in table_get(). The handle
+	 * reaches other threads through the caller's own synchronization;
+	 * the release is what a future table replacement relies on. */
+	atomic_store_explicit(&m->table, tb, memory_order_release);
+	*out = m;
+	return 0;
+fail:
+	/* Nobody else has seen these members: destroy cannot fail. */
+	for (int i = 0; i < tb->n; i++)
+		pool_destroy(tb->members[i]);
+	pool__free(tb);
+	pool__free(m);
+	return r;
+}
+
+int pool_multi_new(pool_multi_t **out, int n, const pool_options_t *per_pool,
+		   int strategy)
+{
+	pool_multi_options_t o = POOL_MULTI_OPTIONS_INIT;
+
+	o.strategy = strategy;
+	return pool_multi_new_opts(out, n, per_pool, &o);
+}
+
+/* ---- member selection ---- */
+
+static int64_t member_load(pool_t *p)
+{
+	return (int64_t)pool_running(p) + pool_queued(p);
+}
+
+/*
+ * Inside a read-side section: the index of the member with the lowest
+ * running + queued, scanning from `start` (so ties go round-robin) and
+ * skipping `exclude` (may be NULL); -1 when nothing is left. Each member's
+ * load is exact at some moment during its read, not all at one instant:
+ * see docs/multi.md for the races this tolerates.
+ */
+static int least_loaded(const struct multi_table *tb, uint32_t start,
+			const pool_t *exclude)
+{
+	int64_t best_load = INT64_MAX;
+	int best = -1;
+
+	for (int k = 0; k < tb->n; k++) {
+		int i = (int)((start + (uint32_t)k) % (uint32_t)tb->n);
+		int64_t load;
+
+		if (tb->members[i] == exclude)
+			continue;
+		load = member_load(tb->members[i]);
+		if (load < best_load) {
+			best = i;
+			best_load = load;
+			if (load <= 0)
+				break; /* nothing beats an idle member */
+		}
+	}
+	return best;
+}
+
+enum submit_mode { M_BLOCK, M_TRY, M_TIMEOUT };
+
+static int member_submit(pool_t *p, enum submit_mode mode, pool_task_fn fn,
+			 void *arg, int64_t timeout_ns)
+{
+	switch (mode) {
+	case M_BLOCK:
+		return pool_submit(p, fn, arg);
+	case M_TRY:
+		return pool_try_submit(p, fn, arg);
+	default:
+		return pool_submit_timeout(p, fn, arg, timeout_ns);
+	}
+}
+
+static int multi_submit(struct pool_multi *m, enum submit_mode mode,
+			pool_task_fn fn, void *arg, int64_t timeout_ns)
+{
+	const struct multi_table *tb;
+	pool_t *p, *q = NULL;
+	uint32_t start;
+	int r;
+
+	if (!m || !fn)
+		return POOL_EINVAL;
+	start = rr_next(m);
+	pool__rcu_read_lock();
+	tb = table_get(m);
+	if (m->strategy == POOL_LB_LEAST_TASKS)
+		p = tb->members[least_loaded(tb, start, NULL)];
+	else
+		p = tb->members[start % (uint32_t)tb->n];
+	pool__rcu_read_unlock();
+
+	/* Outside the section: the submit may block (see the RCU rule). */
+	r = member_submit(p, mode, fn, arg, timeout_ns);
+	if (r != POOL_EOVERLOAD || m->strategy == POOL_LB_LEAST_TASKS)
+		return r;
+
+	/* Round-robin (ants): retry once on the least-loaded other member.
+	 * Least-tasks already chose the least-loaded member: no retry. */
+	pool__rcu_read_lock();
+	tb = table_get(m);
+	{
+		int i = least_loaded(tb, start + 1, p);
+
+		if (i >= 0)
+			q = tb->members[i];
+	}
+	pool__rcu_read_unlock();
+	if (!q)
+		return r;
+	return member_submit(q, mode, fn, arg, timeout_ns);
+}
+
+int pool_multi_submit(pool_multi_t *m, pool_task_fn fn, void *arg)
+{
+	return multi_submit(m, M_BLOCK, fn, arg, 0);
+}
+
+int pool_multi_try_submit(pool_multi_t *m, pool_task_fn fn, void *arg)
+{
+	return multi_submit(m, M_TRY, fn, arg, 0);
+}
+
+int pool_multi_submit_timeout(pool_multi_t *m, pool_task_fn fn, void *arg,
+			      int64_t timeout_ns)
+{
+	if (timeout_ns < 0)
+		return POOL_EINVAL;
+	return multi_submit(m, M_TIMEOUT, fn, arg, timeout_ns);
+}
+
+static int multi_submit_key(struct pool_multi *m, uint64_t key,
+			    enum submit_mode mode, pool_task_fn fn, void *arg,
+			    int64_t timeout_ns)
+{
+	pool_t *p;
+	int i;
+
+	if (!m || !fn)
+		return POOL_EINVAL;
+	if (m->pick) {
+		/* The pick is user code: it runs outside any section (it
+		 * might block or wait for a grace period itself). */
+		i = m->pick(m->pick_ctx, key, pool_multi_size(m));
+	} else {
+		pool__rcu_read_lock();
+		i = (int)(key % (uint64_t)table_get(m)->n);
+		pool__rcu_read_unlock();
+	}
+	p = member_at(m, i);
+	if (!p)
+		return POOL_EINVAL;
+	/* A keyed task stays on its member: no retry elsewhere. */
+	return member_submit(p, mode, fn, arg, timeout_ns);
+}
+
+int pool_multi_submit_key(pool_multi_t *m, uint64_t key, pool_task_fn fn,
+			  void *arg)
+{
+	return multi_submit_key(m, key, M_BLOCK, fn, arg, 0);
+}
+
+int pool_multi_submit_key_timeout(pool_multi_t *m, uint64_t key,
+				  pool_task_fn fn, void *arg,
+				  int64_t timeout_ns)
+{
+	if (timeout_ns < 0)
+		return POOL_EINVAL;
+	return multi_submit_key(m, key, M_TIMEOUT, fn, arg, timeout_ns);
+}
+
+/* ---- tune ---- */
+
+int pool_multi_tune(pool_multi_t *m, int capacity)
+{
+	int *old;
+	int n, i, r = 0;
+
+	if (!m)
+		return POOL_EINVAL;
+	n = pool_multi_size(m);
+	/* The capacities to restore if a later member fails. */
+	old = pool__alloc((size_t)n * sizeof(*old));
+	if (!old)
+		return POOL_ENOMEM;
+	for (i = 0; i < n; i++) {
+		pool_t *p = member_at(m, i);
+
+		if (!p)
+			break;
+		old[i] = pool_cap(p);
+		r = pool_tune(p, capacity);
+		if (r < 0)
+			break;
+	}
+	if (r < 0) {
+		/* Back to where each tuned member was. A failure of growth is
+		 * undone by a shrink, which allocates nothing; a failure
+		 * caused by a concurrent close leaves nothing to restore. */
+		while (i-- > 0) {
+			pool_t *p = member_at(m, i);
+
+			if (p && old[i] != capacity && pool_tune(p, old[i]) < 0)
+				break;
+		}
+	}
+	pool__free(old);
+	return r;
+}
+
+/* ---- reads ---- */
+
+enum multi_read {
+	R_CAP,
+	R_RUNNING,
+	R_AVAILABLE,
+	R_WAITING,
+	R_QUEUED,
+	R_CLOSED
+};
+
+static int64_t read_one(const pool_t *p, enum multi_read what)
+{
+	switch (what) {
+	case R_CAP:
+		return pool_cap(p);
+	case R_RUNNING:
+		return pool_running(p);
+	case R_AVAILABLE:
+		return pool_available(p);
+	case R_WAITING:
+		return pool_waiting(p);
+	case R_QUEUED:
+		return pool_queued(p);
+	default:
+		return pool_is_closed(p);
+	}
+}
+
+/* The sum over the members (for R_CLOSED: 1 if any member is closed). */
+static int64_t read_sum(const struct pool_multi *m, enum multi_read what)
+{
+	const struct multi_table *tb;
+	int64_t sum = 0;
+
+	pool__rcu_read_lock();
+	tb = table_get(m);
+	for (int i = 0; i < tb->n; i++)
+		sum += read_one(tb->members[i], what);
+	pool__rcu_read_unlock();
+	if (what == R_CLOSED)
+		return sum > 0;
+	return sum;
+}
+
+static int clamp_int(int64_t v)
+{
+	if (v > INT_MAX)
+		return INT_MAX;
+	if (v < INT_MIN)
+		return INT_MIN;
+	return (int)v;
+}
+
+static int64_t read_index(const struct pool_multi *m, int index,
+			  enum multi_read what)
+{
+	pool_t *p;
+
+	if (!m)
+		return POOL_EINVAL;
+	p = member_at(m, index);
+	if (!p)
+		return POOL_EINVAL;
+	return read_one(p, what);
+}
+
+int pool_multi_size(const pool_multi_t *m)
+{
+	int n;
+
+	if (!m)
+		return POOL_EINVAL;
+	pool__rcu_read_lock();
+	n = table_get(m)->n;
+	pool__rcu_read_unlock();
+	return n;
+}
+
+int pool_multi_cap(const pool_multi_t *m)
+{
+	return m ? clamp_int(read_sum(m, R_CAP)) : POOL_EINVAL;
+}
+
+int pool_multi_running(const pool_multi_t *m)
+{
+	return m ? clamp_int(read_sum(m, R_RUNNING)) : POOL_EINVAL;
+}
+
+int pool_multi_available(const pool_multi_t *m)
+{
+	return m ? clamp_int(read_sum(m, R_AVAILABLE)) : POOL_EINVAL;
+}
+
+int pool_multi_waiting(const pool_multi_t *m)
+{
+	return m ? clamp_int(read_sum(m, R_WAITING)) : POOL_EINVAL;
+}
+
+int64_t pool_multi_queued(const pool_multi_t *m)
+{
+	return m ? read_sum(m, R_QUEUED) : POOL_EINVAL;
+}
+
+int pool_multi_is_closed(const pool_multi_t *m)
+{
+	return m ? (int)read_sum(m, R_CLOSED) : POOL_EINVAL;
+}
+
+int pool_multi_cap_by_index(const pool_multi_t *m, int index)
+{
+	return (int)read_index(m, index, R_CAP);
+}
+
+int pool_multi_running_by_index(const pool_multi_t *m, int index)
+{
+	return (int)read_index(m, index, R_RUNNING);
+}
+
+int pool_multi_available_by_index(const pool_multi_t *m, int index)
+{
+	return (int)read_index(m, index, R_AVAILABLE);
+}
+
+int pool_multi_waiting_by_index(const pool_multi_t *m, int index)
+{
+	return (int)read_index(m, index, R_WAITING);
+}
+
+int64_t pool_multi_queued_by_index(const pool_multi_t *m, int index)
+{
+	return read_index(m, index, R_QUEUED);
+}
+
+int pool_multi_is_closed_by_index(const pool_multi_t *m, int index)
+{
+	return (int)read_index(m, index, R_CLOSED);
+}
+
+/* Every pool_stats_t field after `size` is a uint64_t that sums. */
+#define STATS_FIRST offsetof(pool_stats_t, capacity)
+_Static_assert((sizeof(pool_stats_t) - STATS_FIRST) % sizeof(uint64_t) == 0,
+	       "pool_stats_t: the fields after size must all be uint64_t");
+
+static void stats_add(pool_stats_t *sum, const pool_stats_t *s)
+{
+	for (size_t off = STATS_FIRST; off < sizeof(*sum);
+	     off += sizeof(uint64_t)) {
+		uint64_t a, b;
+
+		memcpy(&a, (const char *)sum + off, sizeof(a));
+		memcpy(&b, (const char *)s + off, sizeof(b));
+		a += b;
+		memcpy((char *)sum + off, &a, sizeof(a));
+	}
+}
+
+int pool_multi_stats(const pool_multi_t *m, pool_stats_t *s)
+{
+	const struct multi_table *tb;
+	pool_stats_t sum = POOL_STATS_INIT;
+	int r;
+
+	if (!m || !s)
+		return POOL_EINVAL;
+	/* The core judges s->size: it accepts exactly the sizes it knows
+	 * (each at most sizeof(pool_stats_t)) and writes only that much. */
+	r = pool_stats(member_at(m, 0), s);
+	if (r < 0)
+		return r;
+	pool__rcu_read_lock();
+	tb = table_get(m);
+	for (int i = 0; i < tb->n; i++) {
+		pool_stats_t one = POOL_STATS_INIT;
+
+		/* Cannot fail: p is valid and the size is this version's. */
+		if (pool_stats(tb->members[i], &one) == 0)
+			stats_add(&sum, &one);
+	}
+	pool__rcu_read_unlock();
+	if (s->size > STATS_FIRST)
+		memcpy((char *)s + STATS_FIRST,
+		       (const char *)&sum + STATS_FIRST, s->size - STATS_FIRST);
+	return 0;
+}
+
+int pool_multi_stats_by_index(const pool_multi_t *m, int index, pool_stats_t *s)
+{
+	pool_t *p;
+
+	if (!m)
+		return POOL_EINVAL;
+	p = member_at(m, index);
+	if (!p)
+		return POOL_EINVAL;
+	return pool_stats(p, s);
+}
+
+/* ---- lifecycle ---- */
+
+int pool_multi_release(pool_multi_t *m)
+{
+	pool_t *p;
+
+	if (!m)
+		return POOL_EINVAL;
+	for (int i = 0; (p = member_at(m, i)) != NULL; i++)
+		pool_release(p);
+	return 0;
+}
+
+int pool_multi_release_timeout(pool_multi_t *m, int64_t timeout_ns)
+{
+	int64_t now, deadline;
+	pool_t *p;
+	int r = 0;
+
+	if (!m || timeout_ns < 0)
+		return POOL_EINVAL;
+	if (in_member_task(m))
+		return POOL_EDEADLK;
+	now = now_ns();
+	deadline = timeout_ns > INT64_MAX - now ? INT64_MAX : now + timeout_ns;
+	/* Close every member first, so all drain at once. */
+	pool_multi_release(m);
+	for (int i = 0; (p = member_at(m, i)) != NULL; i++) {
+		int64_t left = deadline - now_ns();
+		int rc;
+
+		/* Once the deadline passed, 0: each remaining member is only
+		 * checked, so the result covers every member. */
+		rc = pool_release_timeout(p, left > 0 ? left : 0);
+		if (rc < 0 && r == 0)
+			r = rc;
+	}
+	return r;
+}
+
+int pool_multi_reboot(pool_multi_t *m)
+{
+	pool_t *p;
+	int r = 0;
+
+	if (!m)
+		return POOL_EINVAL;
+	for (int i = 0; (p = member_at(m, i)) != NULL; i++) {
+		r = pool_reboot(p);
+		if (r < 0)
+			break;
+	}
+	if (r < 0) {
+		/* All or nothing: close the members this call reopened (and
+		 * any other open one), so the multi-pool stays closed. */
+		pool_multi_release(m);
+	}
+	return r;
+}
+
+int pool_multi_destroy(pool_multi_t *m)
+{
+	struct multi_table *tb;
+
+	if (!m)
+		return POOL_EINVAL;
+	if (in_member_task(m))
+		return POOL_EDEADLK;
+	/* Close every member first so none accepts work while another one
+	 * drains; then destroy each (returns 0: checked above). */
+	pool_multi_release(m);
+	/* Relaxed: pool_multi_destroy overlaps no other call on m. */
+	tb = atomic_load_explicit(&m->table, memory_order_relaxed);
+	for (int i = 0; i < tb->n; i++)
+		pool_destroy(tb->members[i]);
+	pool__free(tb);
+	pool__free(m);
+	return 0;
+}

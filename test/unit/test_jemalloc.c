@@ -1,0 +1,267 @@
+/*
+ * test_jemalloc.c - the shared library's jemalloc arena for pool_submit_copy
+ * (lib/copy.c, docs/design.md "jemalloc").
+ *
+ * Linked against the SHARED library, which links libjemalloc.so: the
+ * application's malloc must stay glibc's, copies come from the pool's own
+ * arena (stats.copy_arena != 0), stats.copies_live returns to 0 whether the
+ * copies ran, panicked or were discarded, and pool_destroy leaves no arena
+ * behind. Public API only: the pool__ test hooks are not exported here.
+ *
+ * Sanitizers: ASan/TSan interpose malloc in the executable, so there the
+ * check is that malloc is not jemalloc's. Under TSan copies always come from
+ * malloc (copy_arena == 0, by design: jemalloc is not instrumented).
+ */
+#define _GNU_SOURCE
+#include <dlfcn.h>
+#include <stdalign.h>
+
+#include "test.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(UNDER_ASAN)
+#define UNDER_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer) && !defined(UNDER_TSAN)
+#define UNDER_TSAN 1
+#endif
+#endif
+
+static void *jemalloc_handle(void)
+{
+	/* Already loaded as a dependency of libpool.so, or NULL. */
+	return dlopen("libjemalloc.so.2", RTLD_NOW | RTLD_NOLOAD);
+}
+
+static atomic_int ran;
+
+static void task_copy(void *arg)
+{
+	const unsigned char *b = arg;
+
+	if ((uintptr_t)arg % alignof(max_align_t) != 0)
+		FAIL("copy %p not aligned", arg);
+	for (int i = 0; i < 100; i++)
+		if (b[i] != (unsigned char)(i * 3))
+			FAIL("copy byte %d is %#x", i, b[i]);
+	atomic_fetch_add(&ran, 1);
+}
+
+static void task_copy_panic(void *arg)
+{
+	task_copy(arg);
+	pool_panic(1, "copy panics");
+}
+
+static void quiet_handler(void *ctx, const pool_panic_info_t *in)
+{
+	(void)in;
+	atomic_fetch_add((atomic_int *)ctx, 1);
+}
+
+static void submit_copies(pool_t *p, pool_task_fn fn, int n)
+{
+	unsigned char buf[4096];
+
+	for (int i = 0; i < 100; i++)
+		buf[i] = (unsigned char)(i * 3);
+	for (int i = 0; i < n; i++)
+		ASSERT_OK(pool_submit_copy(p, fn, buf,
+					   i % 3 == 0	? 100
+					   : i % 3 == 1 ? 1000
+							: sizeof(buf)));
+}
+
+/* The host's malloc is still glibc's after a pool was created and used. */
+TEST(jemalloc_malloc_is_still_glibc)
+{
+	void *libc, *glibc_malloc, *host_malloc, *je;
+	pool_t *p;
+
+	ASSERT_OK(pool_new(&p, NULL));
+	submit_copies(p, task_copy, 30);
+	ASSERT_OK(pool_release_timeout(p, SEC(30)));
+	ASSERT_EQ(atomic_load(&ran), 30);
+	ASSERT_OK(pool_destroy(p));
+
+	libc = dlopen("libc.so.6", RTLD_NOW);
+	ASSERT_NOT_NULL(libc);
+	glibc_malloc = dlsym(libc, "malloc");
+	host_malloc = dlsym(RTLD_DEFAULT, "malloc");
+	ASSERT_NOT_NULL(glibc_malloc);
+	ASSERT_NOT_NULL(host_malloc);
+	je = jemalloc_handle();
+#if defined(UNDER_ASAN) || defined(UNDER_TSAN)
+	/* The sanitizer's malloc, in the executable, comes first. */
+	if (je)
+		ASSERT(host_malloc != dlsym(je, "malloc"));
+#else
+	/* The library did bring jemalloc in, and it did not take malloc. */
+	ASSERT_NOT_NULL(je);
+	ASSERT_NOT_NULL(dlsym(je, "mallocx"));
+	ASSERT_PTR_EQ(host_malloc, glibc_malloc);
+	ASSERT(host_malloc != dlsym(je, "malloc"));
+	ASSERT_PTR_EQ(dlsym(RTLD_DEFAULT, "free"), dlsym(libc, "free"));
+#endif
+	if (je)
+		dlclose(je);
+	dlclose(libc);
+}
+
+static uint64_t expect_arena(pool_t *p)
+{
+	pool_stats_t st = test_stats(p);
+
+#if defined(UNDER_TSAN)
+	ASSERT_UEQ(st.copy_arena, 0);
+#else
+	{
+		void *je = jemalloc_handle();
+
+		/* Plain build: jemalloc is a dependency of libpool.so. */
+		ASSERT_NOT_NULL(je);
+		ASSERT(st.copy_arena != 0);
+		dlclose(je);
+	}
+#endif
+	return st.copy_arena;
+}
+
+TEST(jemalloc_copy_arena)
+{
+	pool_t *p1, *p2;
+	uint64_t a1, a2;
+
+	ASSERT_OK(pool_new(&p1, NULL));
+	ASSERT_OK(pool_new(&p2, NULL));
+	a1 = expect_arena(p1);
+	a2 = expect_arena(p2);
+	if (a1)
+		ASSERT(a1 != a2); /* one arena per pool */
+	ASSERT_OK(pool_destroy(p1));
+	ASSERT_OK(pool_destroy(p2));
+}
+
+/* Occupies the only worker until pool_stop took every queued task. */
+static void blocker(void *arg)
+{
+	pool_t *self = pool_self();
+
+	atomic_store((atomic_int *)arg, 1);
+	while (!pool_is_closed(self) || pool_queued(self) != 0)
+		sched_yield();
+}
+
+static atomic_int discarded;
+
+static void on_discard(pool_task_fn fn, void *arg, void *ctx)
+{
+	(void)ctx;
+	if (fn == task_copy)
+		task_copy(arg); /* the bytes are intact */
+	atomic_fetch_add(&discarded, 1);
+}
+
+TEST(jemalloc_copies_live_returns_to_zero)
+{
+	pool_options_t o = test_opts(1, 64, 0);
+	atomic_int started = 0, panics = 0;
+	struct gate g;
+	pool_stats_t st;
+	uint64_t arena;
+	pool_t *p;
+
+	gate_init(&g);
+	o.panic_handler = quiet_handler;
+	o.panic_ctx = &panics;
+	ASSERT_OK(pool_new(&p, &o));
+	arena = expect_arena(p);
+	ASSERT_UEQ(test_stats(p).copies_live, 0);
+
+	/* Queued copies are live; they are freed after they run. */
+	ASSERT_OK(pool_submit(p, task_gate, &g));
+	gate_wait_entered(&g, 1);
+	submit_copies(p, task_copy, 20);
+	if (arena)
+		ASSERT_UEQ(test_stats(p).copies_live, 20);
+	gate_open(&g);
+	ASSERT_OK(pool_release_timeout(p, SEC(30)));
+	ASSERT_EQ(atomic_load(&ran), 20);
+	ASSERT_UEQ(test_stats(p).copies_live, 0);
+
+	/* Panicked copies are freed. */
+	ASSERT_OK(pool_reboot(p));
+	submit_copies(p, task_copy_panic, 20);
+	ASSERT_OK(pool_release_timeout(p, SEC(30)));
+	ASSERT_EQ(atomic_load(&panics), 20);
+	ASSERT_UEQ(test_stats(p).copies_live, 0);
+
+	/* Discarded copies are freed. */
+	ASSERT_OK(pool_reboot(p));
+	atomic_store(&started, 0);
+	ASSERT_OK(pool_submit(p, blocker, &started));
+	WAIT_UNTIL(atomic_load(&started));
+	submit_copies(p, task_copy, 30);
+	if (arena)
+		ASSERT_UEQ(test_stats(p).copies_live, 30);
+	ASSERT_OK(pool_stop(p, on_discard, NULL));
+	ASSERT_EQ(atomic_load(&discarded), 30);
+	st = test_stats(p);
+	ASSERT_UEQ(st.discarded, 30);
+	ASSERT_UEQ(st.copies_live, 0);
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&g);
+}
+
+/* "arenas.narenas" through jemalloc's own mallctl (not libpool's). */
+static unsigned narenas(void)
+{
+	int (*ctl)(const char *, void *, size_t *, void *, size_t);
+	void *je = jemalloc_handle();
+	unsigned n = 0;
+	size_t sz = sizeof(n);
+
+	ASSERT_NOT_NULL(je);
+	*(void **)&ctl = dlsym(je, "mallctl");
+	ASSERT_NOT_NULL(ctl);
+	ASSERT_EQ(ctl("arenas.narenas", &n, &sz, NULL, 0), 0);
+	dlclose(je);
+	return n;
+}
+
+/* Destroying a pool destroys its arena: arena indices are recycled, so
+ * create/destroy cycles do not grow the arena count, and a later pool
+ * works. */
+TEST(jemalloc_destroy_leaves_no_arena)
+{
+	unsigned base = 0;
+	uint64_t first = 0;
+
+	for (int i = 0; i < 50; i++) {
+		pool_t *p;
+		uint64_t a;
+
+		ASSERT_OK(pool_new(&p, NULL));
+		a = expect_arena(p);
+		submit_copies(p, task_copy, 5);
+		ASSERT_OK(pool_release_timeout(p, SEC(30)));
+		ASSERT_UEQ(test_stats(p).copies_live, 0);
+		ASSERT_OK(pool_destroy(p));
+		if (!a)
+			continue;
+		if (i == 0) {
+			first = a;
+			base = narenas();
+		} else {
+			ASSERT_UEQ(a, first);
+			ASSERT_EQ(narenas(), base);
+		}
+	}
+	ASSERT_EQ(atomic_load(&ran), 250);
+}
