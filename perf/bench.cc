@@ -185,10 +185,12 @@ void produce(Impl &impl, std::size_t n, std::size_t batch, task_fn fn,
 // a counter; figure items_per_second.
 void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
 {
-	int producers = w == Workload::two_producers ? 2 : 1;
+	int producers = w == Workload::two_producers || w == Workload::multipool
+				? 2
+				: 1;
 	std::size_t per = g_set.throughput_tasks, batch = 1;
 	bool tuning = w == Workload::tune_under_load;
-	if (w == Workload::two_producers)
+	if (w == Workload::two_producers || w == Workload::multipool)
 		per = g_set.per_producer;
 	if (w == Workload::batch) {
 		per = g_set.batch_tasks;
@@ -648,12 +650,6 @@ void bm_memory(benchmark::State &st, const ImplInfo *info)
 		st.SetLabel(note);
 }
 
-void bm_multipool(benchmark::State &st)
-{
-	st.SkipWithError("n/a: no multi-pool in the public API "
-			 "(include/pool) yet");
-}
-
 // -------------------------------------------------------------- main
 
 void parse_setting(int *argc, char **argv)
@@ -743,7 +739,12 @@ void register_all()
 		common(RegisterBenchmark(name("memory", i).c_str(), bm_memory,
 					 &i),
 		       1);
-	common(RegisterBenchmark("multipool/pool", bm_multipool), 1);
+	// Two producers, total capacity 2: one pool against multi-pools of
+	// two members of capacity 1.
+	for (const auto &i : multipool_implementations())
+		common(RegisterBenchmark(name("multipool", i).c_str(), bm_tasks,
+					 &i, Workload::multipool),
+		       g_set.iters);
 }
 
 } // namespace

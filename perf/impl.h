@@ -28,6 +28,7 @@ enum class Workload {
 	fork_join,
 	tune_under_load,
 	memory,
+	multipool,
 };
 
 // What a workload asks of the implementation when it is created.
@@ -128,6 +129,10 @@ struct ImplInfo {
 
 // Every implementation, our pool first.
 const std::vector<ImplInfo> &implementations();
+
+// The multipool workload's contenders: one pool of the total capacity
+// ("pool") and multi-pools of 2 members over the same total capacity.
+const std::vector<ImplInfo> &multipool_implementations();
 
 long fib_serial(int n);
 

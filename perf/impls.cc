@@ -6,6 +6,8 @@
 #include "mutex_cv.h"
 #include "spsc_ring.h"
 
+#include <pool/multi.h>
+
 #include <cerrno>
 #include <cstdio>
 #include <cstdint>
@@ -537,7 +539,91 @@ template <class T> std::unique_ptr<Impl> make()
 	return std::make_unique<T>();
 }
 
+// pool_multi over `members` pools splitting the capacity; multipool only.
+class MultiImpl : public Impl
+{
+      public:
+	explicit MultiImpl(int strategy) : strategy_(strategy)
+	{
+	}
+	~MultiImpl() override
+	{
+		stop();
+	}
+	const char *unfit(Workload w) const override
+	{
+		return w == Workload::multipool ? nullptr
+						: "multipool workload only";
+	}
+	int start(const Config &c) override
+	{
+		pool_options_t o{};
+		o.size = sizeof(o);
+		o.capacity =
+			c.capacity / kMembers > 0 ? c.capacity / kMembers : 1;
+		o.ring_capacity = c.ring_capacity;
+		o.name = "perf-multi";
+		return pool_multi_new(&m_, kMembers, &o, strategy_);
+	}
+	int submit(task_fn fn, void *arg) override
+	{
+		return pool_multi_submit(m_, fn, arg);
+	}
+	int submit_batch(const Task *t, std::size_t n) override
+	{
+		for (std::size_t i = 0; i < n; i++) {
+			int rc = pool_multi_submit(m_, t[i].fn, t[i].arg);
+			if (rc)
+				return rc;
+		}
+		return 0;
+	}
+	int tune(int capacity) override
+	{
+		return pool_multi_tune(m_, capacity);
+	}
+	void stop() override
+	{
+		if (m_) {
+			int rc = pool_multi_destroy(m_);
+			if (rc)
+				std::fprintf(stderr, "pool_multi_destroy: %s\n",
+					     pool_strerror(rc));
+			m_ = nullptr;
+		}
+	}
+	std::string describe(int rc) const override
+	{
+		return pool_err_name(rc);
+	}
+
+      private:
+	static constexpr int kMembers = 2;
+	int strategy_;
+	pool_multi_t *m_ = nullptr;
+};
+
+std::unique_ptr<Impl> make_multi_rr()
+{
+	return std::make_unique<MultiImpl>(POOL_LB_ROUND_ROBIN);
+}
+
+std::unique_ptr<Impl> make_multi_lt()
+{
+	return std::make_unique<MultiImpl>(POOL_LB_LEAST_TASKS);
+}
+
 } // namespace
+
+const std::vector<ImplInfo> &multipool_implementations()
+{
+	static const std::vector<ImplInfo> all = {
+		{"pool", nullptr, make<PoolImpl>},
+		{"multi_rr", nullptr, make_multi_rr},
+		{"multi_lt", nullptr, make_multi_lt},
+	};
+	return all;
+}
 
 #ifdef PERF_HAVE_TBB
 std::unique_ptr<Impl> make_tbb();
