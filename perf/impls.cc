@@ -252,7 +252,9 @@ class SpscImpl : public Impl
 	}
 	int start(const Config &) override
 	{
-		return spsc_new(&r_, 10); // 1024 slots
+		// 64 Ki slots: the same total the pool gets by default at
+		// capacity 2.
+		return spsc_new(&r_, 16);
 	}
 	int submit(task_fn fn, void *arg) override
 	{
