@@ -582,6 +582,8 @@ int pool_multi_stats(const pool_multi_t *m, pool_stats_t *s)
 			stats_add(&sum, &one);
 	}
 	pool__rcu_read_unlock();
+	/* An arena index does not add up: read it per member. */
+	sum.copy_arena = 0;
 	if (s->size > STATS_FIRST)
 		memcpy((char *)s + STATS_FIRST,
 		       (const char *)&sum + STATS_FIRST, s->size - STATS_FIRST);
