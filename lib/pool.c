@@ -325,6 +325,9 @@ int pool_new_func(pool_t **out, pool_task_fn fn, const pool_options_t *o)
 
 enum submit_mode { M_BLOCK, M_TRY, M_TIMEOUT };
 
+/* Retries (32 pauses apart) of a full pool before a submitter sleeps. */
+#define POOL_SUBMIT_SPINS 64
+
 /*
  * Each thread's shard cursor. Threads start at different shards (one shared
  * increment per thread, at its first submit), so producers stepping
@@ -469,6 +472,21 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 							memory_order_relaxed,
 							memory_order_relaxed));
 
+	/* Spin first: a worker frees a slot within a task's time, and a
+	 * sleep/wake pair per few slots (a futex syscall each way) made a
+	 * producer that keeps the rings full crawl. No signal is requested
+	 * while spinning, so the workers make no syscall for us either. */
+	for (int spin = 0; spin < POOL_SUBMIT_SPINS; spin++) {
+		for (int k = 0; k < 32; k++)
+			cpu_relax();
+		r = try_push(p, fn, arg);
+		if (r != 0)
+			goto done;
+		if (mode == M_TIMEOUT && pool__now_ns() >= deadline) {
+			r = POOL_ETIMEDOUT;
+			goto done;
+		}
+	}
 	for (;;) {
 		/* Acquire: pairs with the release increment in
 		 * pool__space_signal (the freed slot is visible). */
@@ -500,6 +518,9 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 		}
 		pool__futex_wait(&p->space_seq, seq, rel);
 	}
+done:
+	if (r == 1)
+		r = 0;
 	if (r < 0)
 		reject(p, r);
 	/* Release: our last access to the pool; pairs with the acquire load
