@@ -217,11 +217,12 @@ def plot(runs, outdir):
                         f.write('"%s" %g %g %g\n' % (n, *vs))
         png = os.path.join(outdir, w + ".png")
         if c:
-            using = "using 2:xtic(1) title '%s'" % w
+            using = "using 2:xtic(1) notitle"
         else:
             using = ("using 2:xtic(1) title 'p50', '' using 3 title 'p99', "
                      "'' using 4 title 'p99.9'")
-        script = ("set terminal png size 800,450\nset output '%s'\n"
+        script = ("set terminal png size 800,450 noenhanced\n"
+                  "set output '%s'\nset key top left\n"
                   "set style data histograms\nset style fill solid 0.8\n"
                   "set ylabel '%s'\nset title '%s'\nset grid ytics\n"
                   "%s"
