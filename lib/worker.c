@@ -485,10 +485,17 @@ int pool__spawn(struct pool *p, unsigned flags)
 
 	s = claim_shard(p);
 	if (!s) {
-		/* Cannot happen while table->n >= cap (owned shards <=
-		 * nworkers); kept as a defensive failure, not an abort. */
-		err = POOL_ENOMEM;
-		goto fail_slot;
+		/* Every shard is owned: a worker retiring after a shrink has
+		 * given back its slot (try_retire) but not yet its shard
+		 * (worker_exit). Nothing is started and nothing failed: that
+		 * worker's exit rescan, after it releases the shard, starts a
+		 * worker if work is queued (found by the spin model). */
+		atomic_fetch_sub_explicit(&p->nworkers, 1,
+					  memory_order_seq_cst);
+		if (atomic_fetch_sub_explicit(&p->nthreads, 1,
+					      memory_order_release) == 1)
+			pool__futex_wake(&p->nthreads, INT_MAX);
+		return 1;
 	}
 	sa = wait_init ? &local : pool__alloc(sizeof(*sa));
 	if (!sa) {
@@ -532,7 +539,6 @@ int pool__spawn(struct pool *p, unsigned flags)
 	return 0;
 fail:
 	atomic_store_explicit(&s->owner, 0, memory_order_release);
-fail_slot:
 	atomic_fetch_add_explicit(&p->spawn_failed, 1, memory_order_relaxed);
 	atomic_fetch_sub_explicit(&p->nworkers, 1, memory_order_seq_cst);
 	/* Release: pairs with the drainer's acquire load of nthreads. */

@@ -5,9 +5,19 @@
  * one never ran, then that the pool's own counters agree.
  *
  *   stress [seconds [producers [capacity]]]
+ *   stress --soak SECONDS [producers [capacity]]
  *
  * seconds absent or 0: $POOL_STRESS_SECONDS, else 5. Exits 1 with a message on
  * any discrepancy, 0 after printing a one-line summary otherwise.
+ *
+ * Soak mode repeats short phases (0.2 to 1 s, random) on one pool until the
+ * time is up, with the tuner moving between 1 and `capacity` (default 8)
+ * workers. After each phase every producer is joined and the pool drained
+ * (pool_release_timeout), and the phase's ids and the deltas of pool_stats
+ * are checked as above; then the thread count (/proc/self/task) must equal
+ * the one after the first phase (no leaked thread) and the resident set
+ * (/proc/self/statm) must stay within 64 MiB of the one after three warm-up
+ * phases (no growth), and pool_reboot must reopen the pool.
  */
 #define _GNU_SOURCE
 #include <inttypes.h>
@@ -20,6 +30,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <dirent.h>
+#include <unistd.h>
 
 #include <pool.h>
 
@@ -35,6 +47,21 @@ enum outcome {
 	OUT_WAIT_ACCEPTED, /* pool_submit_wait returned 0: ran before return */
 	OUT_WAIT_CLOSED,   /* pool_submit_wait POOL_ECLOSED: never runs */
 };
+
+/* ThreadSanitizer keeps per-thread and history state of its own that grows
+ * with every thread the pool starts and retires, so resident memory says
+ * nothing about the pool there: the growth check is off under TSan (ASan and
+ * plain builds keep it). */
+#if defined(__SANITIZE_THREAD__)
+#define SOAK_UNDER_TSAN 1
+#elif defined(__has_feature)
+#if __has_feature(thread_sanitizer)
+#define SOAK_UNDER_TSAN 1
+#endif
+#endif
+#ifndef SOAK_UNDER_TSAN
+#define SOAK_UNDER_TSAN 0
+#endif
 
 static atomic_uchar runs[MAX_IDS];
 static atomic_uchar discards[MAX_IDS];
@@ -285,15 +312,28 @@ static void *producer_main(void *arg)
 }
 
 static long tunes_ok;
+static int tune_max = 4;
+static uint64_t tuner_seed = 0x9e3779b97f4a7c15ull;
 
 static void *tuner_main(void *arg)
 {
-	uint64_t seed = 0x9e3779b97f4a7c15ull;
+	uint64_t seed = tuner_seed;
 	int rc;
 
 	(void)arg;
 	while (!atomic_load(&stop_flag)) {
-		rc = pool_tune(pool, 1 + (int)(xorshift(&seed) % 4));
+		/* 1 <-> many: half the tunes go to an extreme. */
+		switch (xorshift(&seed) % 4) {
+		case 0:
+			rc = pool_tune(pool, 1);
+			break;
+		case 1:
+			rc = pool_tune(pool, tune_max);
+			break;
+		default:
+			rc = pool_tune(pool, 1 + (int)(xorshift(&seed) %
+						       (uint64_t)tune_max));
+		}
 		if (rc == 0)
 			tunes_ok++;
 		else if (rc != POOL_ECLOSED)
@@ -306,9 +346,11 @@ static void *tuner_main(void *arg)
 static long cycles, stops, timeouts, reboot_busy;
 static atomic_long discarded_cb;
 
+static uint64_t lifecycle_seed = 0xdeadbeefcafef00dull;
+
 static void *lifecycle_main(void *arg)
 {
-	uint64_t seed = 0xdeadbeefcafef00dull;
+	uint64_t seed = lifecycle_seed;
 	int rc;
 
 	(void)arg;
@@ -353,59 +395,93 @@ static void *lifecycle_main(void *arg)
 	return NULL;
 }
 
-int main(int argc, char **argv)
+/* Thread count of this process (entries of /proc/self/task), -1 on error. */
+static long count_threads(void)
+{
+	DIR *d = opendir("/proc/self/task");
+	struct dirent *e;
+	long n = 0;
+
+	if (!d)
+		return -1;
+	while ((e = readdir(d)) != NULL)
+		if (e->d_name[0] != '.')
+			n++;
+	closedir(d);
+	return n;
+}
+
+/* Resident set in bytes (/proc/self/statm), -1 on error. */
+static long resident_bytes(void)
+{
+	long size = 0, rss = -1;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		return -1;
+	if (fscanf(f, "%ld %ld", &size, &rss) != 2)
+		rss = -1;
+	fclose(f);
+	return rss < 0 ? -1 : rss * sysconf(_SC_PAGESIZE);
+}
+
+/* Totals of all phases, for the summary line. */
+static struct tally all;
+static long all_acc, all_rej, all_ran, all_disc, all_wait, all_tunes, phases;
+
+/*
+ * One phase: producers, tuner and lifecycle thread for `ms` milliseconds on
+ * the open pool, then join them, drain the pool and check every id of the
+ * phase and the deltas of pool_stats against *prev (updated). Returns the
+ * number of new errors.
+ */
+static long run_phase(long ms, long nprod, pool_stats_t *prev)
 {
 	static struct producer prod[MAX_PRODUCERS];
-	pool_options_t o = POOL_OPTIONS_INIT;
 	pool_stats_t s = POOL_STATS_INIT;
 	pthread_t tuner, life;
 	struct tally t = {0};
-	long seconds = 5, nprod = 4, cap = 4, wait_ok = 0;
+	long wait_ok = 0, errors0 = atomic_load(&errors);
 	long ran = 0, disc = 0, acc = 0, rej = 0, bad = 0;
-	const char *env = getenv("POOL_STRESS_SECONDS");
+	uint64_t d_completed, d_discarded, d_overload, d_timeout, d_closed;
+	uint64_t d_inline, d_tunes, d_submitted;
 	int64_t deadline;
 	unsigned i, nids;
 	long k;
 	int rc;
 
-	if (env != NULL && atol(env) > 0)
-		seconds = atol(env);
-	if (argc > 1 && atol(argv[1]) > 0)
-		seconds = atol(argv[1]);
-	if (argc > 2)
-		nprod = atol(argv[2]);
-	if (argc > 3)
-		cap = atol(argv[3]);
-	if (seconds <= 0 || nprod <= 0 || nprod > MAX_PRODUCERS || cap <= 0 ||
-	    cap > 1024) {
-		fprintf(stderr,
-			"usage: stress [seconds [producers [capacity]]]\n");
-		return 2;
+	/* Fresh ground truth for this phase's ids. */
+	nids = atomic_load(&next_id);
+	if (nids > MAX_IDS)
+		nids = MAX_IDS;
+	for (i = 0; i < nids; i++) {
+		atomic_store(&runs[i], 0);
+		atomic_store(&discards[i], 0);
+		outcome[i] = OUT_NONE;
 	}
+	atomic_store(&next_id, 0);
+	atomic_store(&stop_flag, 0);
+	atomic_store(&discarded_cb, 0);
+	tunes_ok = 0;
+	tuner_seed = xorshift(&tuner_seed);
+	lifecycle_seed = xorshift(&lifecycle_seed);
 
-	o.capacity = (int)cap;
-	o.ring_capacity = 4;
-	o.expiry_ns = 2000000;
-	o.name = "stress";
-	rc = pool_new(&pool, &o);
-	if (rc != 0) {
-		fprintf(stderr, "stress: pool_new: %s\n", pool_err_name(rc));
-		return 1;
-	}
 	for (k = 0; k < nprod; k++) {
-		prod[k].seed = 0x2545f4914f6cdd1dull * (uint64_t)(k + 1);
+		memset(&prod[k], 0, sizeof(prod[k]));
+		prod[k].seed = 0x2545f4914f6cdd1dull * (uint64_t)(k + 1) +
+			       (uint64_t)phases * 0x9e3779b97f4a7c15ull;
 		if (pthread_create(&prod[k].thread, NULL, producer_main,
 				   &prod[k]) != 0) {
 			fprintf(stderr, "stress: pthread_create failed\n");
-			return 1;
+			exit(1);
 		}
 	}
 	if (pthread_create(&tuner, NULL, tuner_main, NULL) != 0 ||
 	    pthread_create(&life, NULL, lifecycle_main, NULL) != 0) {
 		fprintf(stderr, "stress: pthread_create failed\n");
-		return 1;
+		exit(1);
 	}
-	deadline = now_ns() + seconds * 1000000000;
+	deadline = now_ns() + ms * 1000000;
 	while (now_ns() < deadline && !atomic_load(&stop_flag))
 		pause_ns(10000000);
 	atomic_store(&stop_flag, 1);
@@ -480,58 +556,184 @@ int main(int argc, char **argv)
 		}
 	}
 
-	/* The pool's own accounting. */
+	/* The pool's own accounting: gauges absolute, counters as deltas. */
+	d_submitted = s.submitted - prev->submitted;
+	d_completed = s.completed - prev->completed;
+	d_discarded = s.discarded - prev->discarded;
+	d_overload = s.rejected_overload - prev->rejected_overload;
+	d_timeout = s.rejected_timeout - prev->rejected_timeout;
+	d_closed = s.rejected_closed - prev->rejected_closed;
+	d_inline = s.inline_runs - prev->inline_runs;
+	d_tunes = s.tunes - prev->tunes;
 	if (s.submitted != s.completed + s.discarded + s.queued + s.running)
 		report("stats: submitted %" PRIu64 " != completed %" PRIu64
 		       " + discarded %" PRIu64 " + queued %" PRIu64
 		       " + running %" PRIu64,
 		       s.submitted, s.completed, s.discarded, s.queued,
 		       s.running);
-	if (s.queued != 0 || s.running != 0 || s.workers != 0)
+	if (s.queued != 0 || s.running != 0 || s.workers != 0 || s.idle != 0 ||
+	    s.waiting != 0)
 		report("stats after drain: queued %" PRIu64 " running %" PRIu64
-		       " workers %" PRIu64,
-		       s.queued, s.running, s.workers);
+		       " workers %" PRIu64 " idle %" PRIu64 " waiting %" PRIu64,
+		       s.queued, s.running, s.workers, s.idle, s.waiting);
 	/* Inline runs may or may not be counted as submitted/completed. */
-	if (s.completed != (uint64_t)ran &&
-	    s.completed + s.inline_runs != (uint64_t)ran)
-		report("stats.completed %" PRIu64 " (inline %" PRIu64
+	if (d_completed != (uint64_t)ran &&
+	    d_completed + d_inline != (uint64_t)ran)
+		report("stats.completed +%" PRIu64 " (inline +%" PRIu64
 		       ") but %ld runs observed",
-		       s.completed, s.inline_runs, ran);
+		       d_completed, d_inline, ran);
+	if (d_submitted != d_completed + d_discarded)
+		report("stats.submitted +%" PRIu64 " != completed +%" PRIu64
+		       " + discarded +%" PRIu64 " after the drain",
+		       d_submitted, d_completed, d_discarded);
 	/* pool_stop discards: those via the callback, plus submit_wait tasks
 	 * (not passed to the callback, returned POOL_ECLOSED). */
-	if (s.discarded < (uint64_t)disc ||
-	    s.discarded > (uint64_t)(disc + t.closed_wait))
-		report("stats.discarded %" PRIu64 " but %ld callbacks and "
+	if (d_discarded < (uint64_t)disc ||
+	    d_discarded > (uint64_t)(disc + t.closed_wait))
+		report("stats.discarded +%" PRIu64 " but %ld callbacks and "
 		       "%ld closed waits",
-		       s.discarded, disc, t.closed_wait);
+		       d_discarded, disc, t.closed_wait);
 	if (atomic_load(&discarded_cb) != disc)
 		report("discard callback count %ld != %ld",
 		       atomic_load(&discarded_cb), disc);
-	if (s.rejected_overload < (uint64_t)t.overload ||
-	    s.rejected_timeout != (uint64_t)t.timeout ||
-	    s.rejected_closed < (uint64_t)t.closed)
-		report("stats rejections overload %" PRIu64
-		       "/%ld timeout %" PRIu64 "/%ld closed %" PRIu64
+	if (d_overload < (uint64_t)t.overload ||
+	    d_timeout != (uint64_t)t.timeout || d_closed < (uint64_t)t.closed)
+		report("stats rejections overload +%" PRIu64
+		       "/%ld timeout +%" PRIu64 "/%ld closed +%" PRIu64
 		       "/%ld (pool/observed)",
-		       s.rejected_overload, t.overload, s.rejected_timeout,
-		       t.timeout, s.rejected_closed, t.closed);
-	if (s.tunes != (uint64_t)tunes_ok)
-		report("stats.tunes %" PRIu64 " != %ld", s.tunes, tunes_ok);
+		       d_overload, t.overload, d_timeout, t.timeout, d_closed,
+		       t.closed);
+	if (d_tunes != (uint64_t)tunes_ok)
+		report("stats.tunes +%" PRIu64 " != %ld", d_tunes, tunes_ok);
 	if (ran == 0)
 		report("no task ran");
+	*prev = s;
+
+	all.overload += t.overload;
+	all.closed += t.closed + t.closed_wait;
+	all.timeout += t.timeout;
+	all_acc += acc;
+	all_rej += rej;
+	all_ran += ran;
+	all_disc += disc;
+	all_wait += wait_ok;
+	all_tunes += tunes_ok;
+	phases++;
+	if (bad)
+		report("%ld ids with a wrong outcome in phase %ld", bad,
+		       phases);
+	return atomic_load(&errors) - errors0;
+}
+
+static void usage(void)
+{
+	fprintf(stderr,
+		"usage: stress [seconds [producers [capacity]]]\n"
+		"       stress --soak SECONDS [producers [capacity]]\n");
+	exit(2);
+}
+
+int main(int argc, char **argv)
+{
+	pool_options_t o = POOL_OPTIONS_INIT;
+	pool_stats_t prev = POOL_STATS_INIT;
+	long seconds = 5, nprod = 4, cap = 4;
+	long threads0 = -1, rss0 = -1, rss_max = 0;
+	const char *env = getenv("POOL_STRESS_SECONDS");
+	uint64_t seed = 0x853c49e6748fea9bull;
+	int soak = 0, a = 1, rc;
+	int64_t t0 = now_ns(), deadline;
+
+	if (argc > 1 && strcmp(argv[1], "--soak") == 0) {
+		soak = 1;
+		a = 2;
+		if (argc < 3 || atol(argv[2]) <= 0)
+			usage();
+		nprod = 16;
+		cap = 8;
+	} else if (env != NULL && atol(env) > 0) {
+		seconds = atol(env);
+	}
+	if (argc > a && atol(argv[a]) > 0)
+		seconds = atol(argv[a]);
+	if (argc > a + 1)
+		nprod = atol(argv[a + 1]);
+	if (argc > a + 2)
+		cap = atol(argv[a + 2]);
+	if (seconds <= 0 || nprod <= 0 || nprod > MAX_PRODUCERS || cap <= 0 ||
+	    cap > 1024)
+		usage();
+
+	o.capacity = (int)cap;
+	o.ring_capacity = 4;
+	o.expiry_ns = 2000000;
+	o.name = "stress";
+	tune_max = soak ? (int)cap : 4;
+	rc = pool_new(&pool, &o);
+	if (rc != 0) {
+		fprintf(stderr, "stress: pool_new: %s\n", pool_err_name(rc));
+		return 1;
+	}
+	if (pool_stats(pool, &prev) != 0)
+		report("pool_stats failed");
+
+	if (!soak) {
+		run_phase(seconds * 1000, nprod, &prev);
+	} else {
+		deadline = t0 + seconds * 1000000000;
+		while (now_ns() < deadline && atomic_load(&errors) == 0) {
+			long ms = 200 + (long)(xorshift(&seed) % 800);
+			long n, rss;
+
+			run_phase(ms, nprod, &prev);
+			/* Drained: only this thread remains. A joined
+			 * thread can stay listed in /proc for a moment
+			 * while the kernel finishes its exit: poll, bounded
+			 * (2 s). */
+			n = count_threads();
+			for (int w = 0;
+			     threads0 >= 0 && n > threads0 && w < 2000; w++) {
+				pause_ns(1000000);
+				n = count_threads();
+			}
+			if (threads0 < 0)
+				threads0 = n;
+			else if (n != threads0)
+				report("phase %ld: %ld threads after the "
+				       "drain, "
+				       "%ld after the first",
+				       phases, n, threads0);
+			rss = resident_bytes();
+			if (rss > rss_max)
+				rss_max = rss;
+			if (phases == 3)
+				rss0 = rss;
+			else if (!SOAK_UNDER_TSAN && phases > 3 && rss0 > 0 &&
+				 rss > rss0 + (64l << 20))
+				report("phase %ld: resident %ld bytes, %ld "
+				       "after warm-up",
+				       phases, rss, rss0);
+			rc = pool_reboot(pool);
+			if (rc != 0)
+				report("pool_reboot after the drain: %s",
+				       pool_err_name(rc));
+		}
+		/* The pool is open again: drain for destroy. */
+	}
 
 	rc = pool_destroy(pool);
 	if (rc != 0)
 		report("pool_destroy: %s", pool_err_name(rc));
 
-	printf("stress: %lds producers=%ld cap=%ld ids=%u accepted=%ld "
-	       "rejected=%ld ran=%ld discarded=%ld waits=%ld "
-	       "overload=%ld closed=%ld timeout=%ld inline=%" PRIu64
-	       " cycles=%ld stops=%ld release_timeouts=%ld tunes=%ld "
-	       "reboot_busy=%ld bad=%ld errors=%ld\n",
-	       seconds, nprod, cap, nids, acc, rej, ran, disc, wait_ok,
-	       t.overload, t.closed + t.closed_wait, t.timeout, s.inline_runs,
-	       cycles, stops, timeouts, tunes_ok, reboot_busy, bad,
+	printf("stress%s: %.1fs producers=%ld cap=%ld phases=%ld "
+	       "accepted=%ld rejected=%ld ran=%ld discarded=%ld waits=%ld "
+	       "overload=%ld closed=%ld timeout=%ld cycles=%ld stops=%ld "
+	       "release_timeouts=%ld tunes=%ld reboot_busy=%ld threads=%ld "
+	       "rss0=%ldK rss_max=%ldK errors=%ld\n",
+	       soak ? " --soak" : "", (double)(now_ns() - t0) / 1e9, nprod, cap,
+	       phases, all_acc, all_rej, all_ran, all_disc, all_wait,
+	       all.overload, all.closed, all.timeout, cycles, stops, timeouts,
+	       all_tunes, reboot_busy, threads0, rss0 / 1024, rss_max / 1024,
 	       atomic_load(&errors));
 	return atomic_load(&errors) == 0 ? 0 : 1;
 }
