@@ -456,17 +456,18 @@ static int clamp_int(int64_t v)
 	return (int)v;
 }
 
+/* The member at index, or NULL for m NULL or an index out of range. */
+static pool_t *member_checked(const struct pool_multi *m, int index)
+{
+	return m ? member_at(m, index) : NULL;
+}
+
 static int64_t read_index(const struct pool_multi *m, int index,
 			  enum multi_read what)
 {
-	pool_t *p;
+	pool_t *p = member_checked(m, index);
 
-	if (!m)
-		return POOL_EINVAL;
-	p = member_at(m, index);
-	if (!p)
-		return POOL_EINVAL;
-	return read_one(p, what);
+	return p ? read_one(p, what) : POOL_EINVAL;
 }
 
 int pool_multi_size(const pool_multi_t *m)
@@ -592,14 +593,9 @@ int pool_multi_stats(const pool_multi_t *m, pool_stats_t *s)
 
 int pool_multi_stats_by_index(const pool_multi_t *m, int index, pool_stats_t *s)
 {
-	pool_t *p;
+	pool_t *p = member_checked(m, index);
 
-	if (!m)
-		return POOL_EINVAL;
-	p = member_at(m, index);
-	if (!p)
-		return POOL_EINVAL;
-	return pool_stats(p, s);
+	return p ? pool_stats(p, s) : POOL_EINVAL;
 }
 
 /* ---- lifecycle ---- */

@@ -34,6 +34,22 @@
 
 #include <pool.h>
 
+/* Which sanitizer this build runs under (some cases adapt to it). */
+#if defined(__SANITIZE_ADDRESS__)
+#define UNDER_ASAN 1
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define UNDER_TSAN 1
+#endif
+#if defined(__has_feature)
+#if __has_feature(address_sanitizer) && !defined(UNDER_ASAN)
+#define UNDER_ASAN 1
+#endif
+#if __has_feature(thread_sanitizer) && !defined(UNDER_TSAN)
+#define UNDER_TSAN 1
+#endif
+#endif
+
 /* Registry (test_main.c). */
 typedef void (*test_fn)(void);
 void test__register(const char *name, test_fn fn);

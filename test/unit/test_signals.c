@@ -18,20 +18,6 @@
 
 #include "test.h"
 
-#if defined(__SANITIZE_ADDRESS__)
-#define UNDER_ASAN 1
-#endif
-#if defined(__SANITIZE_THREAD__)
-#define UNDER_TSAN 1
-#endif
-#if defined(__has_feature)
-#if __has_feature(address_sanitizer) && !defined(UNDER_ASAN)
-#define UNDER_ASAN 1
-#endif
-#if __has_feature(thread_sanitizer) && !defined(UNDER_TSAN)
-#define UNDER_TSAN 1
-#endif
-#endif
 #if defined(UNDER_ASAN) || defined(UNDER_TSAN)
 #define UNDER_SANITIZER 1
 #endif
