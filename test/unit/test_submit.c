@@ -412,6 +412,16 @@ TEST(batch_empty)
 	ASSERT_OK(pool_destroy(p));
 }
 
+/* n tasks, each setting its own flag runs[i] (cleared here) when it runs. */
+static void flag_tasks(pool_task_t *tasks, atomic_int *runs, int n)
+{
+	for (int i = 0; i < n; i++) {
+		atomic_init(&runs[i], 0);
+		tasks[i].fn = task_flag;
+		tasks[i].arg = &runs[i];
+	}
+}
+
 TEST(batch_null_fn_accepts_nothing)
 {
 	enum { N = 8 };
@@ -422,11 +432,7 @@ TEST(batch_null_fn_accepts_nothing)
 	pool_t *p;
 	int i;
 
-	for (i = 0; i < N; i++) {
-		atomic_init(&runs[i], 0);
-		tasks[i].fn = task_flag;
-		tasks[i].arg = &runs[i];
-	}
+	flag_tasks(tasks, runs, N);
 	tasks[N - 1].fn = NULL;
 	ASSERT_OK(pool_new(&p, &o));
 	ASSERT_ERR(pool_submit_batch(p, tasks, N, &accepted), POOL_EINVAL);
@@ -449,11 +455,7 @@ TEST(batch_overload_prefix)
 	pool_t *p;
 	int i;
 
-	for (i = 0; i < N; i++) {
-		atomic_init(&runs[i], 0);
-		tasks[i].fn = task_flag;
-		tasks[i].arg = &runs[i];
-	}
+	flag_tasks(tasks, runs, N);
 	gate_init(&g);
 	ASSERT_OK(pool_new(&p, &o));
 	ASSERT_OK(pool_submit(p, task_gate, &g));
@@ -482,11 +484,7 @@ TEST(batch_blocks_when_full)
 	pool_t *p;
 	int i;
 
-	for (i = 0; i < N; i++) {
-		atomic_init(&runs[i], 0);
-		tasks[i].fn = task_flag;
-		tasks[i].arg = &runs[i];
-	}
+	flag_tasks(tasks, runs, N);
 	gate_init(&g);
 	ASSERT_OK(pool_new(&p, &o));
 	ASSERT_OK(pool_submit(p, task_gate, &g));
