@@ -75,7 +75,9 @@ static void idle_remove(struct pool *p, struct pool_shard *s)
 		s->idle_next->idle_prev = s->idle_prev;
 	s->idle_prev = s->idle_next = NULL;
 	s->on_stack = false;
-	atomic_fetch_sub_explicit(&p->nidle, 1, memory_order_relaxed);
+	/* Release: pairs with the acquire load of nidle in pool__wake_one;
+	 * a worker leaving in P4 counted itself in nspinning before. */
+	atomic_fetch_sub_explicit(&p->nidle, 1, memory_order_release);
 }
 
 /*
@@ -92,7 +94,7 @@ bool pool__wake_one(struct pool *p)
 	 * a parking worker increments nidle in P1, before its fence P3: if
 	 * P3 precedes the caller's fence this load sees the increment; if it
 	 * follows, the worker's rescan (P4) sees the caller's push. */
-	if (atomic_load_explicit(&p->nidle, memory_order_relaxed) == 0)
+	if (atomic_load_explicit(&p->nidle, memory_order_acquire) == 0)
 		return false;
 	pthread_mutex_lock(&p->idle_lock);
 	s = p->idle_top;
@@ -196,15 +198,22 @@ int pool__park(struct pool *p, struct pool_shard *self, bool *spinning)
 
 	/* P4: rescan. */
 	if (must_rescan(p)) {
-		bool popped = idle_leave(p, self);
+		bool popped;
 
-		/* Come back as a searcher (a waker that popped us already
-		 * counted us). A submitter may have skipped its wake-up
-		 * because it saw us searching before P2; as a searcher, our
-		 * move to running does the hand-off check, so a second queued
-		 * task does not wait behind the one we take. */
-		if (!popped)
-			atomic_fetch_add_explicit(&p->nspinning, 1,
+		/* Come back as a searcher: a submitter may have skipped its
+		 * wake-up because it saw us searching before P2; as a
+		 * searcher, our move to running does the hand-off check, so a
+		 * second queued task does not wait behind the one we take.
+		 * Count first, leave the stack second (the release decrement
+		 * of nidle in idle_remove orders them), so a submitter that
+		 * sees us gone from the stack also sees us counted and starts
+		 * no extra worker (pool__ensure_worker). A waker that popped
+		 * us first already counted us: drop our own count then. */
+		atomic_fetch_add_explicit(&p->nspinning, 1,
+					  memory_order_seq_cst);
+		popped = idle_leave(p, self);
+		if (popped)
+			atomic_fetch_sub_explicit(&p->nspinning, 1,
 						  memory_order_seq_cst);
 		*spinning = true;
 		return POOL_PARK_RESCAN;

@@ -219,6 +219,13 @@ void pool__ensure_worker(struct pool *p, unsigned spawn_flags)
 {
 	if (pool__wake_one(p))
 		return;
+	/* Nobody parked. A worker that just left the stack in its park
+	 * rescan (P4) counted itself as a searcher before leaving, and the
+	 * acquire load of nidle in pool__wake_one makes that count visible
+	 * here: a searcher is responsible for the queued work, so no thread
+	 * is started for it. */
+	if (atomic_load_explicit(&p->nspinning, memory_order_seq_cst) > 0)
+		return;
 	(void)pool__spawn(p, spawn_flags & ~(unsigned)POOL_SPAWN_WAIT);
 }
 
