@@ -9,6 +9,7 @@
 #include "pool/error.h"
 #include "pool/pool.h"
 #include "pool/multi.h"
+#include "pool/executor.h"
 #include "pool/panic.h"
 
 #endif /* POOL_H */

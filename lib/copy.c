@@ -2,17 +2,24 @@
  * lib/copy.c - pool_submit_copy: task structs carrying their own bytes, from
  * the pool's own jemalloc arena.
  *
- * jemalloc must not replace the host application's malloc. Debian's
- * libjemalloc.so exports plain malloc/free, so the rule is (docs/design.md,
- * "jemalloc"): only the shared library links it, as a dependency of its own;
- * the dynamic linker searches the executable's direct dependencies (glibc
- * among them) before libpool's, so every malloc, the application's and
- * ours, stays glibc's, and only mallocx/dallocx/mallctl, which glibc does not
- * have, come from jemalloc. The references are weak: the static library and
- * sanitizer builds, which do not link jemalloc, fall back to malloc. TSan
- * builds always use malloc: jemalloc is not instrumented, so TSan would see
- * its memory reuse as races.
+ * jemalloc is found at run time, never linked (docs/design.md, "jemalloc"):
+ * neither libpool.so nor libpool.a has a link-time dependency on it, so
+ * dlopen("libpool.so") (ctypes, plugins, bindings) works. Debian's
+ * libjemalloc.so.2 uses initial-exec TLS and cannot be dlopen()ed after
+ * start-up unless glibc has static TLS to spare, which by default it does
+ * not. So, once per process, at the first pool_new:
+ *   1. dlopen(RTLD_NOLOAD): jemalloc is already loaded (the pkg-config link
+ *      line and pool_dep load it at start-up, behind libc, so the host's
+ *      malloc stays glibc's; or the application links or preloads it);
+ *   2. dlsym(RTLD_DEFAULT): jemalloc linked statically into the executable;
+ *   3. dlopen(RTLD_LOCAL): load it now, privately (its malloc does not enter
+ *      the global scope); fails cleanly without static TLS room.
+ * All three of mallocx, dallocx and mallctl must be found; otherwise copies
+ * come from malloc. TSan builds always use malloc: jemalloc is not
+ * instrumented, so TSan would see its memory reuse as races.
  */
+#include <dlfcn.h>
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdio.h>
 #include <string.h>
@@ -21,19 +28,55 @@
 
 #include "internal.h"
 
-#pragma weak mallocx
-#pragma weak dallocx
-#pragma weak mallctl
-
 #define POOL_COPY_MAX (1u << 30)
+
+/* jemalloc's entry points; all NULL when copies use malloc. Written once
+ * under je_once (pthread_once orders the writes before every reader that
+ * went through je_once; readers after pool_new see them through the
+ * pool's publication). */
+static struct {
+	void *(*alloc)(size_t size, int flags);
+	void (*dalloc)(void *ptr, int flags);
+	int (*ctl)(const char *name, void *oldp, size_t *oldlenp, void *newp,
+		   size_t newlen);
+} je;
+static pthread_once_t je_once = PTHREAD_ONCE_INIT;
+
+static bool je_bind(void *h)
+{
+	/* POSIX: a dlsym result converts to a function pointer. */
+	*(void **)&je.alloc = dlsym(h, "mallocx");
+	*(void **)&je.dalloc = dlsym(h, "dallocx");
+	*(void **)&je.ctl = dlsym(h, "mallctl");
+	if (je.alloc && je.dalloc && je.ctl)
+		return true;
+	je.alloc = NULL;
+	je.dalloc = NULL;
+	je.ctl = NULL;
+	return false;
+}
+
+static void je_resolve(void)
+{
+#ifndef POOL_TSAN
+	static const char lib[] = "libjemalloc.so.2";
+	void *h = dlopen(lib, RTLD_NOW | RTLD_NOLOAD);
+
+	if (h && je_bind(h))
+		return;
+	if (je_bind(RTLD_DEFAULT))
+		return;
+	h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
+	if (h && !je_bind(h))
+		dlclose(h);
+		/* On success the handle is kept for the life of the process. */
+#endif
+}
 
 static bool use_jemalloc(void)
 {
-#ifdef POOL_TSAN
-	return false;
-#else
-	return mallocx && dallocx && mallctl;
-#endif
+	pthread_once(&je_once, je_resolve);
+	return je.alloc != NULL;
 }
 
 /* pool_new: create the pool's arena (no arena: malloc is used). */
@@ -45,7 +88,7 @@ void pool__arena_init(struct pool *p)
 	p->arena = 0;
 	if (!use_jemalloc())
 		return;
-	if (mallctl("arenas.create", &idx, &sz, NULL, 0) != 0) {
+	if (je.ctl("arenas.create", &idx, &sz, NULL, 0) != 0) {
 		pool__log(p, POOL_LOG_WARN,
 			  "jemalloc arenas.create failed: copies use malloc");
 		return;
@@ -63,7 +106,7 @@ void pool__arena_fini(struct pool *p)
 	/* Copies never use a thread cache (MALLOCX_TCACHE_NONE), so no cache
 	 * holds this arena's memory and destroying it is safe. */
 	snprintf(name, sizeof(name), "arena.%u.destroy", p->arena - 1);
-	mallctl(name, NULL, NULL, NULL, 0);
+	je.ctl(name, NULL, NULL, NULL, 0);
 	p->arena = 0;
 }
 
@@ -78,12 +121,12 @@ uint64_t pool__arena_live(const struct pool *p)
 
 	if (!p->arena)
 		return 0;
-	mallctl("epoch", NULL, NULL, &epoch, sz);
+	je.ctl("epoch", NULL, NULL, &epoch, sz);
 	for (int i = 0; i < 4; i++) {
 		sz = sizeof(v[i]);
 		snprintf(name, sizeof(name), "stats.arenas.%u.%s", p->arena - 1,
 			 keys[i]);
-		if (mallctl(name, &v[i], &sz, NULL, 0) != 0)
+		if (je.ctl(name, &v[i], &sz, NULL, 0) != 0)
 			return 0;
 	}
 	return (v[0] + v[2]) - (v[1] + v[3]);
@@ -97,7 +140,7 @@ static int copy_flags(const struct pool *p)
 void pool__copy_free(struct pool *p, struct pool_copy *c)
 {
 	if (p->arena)
-		dallocx(c, copy_flags(p));
+		je.dalloc(c, copy_flags(p));
 	else
 		pool__free(c);
 }
@@ -124,7 +167,7 @@ int pool_submit_copy(pool_t *p, pool_task_fn fn, const void *data, size_t len)
 	else if (pool__inject_failure())
 		c = NULL;
 	else
-		c = mallocx(size, copy_flags(p));
+		c = je.alloc(size, copy_flags(p));
 	if (!c)
 		return POOL_ENOMEM;
 	c->fn = fn;

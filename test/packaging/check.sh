@@ -1,0 +1,89 @@
+#!/usr/bin/env bash
+# test/packaging/check.sh - checks on the built artefacts, one per call:
+#
+#   check.sh exports LIBPOOL_SO           every dynamic symbol is a public
+#                                         pool_ one with a POOL_x.y version;
+#                                         no jemalloc in DT_NEEDED
+#   check.sh no-test-hooks LIB...         no pool__test_ hook, no failpoint
+#                                         counter in the released libraries
+#   check.sh man LIBPOOL_SO MANDIR        a section-3 page for every export
+#   check.sh license SRCROOT VERSION      LICENSE is MIT (as meson.build),
+#                                         NEWS names the version
+set -euo pipefail
+
+exports()
+{
+	nm -D --defined-only "$1" | awk '{print $3}'
+}
+
+case $1 in
+exports)
+	so=$2
+	n=0
+	while read -r sym; do
+		case $sym in
+		POOL_[0-9]*.[0-9]*) ;; # the version node itself
+		pool_*@@POOL_[0-9]*.[0-9]* | pool_*@POOL_[0-9]*.[0-9]*)
+			case $sym in
+			pool__*)
+				echo "internal symbol exported: $sym"
+				exit 1
+				;;
+			esac
+			n=$((n + 1))
+			;;
+		*)
+			echo "unversioned or foreign export: $sym"
+			exit 1
+			;;
+		esac
+	done < <(exports "$so")
+	[ "$n" -gt 0 ] || { echo "no exports in $so"; exit 1; }
+	if readelf -d "$so" | grep -q 'NEEDED.*jemalloc'; then
+		echo "$so links jemalloc (dlopen would fail: docs/design.md)"
+		exit 1
+	fi
+	soname=$(readelf -d "$so" | sed -n 's/.*SONAME.*\[\(.*\)\]/\1/p')
+	[ "$soname" = libpool.so.0 ] || { echo "soname $soname"; exit 1; }
+	echo "exports: $n versioned public symbols, soname $soname"
+	;;
+no-test-hooks)
+	shift
+	for lib in "$@"; do
+		if nm "$lib" 2>/dev/null | grep -E ' (pool__test_|fail_after|alloc_calls)'; then
+			echo "$lib carries test hooks"
+			exit 1
+		fi
+	done
+	echo "no test hooks in: $*"
+	;;
+man)
+	so=$2 mandir=$3
+	n=0
+	for sym in $(exports "$so" | sed -n 's/^\(pool_[A-Za-z0-9_]*\)@.*/\1/p'); do
+		page=$mandir/$sym.3
+		if [ ! -s "$page" ]; then
+			echo "no man page for $sym ($page)"
+			exit 1
+		fi
+		grep -q '^\.TH "\?'"${sym^^}"'"\? "\?3"\?' "$page" ||
+			{ echo "$page: no .TH ${sym^^} 3 header"; exit 1; }
+		grep -q "$sym" "$page" || { echo "$page does not name $sym"; exit 1; }
+		n=$((n + 1))
+	done
+	[ "$n" -gt 0 ] || { echo "no exports in $so"; exit 1; }
+	echo "man: $n pages, one per exported function"
+	;;
+license)
+	root=$2 version=$3
+	grep -q "^MIT License" "$root/LICENSE" || { echo "LICENSE is not MIT"; exit 1; }
+	grep -q "license : 'MIT'" "$root/meson.build" ||
+		{ echo "meson.build does not say MIT"; exit 1; }
+	grep -q "^$version " "$root/NEWS" || { echo "NEWS has no $version entry"; exit 1; }
+	echo "license: MIT; NEWS has $version"
+	;;
+*)
+	echo "unknown check $1" >&2
+	exit 2
+	;;
+esac
