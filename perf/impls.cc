@@ -56,6 +56,35 @@ int Impl::tune(int)
 	return -ENOTSUP;
 }
 
+namespace
+{
+struct MallocCopy {
+	task_fn fn;
+	alignas(std::max_align_t) unsigned char data[1];
+};
+
+void malloc_copy_run(void *arg)
+{
+	auto *c = static_cast<MallocCopy *>(arg);
+	c->fn(c->data);
+	std::free(c);
+}
+} // namespace
+
+int Impl::submit_copy(task_fn fn, const void *data, std::size_t len)
+{
+	auto *c = static_cast<MallocCopy *>(
+		std::malloc(offsetof(MallocCopy, data) + len));
+	if (!c)
+		return -ENOMEM;
+	c->fn = fn;
+	std::memcpy(c->data, data, len);
+	int rc = submit(malloc_copy_run, c);
+	if (rc)
+		std::free(c);
+	return rc;
+}
+
 int Impl::bulk(int, std::size_t, task_fn, void *)
 {
 	return -ENOTSUP;
@@ -138,6 +167,16 @@ class PoolImpl : public Impl
 	int submit(task_fn fn, void *arg) override
 	{
 		return pool_submit(p_, fn, arg);
+	}
+	int submit_copy(task_fn fn, const void *data, std::size_t len) override
+	{
+		return pool_submit_copy(p_, fn, data, len);
+	}
+	bool copy_arena() const override
+	{
+		pool_stats_t s{};
+		s.size = sizeof(s);
+		return p_ && pool_stats(p_, &s) == 0 && s.copy_arena != 0;
 	}
 	int submit_batch(const Task *t, std::size_t n) override
 	{

@@ -68,6 +68,8 @@ subproject)
 	tests=$(cd "$tmp/build" && meson test --no-rebuild --list 2>/dev/null)
 	[ "$tests" = "pool-consumer:consumer" ] || [ "$tests" = "consumer" ] ||
 		{ echo "tests registered in the parent:"; echo "$tests" | head; exit 1; }
+	benches=$(meson introspect "$tmp/build" --benchmarks)
+	[ "$benches" = "[]" ] || { echo "benchmarks registered in the parent"; exit 1; }
 	installed=$(meson introspect "$tmp/build" --installed)
 	[ "$installed" = "{}" ] || { echo "install targets: $installed"; exit 1; }
 	# pool_dep is the static flavour: no libpool.so needed at run time.
@@ -79,7 +81,7 @@ subproject)
 		echo "subproject pool_dep needs a library nobody installs"
 		exit 1
 	fi
-	echo "subproject: built, ran, no pool tests or installs in the parent"
+	echo "subproject: built, ran, no pool tests, benchmarks or installs in the parent"
 	;;
 install)
 	staged

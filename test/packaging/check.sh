@@ -9,6 +9,11 @@
 #   check.sh man LIBPOOL_SO MANDIR        a section-3 page for every export
 #   check.sh license SRCROOT VERSION      LICENSE is MIT (as meson.build),
 #                                         NEWS names the version
+#   check.sh readme SRCROOT               the README's first screen: what it
+#                                         is, install, the link line, the
+#                                         ten-line example (docs/examples/
+#                                         hello.c verbatim), subproject use;
+#                                         the test commands after those
 set -euo pipefail
 
 exports()
@@ -81,6 +86,36 @@ license)
 		{ echo "meson.build does not say MIT"; exit 1; }
 	grep -q "^$version " "$root/NEWS" || { echo "NEWS has no $version entry"; exit 1; }
 	echo "license: MIT; NEWS has $version"
+	;;
+readme)
+	root=$2
+	readme=$root/README.md
+	line() { grep -n -m1 -F -- "$1" "$readme" | cut -d: -f1; }
+	for want in '## Install' 'pkg-config --cflags --libs pool' \
+		'## Ten lines of code' '## As a meson subproject' \
+		"dependency('pool'" 'test/run' 'perf/run'; do
+		[ -n "$(line "$want")" ] || { echo "README lacks: $want"; exit 1; }
+	done
+	[ "$(line 'lock-free')" -lt 10 ] || { echo "README does not start with what it is"; exit 1; }
+	[ "$(line 'test/run')" -gt "$(line "dependency('pool'")" ] ||
+		{ echo "README: the test commands come before install/link/example"; exit 1; }
+	[ "$(line '## As a meson subproject')" -le 60 ] ||
+		{ echo "README: the subproject section is not on the first screen"; exit 1; }
+	# Lines of code: not blank, not a lone brace.
+	n=$(grep -v SPDX-License-Identifier "$root/docs/examples/hello.c" |
+		grep -cvE '^[[:space:]]*[{}]?[[:space:]]*$')
+	[ "$n" -le 10 ] || { echo "hello.c has $n lines of code, not ten"; exit 1; }
+	python3 - "$readme" "$root/docs/examples/hello.c" <<'PY' || exit 1
+import sys
+readme, hello = open(sys.argv[1]).read(), open(sys.argv[2]).read()
+# The file's SPDX line is not part of the README's copy.
+lines = hello.split("\n")
+if lines and "SPDX-License-Identifier" in lines[0]:
+    hello = "\n".join(lines[1:])
+if "```c\n" + hello + "```" not in readme:
+    sys.exit("README's ten-line example differs from docs/examples/hello.c")
+PY
+	echo "readme: what, install, link line, example of $n lines of code, subproject, then the commands"
 	;;
 *)
 	echo "unknown check $1" >&2
