@@ -30,10 +30,11 @@
 
 #define POOL_COPY_MAX (1u << 30)
 
-/* jemalloc's entry points; all NULL when copies use malloc. Written once
- * under je_once (pthread_once orders the writes before every reader that
- * went through je_once; readers after pool_new see them through the
- * pool's publication). */
+/* jemalloc's entry points; all NULL when copies use malloc. Written only
+ * by je_resolve, once, under je_once: pthread_once orders those writes
+ * before its return in every caller (pool__arena_init). The other readers
+ * run on a pool whose arena is set, after its pool_new returned, so the
+ * hand-off of the pool handle orders them too. */
 static struct {
 	void *(*alloc)(size_t size, int flags);
 	void (*dalloc)(void *ptr, int flags);
@@ -42,6 +43,7 @@ static struct {
 } je;
 static pthread_once_t je_once = PTHREAD_ONCE_INIT;
 
+#ifndef POOL_TSAN
 static bool je_bind(void *h)
 {
 	/* POSIX: a dlsym result converts to a function pointer. */
@@ -58,7 +60,6 @@ static bool je_bind(void *h)
 
 static void je_resolve(void)
 {
-#ifndef POOL_TSAN
 	static const char lib[] = "libjemalloc.so.2";
 	void *h = dlopen(lib, RTLD_NOW | RTLD_NOLOAD);
 
@@ -66,12 +67,17 @@ static void je_resolve(void)
 		return;
 	if (je_bind(RTLD_DEFAULT))
 		return;
+	/* On success the handle is kept for the life of the process. */
 	h = dlopen(lib, RTLD_NOW | RTLD_LOCAL);
 	if (h && !je_bind(h))
 		dlclose(h);
-		/* On success the handle is kept for the life of the process. */
-#endif
 }
+#else
+static void je_resolve(void)
+{
+	/* TSan: jemalloc is not instrumented; copies use malloc. */
+}
+#endif
 
 static bool use_jemalloc(void)
 {
