@@ -9,6 +9,11 @@
 #   check.sh man LIBPOOL_SO MANDIR        a section-3 page for every export
 #   check.sh license SRCROOT VERSION      LICENSE is MIT (as meson.build),
 #                                         NEWS names the version
+#   check.sh check-symbols SRCROOT        docs/check-symbols.sh sees
+#                                         functions declared with
+#                                         attributes (pool_panicf's
+#                                         noreturn + format): a fixture
+#                                         that leaves them undocumented fails
 #   check.sh readme SRCROOT               the README's first screen: what it
 #                                         is, install, the link line, the
 #                                         ten-line example (docs/examples/
@@ -86,6 +91,33 @@ license)
 		{ echo "meson.build does not say MIT"; exit 1; }
 	grep -q "^$version " "$root/NEWS" || { echo "NEWS has no $version entry"; exit 1; }
 	echo "license: MIT; NEWS has $version"
+	;;
+check-symbols)
+	root=$2
+	fix=$(mktemp -d)
+	trap 'rm -rf "$fix"' EXIT
+	mkdir -p "$fix/include/pool" "$fix/docs"
+	cat >"$fix/include/pool/x.h" <<'H'
+POOL_EXTERN __attribute__((noreturn)) void pool_a(int code,
+						  const char *msg);
+POOL_EXTERN __attribute__((noreturn, format(printf, 2, 3))) void
+pool_b(int code, const char *fmt, ...);
+POOL_EXTERN POOL_NODISCARD int pool_c(void);
+H
+	echo "pool_c is documented" >"$fix/docs/x.md"
+	if out=$(bash "$root/docs/check-symbols.sh" "$fix"); then
+		echo "check-symbols passed with pool_a and pool_b undocumented"
+		echo "$out"
+		exit 1
+	fi
+	for sym in pool_a pool_b; do
+		grep -q "undocumented: $sym" <<<"$out" ||
+			{ echo "check-symbols missed $sym:"; echo "$out"; exit 1; }
+	done
+	echo "pool_a pool_b pool_c" >>"$fix/docs/x.md"
+	bash "$root/docs/check-symbols.sh" "$fix" >/dev/null ||
+		{ echo "check-symbols fails a documented fixture"; exit 1; }
+	echo "check-symbols: sees functions behind __attribute__((...))"
 	;;
 readme)
 	root=$2
