@@ -153,9 +153,7 @@ class PoolImpl : public Impl
 	}
 	int start(const Config &c) override
 	{
-		// POOL_OPTIONS_INIT in C++ trips -Wmissing-field-initializers.
-		pool_options_t o{};
-		o.size = sizeof(o);
+		pool_options_t o = POOL_OPTIONS_INIT;
 		o.capacity = c.capacity;
 		o.flags = (c.keep_idle ? POOL_DISABLE_PURGE : 0) |
 			  (c.prealloc ? POOL_PREALLOC : 0);
@@ -174,8 +172,7 @@ class PoolImpl : public Impl
 	}
 	bool copy_arena() const override
 	{
-		pool_stats_t s{};
-		s.size = sizeof(s);
+		pool_stats_t s = POOL_STATS_INIT;
 		return p_ && pool_stats(p_, &s) == 0 && s.copy_arena != 0;
 	}
 	int submit_batch(const Task *t, std::size_t n) override
