@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # abi/check.sh - compare a built libpool.so with the committed ABI baseline
 # abi/libpool.abi (abidw/abidiff from Debian's abigail-tools; docs/abi.md).
 #

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # docs/check-symbols.sh - fail when a public function is not documented.
 #
 # Every function declared with POOL_EXTERN under include/ must be mentioned

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool.h - umbrella header: includes every public header of the pool library.
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/alloc.c - the library's allocator (base layer): every allocation the
  * engine makes goes through here, so the allocation-failure sweep can fail

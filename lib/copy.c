@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/copy.c - pool_submit_copy: task structs carrying their own bytes, from
  * the pool's own jemalloc arena.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/executor.c - pool_executor(), pool_multi_executor(): the executor
  * vtable (pool/executor.h) filled in by a pool and by a multi-pool. Top

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/failpoint-off.c - the released libraries' pool__inject_failure(): no
  * allocation is ever failed on purpose, and no shared counter is touched.

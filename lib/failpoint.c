@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/failpoint.c - failure injection for the allocation sweep. Linked only
  * into the test library (lib/meson.build: pool_test), in place of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/internal.h - private structures of the pool engine. Never installed.
  *

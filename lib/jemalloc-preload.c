@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/jemalloc-preload.c - libpool-jemalloc.so: no code, one purpose. Its
  * only dependency is libjemalloc.so.2, so a program that links it (the

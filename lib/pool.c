@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/pool.c - pool lifecycle, submit paths, tune.
  *

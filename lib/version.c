@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/version.c - pool_version(), pool_version_string(): the version the
  * library was built as (pool/version.h, generated from meson.build).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // perf/bench.cc - the perf harness: every workload of docs/perf.md against
 // our pool and its peers, in one google-benchmark binary.
 //

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // perf/impl.h - the interface every implementation (our pool and its peers)
 // offers to the workloads in bench.cc, and the shared task counter.
 #ifndef PERF_IMPL_H

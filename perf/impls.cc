@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // perf/impls.cc - our pool and the peers that need no extra compiler flags:
 // the mutex+condvar baseline, the raw SPSC ring, GLib GThreadPool,
 // cthreadpool and libuv. oneTBB and OpenMP live in tbb.cc and omp.cc.

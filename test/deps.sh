@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sourced by test/run, perf/run and .ci/run: install what is missing.
 # Usage: pool_install_deps [extra Debian packages...]
 pool_install_deps()

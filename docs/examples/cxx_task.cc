@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * docs/examples/cxx_task.cc - pool from C++: the initializer macros, and a
  * submit helper that runs any callable and catches exceptions at the task

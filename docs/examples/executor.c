@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * docs/examples/executor.c - hand the executor-taking library of
  * executor_lib.h a pool, a multi-pool, and an executor that is not a pool

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * docs/examples/executor_lib.h - a "library" that takes an executor. It
  * includes <pool/executor.h> and nothing else of pool: it runs on a pool, a

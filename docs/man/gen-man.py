@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """docs/man/gen-man.py - section-3 man pages from the public headers.
 
 Every function declared POOL_EXTERN under include/pool/ gets <name>.3: its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool/common.h - export macros and C++ guards shared by every public header.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool/executor.h - an executor: "something that runs fn(arg) somewhere",
  * as a small vtable a library can take without depending on this pool.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool/multi.h - a multi-pool: several member pools behind one handle, with
  * one lifecycle (ants MultiPool).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool/pool.h - a lock-free, elastic worker pool.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Compiles <pool/executor.h> alone, as C and as C++, and links (extern
  * "C"). test/build/matrix.sh also checks that it pulls in no other pool

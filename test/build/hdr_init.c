@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test/build/hdr_init.c - every initializer macro and init function of the
  * public headers, static and automatic, plus (void)-discarded results of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compiles <pool/pool.h> alone, as C and as C++, and links (extern "C"). */
 #include <pool/pool.h>
 

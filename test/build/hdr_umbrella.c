@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compiles <pool.h> alone (as C and, copied to .cc, as C++) and links. */
 #include <pool.h>
 

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test/build/matrix.sh - the public headers under one compiler and standard
 # with -Wall -Wextra -Wpedantic -Werror: hdr_init.c (every initializer macro
 # and init function, (void)-discarded results) compiled, linked against the

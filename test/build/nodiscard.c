@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test/build/nodiscard.c - ignoring a POOL_NODISCARD result without a cast.
  * test/build/matrix.sh expects a warning from this where POOL_NODISCARD is

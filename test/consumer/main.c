@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test/consumer/main.c - a consumer of the installed (or subproject) pool:
  * submits copies, checks they all ran, where they were allocated, that the

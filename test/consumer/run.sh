@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test/consumer/run.sh - build and run test/consumer against pool, one step
 # per call (each a meson test of the 'packaging' suite):
 #

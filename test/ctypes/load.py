@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """test/ctypes/load.py - load libpool.so with ctypes.CDLL (dlopen after
 start-up, as bindings and plugins do) and use it: version, a pool, copies
 run through pool_submit_copy, stats.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test/cxx/exception_escapes.cc - what docs/cxx.md says about a C++
  * exception that leaves a task: the process ends in std::terminate (SIGABRT)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test/packaging/check.sh - checks on the built artefacts, one per call:
 #
 #   check.sh exports LIBPOOL_SO           every dynamic symbol is a public

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test/packaging/spdx.sh - every source file carries an SPDX licence line.
 #
 #   spdx.sh SRCROOT          list the files without one; fail if any

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_executor.c - pool/executor.h: the vtable a pool and a multi-pool
  * fill in (pool_executor, pool_multi_executor), driven only through the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_jemalloc.c - the jemalloc arena for pool_submit_copy (lib/copy.c,
  * docs/design.md "jemalloc").

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_version.c - the version is written once (meson.build) and every
  * reader agrees: the generated header, pool_version(), pool_version_string()
