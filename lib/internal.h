@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/internal.h - private structures of the pool engine. Never installed.
  *
@@ -193,7 +194,9 @@ struct pool_tls {
 };
 extern _Thread_local struct pool_tls pool__tls;
 
-/* Allocation with test failure injection (pool.c). */
+/* Allocation (alloc.c). pool__inject_failure: true when a test asked for
+ * this allocation to fail; always false in the released libraries
+ * (failpoint-off.c; failpoint.c is the test library's twin). */
 void *pool__alloc(size_t size);
 void *pool__alloc_aligned(size_t size);
 void pool__free(void *ptr);
@@ -275,6 +278,7 @@ struct pool_waiter {
 void pool__submit_wait_trampoline(void *arg);
 void pool__submit_wait_done(struct pool_waiter *w, int32_t how);
 
+/* failpoint.c: test library only. */
 void pool__test_fail_after(long k);
 long pool__test_alloc_calls(void);
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/park.c - futex waits, the LIFO idle-worker stack, park and wake.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/pool.c - pool lifecycle, submit paths, tune.
  *
@@ -26,73 +27,6 @@
 #ifdef POOL_TSAN
 char pool__rcu_tsan_token;
 #endif
-
-/* ---- allocation, with failure injection for the allocation sweep ---- */
-
-static _Atomic long fail_after = -1;
-static _Atomic long alloc_calls;
-
-void pool__test_fail_after(long k)
-{
-	atomic_store_explicit(&fail_after, k, memory_order_relaxed);
-}
-
-long pool__test_alloc_calls(void)
-{
-	return atomic_load_explicit(&alloc_calls, memory_order_relaxed);
-}
-
-bool pool__inject_failure(void)
-{
-	long k = atomic_load_explicit(&fail_after, memory_order_relaxed);
-
-	atomic_fetch_add_explicit(&alloc_calls, 1, memory_order_relaxed);
-	while (k > 0) {
-		if (atomic_compare_exchange_weak_explicit(
-			    &fail_after, &k, k - 1, memory_order_relaxed,
-			    memory_order_relaxed))
-			return false;
-	}
-	return k == 0;
-}
-
-static _Atomic(pool_test_hook_fn) test_hook;
-
-void pool__test_set_hook(pool_test_hook_fn fn)
-{
-	atomic_store_explicit(&test_hook, fn, memory_order_seq_cst);
-}
-
-void pool__test_point(int point, struct pool *p)
-{
-	pool_test_hook_fn fn =
-		atomic_load_explicit(&test_hook, memory_order_relaxed);
-
-	if (fn)
-		fn(point, p);
-}
-
-void *pool__alloc(size_t size)
-{
-	return pool__inject_failure() ? NULL : malloc(size);
-}
-
-void *pool__alloc_aligned(size_t size)
-{
-	void *ptr = NULL;
-
-	if (pool__inject_failure())
-		return NULL;
-	size = (size + POOL_CACHELINE - 1) & ~(size_t)(POOL_CACHELINE - 1);
-	if (posix_memalign(&ptr, POOL_CACHELINE, size))
-		return NULL;
-	return ptr;
-}
-
-void pool__free(void *ptr)
-{
-	free(ptr);
-}
 
 /* ---- logging ---- */
 

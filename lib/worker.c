@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/worker.c - worker threads: spawn, the run loop, stealing, exit.
  *

@@ -1,10 +1,11 @@
+# SPDX-License-Identifier: MIT
 # Sourced by test/run, perf/run and .ci/run: install what is missing.
 # Usage: pool_install_deps [extra Debian packages...]
 pool_install_deps()
 {
 	local want=(meson ninja-build pkg-config gcc g++ python3
 		liburcu-dev libjemalloc-dev libbenchmark-dev libclang-rt-14-dev clang
-		spin "$@")
+		spin abigail-tools pandoc "$@")
 	local missing=()
 	local p
 	for p in "${want[@]}"; do

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool/multi.h - a multi-pool: several member pools behind one handle, with
  * one lifecycle (ants MultiPool).
@@ -81,10 +82,33 @@ typedef struct pool_multi_options {
 	void *pick_ctx;
 } pool_multi_options_t;
 
+/*
+ * POOL_MULTI_OPTIONS_INIT: an initializer for a pool_multi_options_t with
+ * `size` set and every other field zero (default). In C it is a designated
+ * initializer, usable for static objects; in C++ (where that form warns under
+ * -Wextra, and needs C++20) it calls pool_multi_options_init(). Both compile
+ * without warnings under -Wall -Wextra -Wpedantic, C99 onward and C++11 onward.
+ */
+#ifdef __cplusplus
+#define POOL_MULTI_OPTIONS_INIT pool_multi_options_init()
+#else
 #define POOL_MULTI_OPTIONS_INIT                      \
 	{                                            \
 		.size = sizeof(pool_multi_options_t) \
 	}
+#endif
+
+/* pool_multi_options_init - `size` set, every other field zero (default). */
+static inline pool_multi_options_t pool_multi_options_init(void)
+{
+#ifdef __cplusplus
+	pool_multi_options_t v = {};
+#else
+	pool_multi_options_t v = POOL_MULTI_OPTIONS_INIT;
+#endif
+	v.size = sizeof(v);
+	return v;
+}
 
 /*
  * pool_multi_new - create a multi-pool of n members, each made by

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool/pool.h - a lock-free, elastic worker pool.
  *
@@ -203,10 +204,33 @@ typedef struct pool_options {
 	void *discard_ctx;
 } pool_options_t;
 
+/*
+ * POOL_OPTIONS_INIT: an initializer for a pool_options_t with `size` set and
+ * every other field zero (default). In C it is a designated initializer,
+ * usable for static objects; in C++ (where that form warns under -Wextra, and
+ * needs C++20) it calls pool_options_init(). Both compile without warnings
+ * under -Wall -Wextra -Wpedantic, C99 onward and C++11 onward.
+ */
+#ifdef __cplusplus
+#define POOL_OPTIONS_INIT pool_options_init()
+#else
 #define POOL_OPTIONS_INIT                      \
 	{                                      \
 		.size = sizeof(pool_options_t) \
 	}
+#endif
+
+/* pool_options_init - `size` set, every other field zero (default). */
+static inline pool_options_t pool_options_init(void)
+{
+#ifdef __cplusplus
+	pool_options_t v = {};
+#else
+	pool_options_t v = POOL_OPTIONS_INIT;
+#endif
+	v.size = sizeof(v);
+	return v;
+}
 
 /*
  * A snapshot of a pool's counters (pool_stats). Set `size` with
@@ -248,10 +272,33 @@ typedef struct pool_stats {
 	uint64_t copy_arena;
 } pool_stats_t;
 
+/*
+ * POOL_STATS_INIT: an initializer for a pool_stats_t with `size` set and every
+ * other field zero (default). In C it is a designated initializer, usable for
+ * static objects; in C++ (where that form warns under -Wextra, and needs
+ * C++20) it calls pool_stats_init(). Both compile without warnings under -Wall
+ * -Wextra -Wpedantic, C99 onward and C++11 onward.
+ */
+#ifdef __cplusplus
+#define POOL_STATS_INIT pool_stats_init()
+#else
 #define POOL_STATS_INIT                      \
 	{                                    \
 		.size = sizeof(pool_stats_t) \
 	}
+#endif
+
+/* pool_stats_init - `size` set, every other field zero (default). */
+static inline pool_stats_t pool_stats_init(void)
+{
+#ifdef __cplusplus
+	pool_stats_t v = {};
+#else
+	pool_stats_t v = POOL_STATS_INIT;
+#endif
+	v.size = sizeof(v);
+	return v;
+}
 
 /*
  * pool_default_capacity - CPUs usable by this process.

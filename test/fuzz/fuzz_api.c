@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test/fuzz/fuzz_api.c - libFuzzer target: the input is a sequence of API
  * calls with arguments on one or two pools, including invalid ones (NULL,

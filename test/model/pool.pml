@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test/model/pool.pml - a Promela model of the pool engine's park/wake,
  * hand-off, stealing, shrink and close protocol (lib/park.c, lib/worker.c,

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test/model/run-model.sh - check the Promela model of the engine (pool.pml)
 # with spin and compare each verdict with the expected one.
 #

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test/stress/edges.c - the startup and shutdown edges under load: many
  * short pool lifecycles, each with a worker_init that is slow, refuses

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test/unit/test.h - a tiny test framework in the style of libuv's
  * test/task.h.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_edges.c - startup and shutdown edges: a slow or refusing worker_init,
  * a slow worker_fini, thread creation that fails, pool_destroy racing

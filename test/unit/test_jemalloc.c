@@ -1,9 +1,12 @@
+/* SPDX-License-Identifier: MIT */
 /*
- * test_jemalloc.c - the shared library's jemalloc arena for pool_submit_copy
- * (lib/copy.c, docs/design.md "jemalloc").
+ * test_jemalloc.c - the jemalloc arena for pool_submit_copy (lib/copy.c,
+ * docs/design.md "jemalloc").
  *
- * Linked against the SHARED library, which links libjemalloc.so: the
- * application's malloc must stay glibc's, copies come from the pool's own
+ * Linked against the SHARED library and, as a consumer's pkg-config line
+ * does, libpool-jemalloc.so, which loads libjemalloc.so at start-up behind
+ * glibc; libpool finds it at run time. The application's malloc must stay
+ * glibc's, copies come from the pool's own
  * arena (stats.copy_arena != 0), stats.copies_live returns to 0 whether the
  * copies ran, panicked or were discarded, and pool_destroy leaves no arena
  * behind. Public API only: the pool__ test hooks are not exported here.
@@ -88,7 +91,7 @@ TEST(jemalloc_malloc_is_still_glibc)
 	if (je)
 		ASSERT(host_malloc != dlsym(je, "malloc"));
 #else
-	/* The library did bring jemalloc in, and it did not take malloc. */
+	/* The link line did bring jemalloc in, and it did not take malloc. */
 	ASSERT_NOT_NULL(je);
 	ASSERT_NOT_NULL(dlsym(je, "mallocx"));
 	ASSERT_PTR_EQ(host_malloc, glibc_malloc);
@@ -110,7 +113,7 @@ static uint64_t expect_arena(pool_t *p)
 	{
 		void *je = jemalloc_handle();
 
-		/* Plain build: jemalloc is a dependency of libpool.so. */
+		/* Plain build: libpool-jemalloc.so loaded jemalloc. */
 		ASSERT_NOT_NULL(je);
 		ASSERT(st.copy_arena != 0);
 		dlclose(je);

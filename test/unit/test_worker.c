@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_worker.c - worker_init / worker_fini, pool_worker_state,
  * pool_worker_id and pool_self.
