@@ -111,6 +111,25 @@ static void task_flag(void *arg)
 }
 
 /*
+ * Start the only worker with one task queued before its first scan (the
+ * try-submit does not wait for the held worker_init), so it surely runs the
+ * task before it can expire; then wait until it expired and sits in its
+ * slow worker_fini.
+ */
+static void first_task_then_expiry(pool_t *p, struct ectx *c)
+{
+	atomic_int ran = 0;
+
+	c->slow_init = 0;
+	c->slow_fini = 0;
+	ASSERT_OK(pool_try_submit(p, task_flag, &ran));
+	gate_wait_entered(&c->init_gate, 1);
+	gate_open(&c->init_gate);
+	WAIT_UNTIL(atomic_load(&ran) == 1);
+	gate_wait_entered(&c->fini_gate, 1);
+}
+
+/*
  * 1. The only worker expires and sits in a slow worker_fini (still counted);
  * a submit pushes without starting a worker; the replacement the exiting
  * worker starts has a refusing worker_init. The task must not be stranded:
@@ -130,9 +149,8 @@ TEST(refusing_replacement_does_not_strand)
 	c.slow_fini = 0;
 	c.refuse_from = 1;
 	ASSERT_OK(pool_new(&p, &o));
-	ASSERT_OK(pool_submit_wait(p, task_nop, NULL));
-	/* The worker expires and waits in worker_fini, still counted. */
-	gate_wait_entered(&c.fini_gate, 1);
+	first_task_then_expiry(p, &c);
+	/* The worker expired and waits in worker_fini, still counted. */
 	ASSERT_UEQ(test_stats(p).workers, 1);
 	ASSERT_OK(pool_submit(p, task_flag, &ran));
 	gate_open(&c.fini_gate);
@@ -162,8 +180,7 @@ TEST(destroy_with_refusing_init_terminates)
 	c.slow_fini = 0;
 	c.refuse_from = 1;
 	ASSERT_OK(pool_new(&p, &o));
-	ASSERT_OK(pool_submit_wait(p, task_nop, NULL));
-	gate_wait_entered(&c.fini_gate, 1);
+	first_task_then_expiry(p, &c);
 	for (int i = 0; i < 5; i++)
 		ASSERT_OK(pool_submit(p, task_flag, &ran));
 	gate_open(&c.fini_gate);
