@@ -11,8 +11,9 @@ bool pool__inject_failure(void)
 	return false;
 }
 
-/* Test points do nothing in the released libraries. */
-void pool__test_point(int point, struct pool *p)
+/* Probe points (test points of lib/internal.h) do nothing in the released
+ * libraries. */
+void pool__probe(int point, struct pool *p)
 {
 	(void)point;
 	(void)p;

@@ -45,7 +45,7 @@ void pool__test_set_hook(pool_test_hook_fn fn)
 	atomic_store_explicit(&test_hook, fn, memory_order_seq_cst);
 }
 
-void pool__test_point(int point, struct pool *p)
+void pool__probe(int point, struct pool *p)
 {
 	pool_test_hook_fn fn =
 		atomic_load_explicit(&test_hook, memory_order_relaxed);

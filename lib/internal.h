@@ -303,7 +303,7 @@ enum pool_test_point {
 };
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);
-void pool__test_point(int point, struct pool *p);
+void pool__probe(int point, struct pool *p);
 
 static inline struct pool_table *pool__table(struct pool *p)
 {

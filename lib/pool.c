@@ -417,7 +417,7 @@ static int submit_end(struct submit *s, int r)
 		if (atomic_fetch_sub_explicit(&p->holds, 1,
 					      memory_order_release) == 1)
 			pool__futex_wake(&p->holds, INT_MAX);
-		pool__test_point(POOL_TP_SUBMIT_RELEASED, NULL);
+		pool__probe(POOL_TP_SUBMIT_RELEASED, NULL);
 	}
 	return r;
 }
@@ -456,7 +456,7 @@ static int ensure_first_worker(struct submit *s)
 	}
 	r = pool__spawn(p, wait ? POOL_SPAWN_WAIT : 0);
 	if (wait)
-		pool__test_point(POOL_TP_FIRST_WORKER_VERDICT, p);
+		pool__probe(POOL_TP_FIRST_WORKER_VERDICT, p);
 	if (r < 0) {
 		/* Our reservation may have made another submitter skip its
 		 * own spawn (nworkers was at cap): with no worker left, what
@@ -669,7 +669,7 @@ static int batch_push(struct submit *s, const pool_task_t *tasks, size_t n,
 	if (*i > start) {
 		int e;
 
-		pool__test_point(POOL_TP_BATCH_KICK, p);
+		pool__probe(POOL_TP_BATCH_KICK, p);
 		/* One wake-up for the run just pushed, inside the section
 		 * (as try_push): a worker it spawns is counted before a
 		 * concurrent close's grace period ends. */
@@ -982,7 +982,7 @@ int pool_destroy(pool_t *p)
 	 * wait_drained waited for); wait until each made its last access
 	 * (the release decrement in submit_end). */
 	if (atomic_load_explicit(&p->holds, memory_order_acquire) != 0)
-		pool__test_point(POOL_TP_DESTROY_HOLDS, p);
+		pool__probe(POOL_TP_DESTROY_HOLDS, p);
 	while ((w = atomic_load_explicit(&p->holds, memory_order_acquire)) != 0)
 		pool__futex_wait(&p->holds, w, -1);
 	pool_free_all(p);

@@ -81,7 +81,7 @@
 /* Thread slots: a spawned thread may still be exiting (shard already
  * released) while a new one runs on the same shard. */
 #ifdef INIT
-#define NTHR (2 * NW + 1) /* + a refusing thread still exiting */
+#define NTHR (2 * NW + MAXREFUSE) /* + refusing threads still exiting */
 #else
 #define NTHR (2 * NW)
 #endif

@@ -122,7 +122,7 @@ for c in "${configs[@]}"; do
 		bug_no_handoff) a=(fail safety -DNT=2 -DBUG_NO_HANDOFF) ;;
 		bug_no_fence_order) a=(fail safety -DNT=2 -DBUG_NO_FENCE_ORDER) ;;
 		init) a=(pass safety -DNT=2 -DNP=1 -DINIT) ;;
-		init_exhausted) a=(pass safety -DNT=2 -DNP=1 -DNGATE=1 -DINIT -DMAXREFUSE=2 -DKRETRY=1) ;;
+		init_exhausted) a=(pass safety -DNT=2 -DNP=1 -DNGATE=1 -DINIT -DMAXREFUSE=1 -DKRETRY=1) ;;
 		bug_init_spinning) a=(fail safety -DNT=2 -DNP=1 -DINIT -DBUG_INIT_SPINNING) ;;
 		*) echo "unknown config: $c" >&2; exit 2 ;;
 		esac
