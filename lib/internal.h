@@ -23,6 +23,9 @@
 #include "arch.h"
 #include "rcu-inl.h"
 
+/* A hot-path helper the compiler must inline (the submit fast path). */
+#define POOL_INLINE inline __attribute__((always_inline))
+
 /* Pool states (pool.state). */
 enum {
 	POOL_ST_OPEN = 0,

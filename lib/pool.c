@@ -319,7 +319,7 @@ static inline bool in_own_task(struct pool *p)
  * first `cap` rings starting at this thread's cursor. Caller holds the RCU
  * read lock.
  */
-static inline bool push_any(struct pool *p, pool_task_fn fn, void *arg)
+static POOL_INLINE bool push_any(struct pool *p, pool_task_fn fn, void *arg)
 {
 	/* Acquire: pairs with the seq_cst store of cap in pool_tune, which
 	 * follows the table store: a new cap implies the grown table. */
@@ -386,7 +386,7 @@ static inline void hold_get(struct submit *s)
  * rejection, free an unaccepted copy, log a deferred spawn failure, and drop
  * the hold as the very last access to the pool.
  */
-static int submit_end(struct submit *s, int r)
+static __attribute__((noinline)) int submit_end_slow(struct submit *s, int r)
 {
 	struct pool *p = s->p;
 
@@ -431,7 +431,7 @@ static int submit_end(struct submit *s, int r)
  * refuses, the queued tasks no worker can run are discarded and reported
  * (pool__discard_stranded).
  */
-static int ensure_first_worker(struct submit *s)
+static __attribute__((noinline)) int start_first_worker(struct submit *s)
 {
 	struct pool *p = s->p;
 	bool wait = s->mode == M_BLOCK && p->worker_init;
@@ -475,7 +475,7 @@ static int ensure_first_worker(struct submit *s)
  * counted before a concurrent close's grace period ends. A full pool that
  * the caller may wait on takes the hold inside the section too.
  */
-static inline int try_push(struct submit *s)
+static POOL_INLINE int try_push(struct submit *s)
 {
 	struct pool *p = s->p;
 	int r;
@@ -576,7 +576,23 @@ done:
 	return r;
 }
 
-static int submit_run(struct submit *s)
+/* The fast path of submit_end: accepted, nothing held or deferred. */
+static POOL_INLINE int submit_end(struct submit *s, int r)
+{
+	if (r == 1 && !s->held && !s->spawn_err)
+		return 0;
+	return submit_end_slow(s, r);
+}
+
+/* The fast path of start_first_worker: some worker exists. */
+static POOL_INLINE int ensure_first_worker(struct submit *s)
+{
+	if (atomic_load_explicit(&s->p->nworkers, memory_order_relaxed) != 0)
+		return 0;
+	return start_first_worker(s);
+}
+
+static POOL_INLINE int submit_run(struct submit *s)
 {
 	int r;
 
