@@ -775,7 +775,9 @@ static void take_completions(void)
 		count_code(r->status);
 		if (r->status == 200)
 			S.served++;
-		if (!r->keep_alive)
+		/* Draining: close once this answer is out (between two
+		 * requests a server may close a keep-alive connection). */
+		if (!r->keep_alive || S.draining)
 			c->close_after = 1;
 		if (r->sent < r->resp_len &&
 		    out_append(c, r->resp + r->sent, r->resp_len - r->sent) < 0)

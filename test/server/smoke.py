@@ -1,0 +1,113 @@
+#!/usr/bin/env python3
+"""test/server/smoke.py - the example server end to end, in a few seconds.
+
+  smoke.py SERVER LOADGEN
+
+A few thousand requests (the project's own client, perf/loadgen.c) with zero
+errors, /metrics checked with promtool, live capacity, SIGTERM drain (the
+in-flight request is answered, exit 0, the counts add up), the drain
+deadline (a request still running when it passes is counted dropped, exit
+1), and a second SIGTERM exiting at once.
+"""
+import shutil
+import signal
+import subprocess
+import time
+
+from serverlib import (Fail, Server, check, is_closed, loadgen, main,
+                       parse_counts, read_response, wait_for)
+
+
+def case_load_and_drain(exe, lg):
+    srv = Server(exe, "--threads", "2")
+    try:
+        r = loadgen(lg, srv.port, "--rate", "0", "--requests", "3000",
+                    "--conns", "16", "--mix", "9:/work?us=20,1:/io?ms=1")
+        check(r["errors"] == 0 and r["ok"] == 3000,
+              "loadgen: %r" % r)
+        st, _, body = srv.get("/admin/capacity?n=3")
+        check(st == 200 and body == b"old 2 new 3\n",
+              "capacity: %d %r" % (st, body))
+        st, _, body = srv.get("/healthz")
+        check(st == 200 and body == b"ok\n", "healthz %d %r" % (st, body))
+        st, h, body = srv.get("/metrics")
+        check(st == 200, "/metrics %d" % st)
+        text = body.decode()
+        check('server_responses_total{code="200"}' in text,
+              "no responses counter in /metrics")
+        if shutil.which("promtool"):
+            p = subprocess.run(["promtool", "check", "metrics"],
+                               input=body, capture_output=True, timeout=30)
+            check(p.returncode == 0,
+                  "promtool: %s %s" % (p.stdout, p.stderr))
+        else:
+            raise Fail("promtool not installed (test/deps.sh installs "
+                       "prometheus)")
+        s = srv.stats()
+        check(s["submitted"] == s["completed"] == 3000,
+              "pool counts %r" % s)
+        # A request in flight when SIGTERM comes is still answered.
+        c = srv.connect()
+        c.sendall(b"GET /io?ms=300 HTTP/1.1\r\nHost: x\r\n\r\n")
+        wait_for(lambda: srv.stats()["inflight"] == 1, "the /io in flight")
+        srv.signal()
+        st, h, body = read_response(c)
+        check(st == 200 and body == b"slept 300 ms\n",
+              "drained response %d %r" % (st, body))
+        closed, extra = is_closed(c, 5)
+        check(closed and not extra, "connection not closed after drain")
+        rc, out, err = srv.wait()
+        check(rc == 0, "exit %d: %s %s" % (rc, out, err))
+        n = parse_counts(out)
+        # 3000 + admin + the drained one (healthz, metrics and stats are
+        # answered by the loop and not counted as served).
+        check(n == {"served": 3002, "shed": 0, "dropped": 0},
+              "counts %r" % n)
+    finally:
+        srv.kill()
+
+
+def case_drain_deadline(exe, lg):
+    srv = Server(exe, "--threads", "1", "--drain-timeout-ms", "200")
+    try:
+        c = srv.connect()
+        c.sendall(b"GET /io?ms=3000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        wait_for(lambda: srv.stats()["inflight"] == 1, "the /io in flight")
+        t = time.monotonic()
+        srv.signal()
+        rc, out, err = srv.wait(timeout=10)
+        check(time.monotonic() - t < 2.5, "drain deadline not kept")
+        check(rc == 1, "exit %d (want 1: one dropped): %s" % (rc, out))
+        check(parse_counts(out)["dropped"] == 1, "counts: %s" % out)
+    finally:
+        srv.kill()
+
+
+def case_second_sigterm(exe, lg):
+    srv = Server(exe, "--threads", "1", "--drain-timeout-ms", "20000")
+    try:
+        c = srv.connect()
+        c.sendall(b"GET /io?ms=5000 HTTP/1.1\r\nHost: x\r\n\r\n")
+        wait_for(lambda: srv.stats()["inflight"] == 1, "the /io in flight")
+        srv.signal()
+        # Draining: a new connection is refused (the listener is closed).
+        def refused():
+            try:
+                srv.connect(timeout=1).close()
+                return False
+            except OSError:
+                return True
+        wait_for(refused, "the listener to close")
+        t = time.monotonic()
+        srv.signal()
+        rc, out, err = srv.wait(timeout=5)
+        check(time.monotonic() - t < 1.0, "second SIGTERM was not at once")
+        check(rc == 2, "exit %d after a second SIGTERM" % rc)
+    finally:
+        srv.kill()
+
+
+if __name__ == "__main__":
+    main([("load_and_drain", case_load_and_drain),
+          ("drain_deadline", case_drain_deadline),
+          ("second_sigterm", case_second_sigterm)])
