@@ -21,6 +21,7 @@
  *   server [--backend pool|glib|mutex_cv] [--port N] [--threads N]
  *          [--max-threads N] [--queue N] [--reply loop|direct]
  *          [--read-timeout-ms N] [--idle-timeout-ms N] [--drain-timeout-ms N]
+ *          [--worker-nice N]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -37,6 +38,7 @@
 #include <string.h>
 #include <strings.h>
 #include <sys/epoll.h>
+#include <sys/resource.h>
 #include <sys/eventfd.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -97,7 +99,7 @@ static const int codes[] = {200, 400, 404, 405, 408, 431, 500, 503};
 static struct {
 	/* Options. */
 	enum backend_kind kind;
-	int port, threads, max_threads, direct;
+	int port, threads, max_threads, direct, worker_nice;
 	int64_t queue, read_timeout_ns, idle_timeout_ns, drain_timeout_ns;
 	/* The loop's. */
 	int epfd, lfd, efd, sfd;
@@ -229,12 +231,28 @@ static void finish(struct req *r, int status, const char *body, size_t len)
 	complete(r);
 }
 
+/*
+ * The loop must never wait behind handlers for a CPU: each worker thread, on
+ * its first task, lowers its own priority by --worker-nice (the same for
+ * every backend, whatever threads it makes).
+ */
+static void lower_priority_once(void)
+{
+	static _Thread_local int done;
+
+	if (done || !S.worker_nice)
+		return;
+	done = 1;
+	(void)setpriority(PRIO_PROCESS, (id_t)gettid(), S.worker_nice);
+}
+
 static void handle(struct backend_task *t)
 {
 	struct req *r = (struct req *)t;
 	char body[64];
 	int n;
 
+	lower_priority_once();
 	if (r->kind == REQ_WORK) {
 		uint64_t iters = (uint64_t)((double)r->arg * S.iters_per_us);
 
@@ -911,6 +929,7 @@ static void parse_args(int argc, char **argv)
 {
 	S.kind = BACKEND_POOL;
 	S.threads = 4;
+	S.worker_nice = 0;
 	S.max_threads = 0;
 	S.read_timeout_ns = 5000000000LL;
 	S.idle_timeout_ns = 30000000000LL;
@@ -937,6 +956,8 @@ static void parse_args(int argc, char **argv)
 			S.threads = (int)opt_int(f, v, 1, 1024);
 		} else if (!strcmp(f, "--max-threads")) {
 			S.max_threads = (int)opt_int(f, v, 1, 1024);
+		} else if (!strcmp(f, "--worker-nice")) {
+			S.worker_nice = (int)opt_int(f, v, 0, 19);
 		} else if (!strcmp(f, "--queue")) {
 			S.queue = opt_int(f, v, 0, 1 << 24);
 		} else if (!strcmp(f, "--read-timeout-ms")) {
