@@ -10,8 +10,9 @@ mutex_cv), driven from a second process on loopback:
      --latency): median of 3 runs;
   2. for each mix, load (25/50/80/95/120 % of that saturation) and backend,
      a fixed-rate open-loop run of perf/loadgen.c (no coordinated omission),
-     one server process per point; the 80 % point is run --rounds times
-     (default 3) and the run with the median p99 is kept;
+     one server process per point; the 80 % and 120 % points are run
+     --rounds times (default 3), the backends taking turns, and the run
+     with the median p99 is kept;
   3. 120 % with a queue bound (--queue, default 32) per backend and mix:
      accepted requests' p99, the 503s, no request unanswered;
   4. the reply path of the pool backend at 80 %: --reply loop against
@@ -230,31 +231,34 @@ def main():
         log("server-bench: %s saturation (pool, wrk, median of 3): %.0f "
             "req/s %s" % (mix, sat[mix], [round(r) for r in rates]))
 
+    def grid_point(mix, pct, label, server_extra=(), extra=None):
+        """One load point for every backend; with rounds, the backends
+        take turns (b1 b2 b3 b1 b2 b3 ...) so drift hits all alike."""
+        rate = int(sat[mix] * pct / 100)
+        n = a.rounds if pct in (80, 120) else 1
+        runs = {b: [] for b in BACKENDS}
+        for _ in range(n):
+            for b in BACKENDS:
+                runs[b].append(point(a, b, mix, pct, rate, server_extra))
+        for b in BACKENDS:
+            res = median_run(runs[b])
+            ex = {"rounds": n, "dropped": res["dropped"]}
+            if n > 1:
+                ex["p99_us_runs"] = [r["p99_us"] for r in runs[b]]
+            ex.update(extra or {})
+            rows.append(row(b, mix, pct, res, ex))
+            log("  %-6s %-8s %3d%%%s %6d rps: p50 %7.0f p99 %8.0f p99.9 "
+                "%8.0f us, errors %d, 503 %d, unanswered %d, p99 runs %s" %
+                (mix, b, pct, label, rate, res["p50_us"], res["p99_us"],
+                 res["p999_us"], res["errors"], res["shed"],
+                 res["unanswered"],
+                 [round(r["p99_us"]) for r in runs[b]]))
+
     for mix in MIXES:
         for pct in LOADS:
-            rate = int(sat[mix] * pct / 100)
-            for b in BACKENDS:
-                n = a.rounds if pct == 80 else 1
-                runs = [point(a, b, mix, pct, rate) for _ in range(n)]
-                res = median_run(runs)
-                extra = {"rounds": n, "dropped": res["dropped"]}
-                if n > 1:
-                    extra["p99_us_runs"] = [r["p99_us"] for r in runs]
-                rows.append(row(b, mix, pct, res, extra))
-                log("  %-6s %-8s %3d%% %6d rps: p50 %7.0f p99 %8.0f "
-                    "p99.9 %8.0f us, errors %d, 503 %d" %
-                    (mix, b, pct, rate, res["p50_us"], res["p99_us"],
-                     res["p999_us"], res["errors"], res["shed"]))
-        rate = int(sat[mix] * 1.2)
-        for b in BACKENDS:
-            res = point(a, b, mix, 120, rate, ("--queue", str(a.queue)))
-            rows.append(row(b, mix, 120, res,
-                            {"queue_bound": a.queue,
-                             "dropped": res["dropped"]}))
-            log("  %-6s %-8s 120%% bound %d: p99 %8.0f us, errors %d, "
-                "503 %d, unanswered %d" %
-                (mix, b, a.queue, res["p99_us"], res["errors"],
-                 res["shed"], res["unanswered"]))
+            grid_point(mix, pct, "")
+        grid_point(mix, 120, " bound %d" % a.queue,
+                   ("--queue", str(a.queue)), {"queue_bound": a.queue})
 
     # How responses go back: the loop writes them (eventfd hand-off) or the
     # worker writes them itself and the loop only does the bookkeeping.

@@ -934,7 +934,7 @@ static void parse_args(int argc, char **argv)
 	S.read_timeout_ns = 5000000000LL;
 	S.idle_timeout_ns = 30000000000LL;
 	S.drain_timeout_ns = 5000000000LL;
-	for (int i = 1; i < argc; i++) {
+	for (int i = 1; i < argc; i += 2) {
 		const char *f = argv[i], *v = i + 1 < argc ? argv[i + 1] : NULL;
 
 		if (!strcmp(f, "--backend")) {
@@ -971,7 +971,6 @@ static void parse_args(int argc, char **argv)
 			fprintf(stderr, "server: unknown argument %s\n", f);
 			exit(2);
 		}
-		i++;
 	}
 	if (!S.max_threads)
 		S.max_threads = S.threads > 16 ? S.threads : 16;
