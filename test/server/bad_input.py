@@ -117,6 +117,17 @@ def case_bad_input(exe, lg):
               "pipelined answers %r" % got)
         s.close()
 
+        # More pipelined answers than the server buffers before it stops
+        # parsing (64 KiB): all come, none waits for a timeout.
+        s = srv.connect()
+        s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n" * 300)
+        t = time.monotonic()
+        got = sum(read_response(s)[0] == 200 for _ in range(300))
+        check(got == 300 and time.monotonic() - t < 0.9,
+              "pipelined /metrics: %d of 300 in %.1f s" %
+              (got, time.monotonic() - t))
+        s.close()
+
         # A slow client: one byte a second. Meanwhile others are served
         # at once; it gets 408 and is closed at the 1 s read timeout.
         slow = srv.connect()

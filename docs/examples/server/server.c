@@ -747,6 +747,8 @@ static void progress(struct conn *c)
 	int w;
 
 	for (;;) {
+		size_t before = c->in_len;
+
 		process(c);
 		if (c->busy)
 			return; /* the worker's; nothing else until it is back
@@ -766,6 +768,11 @@ static void progress(struct conn *c)
 			read_conn(c);
 			continue;
 		}
+		/* Parsing may have stopped at OUT_LIMIT with whole requests
+		 * left: now that the output is gone, go on (edge-triggered:
+		 * no new event comes for bytes already read). */
+		if (c->in_len && c->in_len != before)
+			continue;
 		if (!c->in_len)
 			c->deadline_ns = now_ns() + S.idle_timeout_ns;
 		return;
