@@ -2,10 +2,10 @@
  * backend.c - the three worker pools behind the example server (backend.h).
  *
  * pool: this library, pool_try_submit (never blocks the event loop); its
- * queue bound is the library's own (see backend_new). glib: GThreadPool,
- * the bound checked here. mutex_cv: perf/mutex_cv.c, the bound checked here,
- * max_capacity threads started up front and `capacity` of them allowed to
- * take tasks (mcv_tune).
+ * queue bound is the library's own (see pool_backend_new). glib: an
+ * exclusive GThreadPool, the bound checked here. mutex_cv: perf/mutex_cv.c, the
+ * bound checked here, max_capacity threads started up front and `capacity` of
+ * them allowed to take tasks (mcv_tune).
  */
 #include "backend.h"
 
@@ -127,8 +127,10 @@ int backend_new(struct backend **out, const struct backend_config *c)
 		r = pool_backend_new(b, c);
 		break;
 	case BACKEND_GLIB:
-		b->glib = g_thread_pool_new(glib_run, b, c->capacity, FALSE,
-					    &err);
+		/* Exclusive: its threads start now, as the pool's
+		 * (POOL_PREALLOC) and mutex_cv's do. */
+		b->glib =
+			g_thread_pool_new(glib_run, b, c->capacity, TRUE, &err);
 		if (!b->glib) {
 			g_clear_error(&err);
 			r = -ENOMEM;
