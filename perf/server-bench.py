@@ -164,7 +164,7 @@ def fmt_table(rows, keys):
     return "\n".join(out)
 
 
-def plot(rows, png):
+def plot(rows, png, sat):
     gp = shutil.which("gnuplot")
     if not gp:
         log("--plot: gnuplot not found")
@@ -176,21 +176,23 @@ def plot(rows, png):
         for b in BACKENDS:
             dat = os.path.join(d, "%s-%s.dat" % (mix, b))
             with open(dat, "w") as f:
-                for r in rows:
+                for r in sorted(rows, key=lambda r: r["load_pct"]):
                     if (r["mix"] == mix and r["backend"] == b and
                             "queue_bound" not in r and "live" not in r and
                             "reply" not in r):
-                        f.write("%d %g\n" % (r["offered_rps"],
-                                             max(r["p99_us"], 1)))
-            parts.append("'%s' using 1:2 with linespoints title '%s'" %
+                        f.write("%d %g\n" % (r["load_pct"],
+                                             max(r["p99_us"], 1) / 1000))
+            parts.append("'%s' using 1:2 with linespoints lw 2 title '%s'" %
                          (dat, b))
-        plots.append("set title 'p99 vs offered load: %s'\nplot %s\n" %
-                     (mix, ", ".join(parts)))
+        plots.append("set title 'p99 vs offered load: %s (100%% = %.0f "
+                     "req/s)'\nplot %s\n" %
+                     (mix, sat.get(mix, 0), ", ".join(parts)))
     script = ("set terminal png size 1100,450 noenhanced\n"
               "set output '%s'\nset multiplot layout 1,2\n"
               "set logscale y\nset grid\nset key top left\n"
-              "set xlabel 'offered load (requests/s)'\n"
-              "set ylabel 'p99 latency (us, log)'\n%s"
+              "set xrange [20:125]\nset xtics (25, 50, 80, 95, 120)\n"
+              "set xlabel 'offered load, %% of the pool backend saturation'\n"
+              "set ylabel 'p99 latency (ms, log)'\n%s"
               "unset multiplot\n" % (png, "".join(plots)))
     subprocess.run([gp], input=script.encode(), check=True)
     log("server-bench: wrote %s" % png)
@@ -364,7 +366,7 @@ def main():
                else "MISSED"))
     print()
     if a.plot:
-        plot(rows, a.plot)
+        plot(rows, a.plot, sat)
     return 0
 
 
