@@ -36,6 +36,7 @@ import subprocess
 import sys
 import tempfile
 import time
+import urllib.request
 
 BACKENDS = ["pool", "glib", "mutex_cv"]
 LOADS = [25, 50, 80, 95, 120]
@@ -70,6 +71,17 @@ class Server:
             raise RuntimeError("server did not start: %r %s" %
                                (line, self.p.stderr.read()))
         self.port = int(m.group(1))
+
+    def stats(self, reset=False):
+        """The server's /debug/stats as a dict (phase quantiles in us)."""
+        url = "http://127.0.0.1:%d/debug/stats%s" % (
+            self.port, "?reset=1" if reset else "")
+        with urllib.request.urlopen(url, timeout=10) as r:
+            out = {}
+            for line in r.read().decode().splitlines():
+                k, v = line.split(" ", 1)
+                out[k] = v if k == "backend" else int(v)
+            return out
 
     def stop(self):
         self.p.terminate()
@@ -129,6 +141,9 @@ def row(backend, mix, pct, res, extra=None):
          "p999_us": res["p999_us"], "max_us": res["max_us"],
          "errors": res["errors"], "shed": res["shed"],
          "unanswered": res["unanswered"], "ok": res["ok"]}
+    for k, v in res.items():
+        if k.startswith("srv_"):
+            d[k] = v
     if extra:
         d.update(extra)
     return d
@@ -141,8 +156,13 @@ def point(a, backend, mix, pct, rate, extra_server=(), extra_lg=(),
     try:
         # Warm-up: threads spawned, caches and the TCP path hot.
         loadgen(a.loadgen, srv.port, max(rate // 4, 100), 300, mixspec)
+        srv.stats(reset=True)
         res = loadgen(a.loadgen, srv.port, rate, ms or a.point_ms, mixspec,
                       *extra_lg)
+        st = srv.stats()
+        # Inside the server, per phase (perf profile of the time).
+        for ph in ("queue", "run", "back", "total"):
+            res["srv_%s_p99_us" % ph] = st["%s_p99_us" % ph]
     finally:
         dropped = srv.stop()
     res["dropped"] = dropped
@@ -340,6 +360,19 @@ def main():
                 return r
         return None
 
+    print("### where the time goes at 80 % (p99 per phase inside the "
+          "server, us)\n")
+    print("queue = submitted on the loop -> started on a worker; run = the "
+          "handler; back = handler done -> the loop has it; total = "
+          "submitted -> the loop has the response; client = what the "
+          "load generator saw (includes the kernel, the loop's own "
+          "queueing and the generator).\n")
+    prof = [dict(r, client_p99_us=r["p99_us"]) for r in rows
+            if r["load_pct"] == 80 and "srv_total_p99_us" in r and
+            "live" not in r and "queue_bound" not in r and "reply" not in r]
+    print(fmt_table(prof, ["backend", "mix", "srv_queue_p99_us",
+                           "srv_run_p99_us", "srv_back_p99_us",
+                           "srv_total_p99_us", "client_p99_us"]) + "\n")
     print("### targets\n")
     for mix in MIXES:
         p, g, m = (get(b, mix, 80) for b in BACKENDS)

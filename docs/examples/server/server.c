@@ -75,6 +75,8 @@ struct req {
 	int status;
 	size_t resp_len;
 	size_t sent; /* bytes the worker wrote (direct) */
+	/* CLOCK_MONOTONIC ns: submitted (loop), started and ended (worker). */
+	int64_t t_submit, t_start, t_end;
 	char resp[RESP_MAX];
 };
 
@@ -91,6 +93,68 @@ struct conn {
 	struct req req;
 	char in[IN_MAX];
 };
+
+/*
+ * Where a request's time goes inside the server, per phase, in log-linear
+ * histograms (8 sub-buckets per power of two: a quantile read from them is
+ * within 12.5 %). Only the loop writes or reads them.
+ */
+enum phase {
+	PH_QUEUE, /* submitted on the loop -> started on a worker */
+	PH_RUN,	  /* the handler */
+	PH_BACK,  /* handler done -> the loop took the completion */
+	PH_TOTAL, /* submitted -> the loop has the response */
+	NPHASES,
+};
+static const char *const phase_names[NPHASES] = {"queue", "run", "back",
+						 "total"};
+#define HIST_BUCKETS (8 + 61 * 8)
+
+struct hist {
+	uint64_t n;
+	uint64_t b[HIST_BUCKETS];
+};
+
+static int hist_index(int64_t v)
+{
+	int e;
+
+	if (v < 8)
+		return v < 0 ? 0 : (int)v;
+	e = 63 - __builtin_clzll((uint64_t)v); /* >= 3 */
+	return 8 + (e - 3) * 8 + (int)(((uint64_t)v >> (e - 3)) & 7);
+}
+
+static int64_t hist_upper(int i)
+{
+	int e;
+
+	if (i < 8)
+		return i;
+	e = (i - 8) / 8 + 3;
+	return (int64_t)(((uint64_t)8 + (uint64_t)((i - 8) % 8) + 1)
+			 << (e - 3)) -
+	       1;
+}
+
+static void hist_add(struct hist *h, int64_t v)
+{
+	h->b[hist_index(v)]++;
+	h->n++;
+}
+
+/* The q-quantile (upper bound of its bucket), ns; 0 when empty. */
+static int64_t hist_quantile(const struct hist *h, double q)
+{
+	uint64_t want = (uint64_t)(q * (double)h->n), seen = 0;
+
+	for (int i = 0; i < HIST_BUCKETS; i++) {
+		seen += h->b[i];
+		if (seen > want)
+			return hist_upper(i);
+	}
+	return 0;
+}
 
 /* Status codes counted (the loop is the only writer). */
 static const int codes[] = {200, 400, 404, 405, 408, 431, 500, 503};
@@ -112,6 +176,7 @@ static struct {
 	uint64_t served, shed, timeouts, aborted, accepted, refused;
 	uint64_t inflight; /* requests on workers or admin threads */
 	uint64_t conns_open;
+	struct hist phases[NPHASES];
 	double iters_per_us;
 	/* Completion stack: workers push (release), the loop takes all
 	 * (acquire). Written by every worker: its own cache line. */
@@ -213,6 +278,7 @@ static void complete(struct req *r)
 
 static void finish(struct req *r, int status, const char *body, size_t len)
 {
+	r->t_end = now_ns();
 	size_t h = format_head(r->resp, sizeof(r->resp) - len, status,
 			       r->keep_alive, "text/plain", len);
 
@@ -252,6 +318,7 @@ static void handle(struct backend_task *t)
 	char body[64];
 	int n;
 
+	r->t_start = now_ns();
 	lower_priority_once();
 	if (r->kind == REQ_WORK) {
 		uint64_t iters = (uint64_t)((double)r->arg * S.iters_per_us);
@@ -472,6 +539,17 @@ static void fill_debug(FILE *f)
 		backend_name(S.b), bc.submitted, bc.completed, bc.rejected,
 		bc.queued, bc.running, S.inflight, S.conns_open, count_fds(),
 		S.served, S.shed, S.timeouts, S.aborted, backend_cap(S.b));
+	for (int i = 0; i < NPHASES; i++) {
+		const struct hist *h = &S.phases[i];
+
+		fprintf(f,
+			"%s_n %" PRIu64 "\n%s_p50_us %" PRId64
+			"\n%s_p99_us %" PRId64 "\n%s_p999_us %" PRId64 "\n",
+			phase_names[i], h->n, phase_names[i],
+			hist_quantile(h, 0.5) / 1000, phase_names[i],
+			hist_quantile(h, 0.99) / 1000, phase_names[i],
+			hist_quantile(h, 0.999) / 1000);
+	}
 }
 
 /* "name=N" in a query string: 0 and *out, or -1 (absent, not a number,
@@ -521,6 +599,7 @@ static void dispatch(struct conn *c, enum req_kind kind, long arg,
 	/* Direct writes only when nothing of ours waits to go before it. */
 	r->direct = S.direct && c->out_len == c->out_off;
 	r->task.fn = handle;
+	r->t_submit = now_ns();
 	c->busy = 1;
 	S.inflight++;
 	if (kind == REQ_ADMIN) {
@@ -708,6 +787,10 @@ static void process(struct conn *c)
 				     fill_metrics);
 		} else if (!strcmp(path, "/debug/stats")) {
 			reply_stream(c, keep_alive, "text/plain", fill_debug);
+			/* ?reset=1: start the phase histograms afresh. */
+			if (query_long(query, qlen, "reset", 1, &arg) == 0 &&
+			    arg == 1)
+				memset(S.phases, 0, sizeof(S.phases));
 		} else {
 			reply_text(c, 404, keep_alive, "not found\n");
 		}
@@ -791,9 +874,18 @@ static void take_completions(void)
 	/* Acquire: pairs with the release CAS in complete(); the worker's
 	 * writes to the request are visible below. */
 	r = atomic_exchange_explicit(&S.done, NULL, memory_order_acquire);
+	int64_t now = r ? now_ns() : 0;
+
 	while (r) {
 		struct req *next = r->next;
 		struct conn *c = r->c;
+
+		if (r->kind != REQ_ADMIN) {
+			hist_add(&S.phases[PH_QUEUE], r->t_start - r->t_submit);
+			hist_add(&S.phases[PH_RUN], r->t_end - r->t_start);
+			hist_add(&S.phases[PH_BACK], now - r->t_end);
+			hist_add(&S.phases[PH_TOTAL], now - r->t_submit);
+		}
 
 		c->busy = 0;
 		S.inflight--;
