@@ -21,7 +21,7 @@
  *   server [--backend pool|glib|mutex_cv] [--port N] [--threads N]
  *          [--max-threads N] [--queue N] [--reply loop|direct]
  *          [--read-timeout-ms N] [--idle-timeout-ms N] [--drain-timeout-ms N]
- *          [--worker-nice N]
+ *          [--worker-nice N] [--saturated-ms N]
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -165,6 +165,7 @@ static struct {
 	enum backend_kind kind;
 	int port, threads, max_threads, direct, worker_nice;
 	int64_t queue, read_timeout_ns, idle_timeout_ns, drain_timeout_ns;
+	int64_t saturated_ns;
 	/* The loop's. */
 	int epfd, lfd, efd, sfd;
 	struct backend *b;
@@ -1055,6 +1056,8 @@ static void parse_args(int argc, char **argv)
 			S.threads = (int)opt_int(f, v, 1, 1024);
 		} else if (!strcmp(f, "--max-threads")) {
 			S.max_threads = (int)opt_int(f, v, 1, 1024);
+		} else if (!strcmp(f, "--saturated-ms")) {
+			S.saturated_ns = opt_int(f, v, 1, 3600000) * 1000000;
 		} else if (!strcmp(f, "--worker-nice")) {
 			S.worker_nice = (int)opt_int(f, v, 0, 19);
 		} else if (!strcmp(f, "--queue")) {
@@ -1105,7 +1108,7 @@ int main(int argc, char **argv)
 		fprintf(stderr, "server: backend: %s\n", strerror(-rc));
 		return 1;
 	}
-	metrics_glue_init(S.b);
+	metrics_glue_init(S.b, S.saturated_ns);
 	S.epfd = epoll_create1(EPOLL_CLOEXEC);
 	S.efd = eventfd(0, EFD_NONBLOCK | EFD_CLOEXEC);
 	S.sfd = signalfd(-1, &sigs, SFD_NONBLOCK | SFD_CLOEXEC);
