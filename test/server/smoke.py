@@ -44,6 +44,11 @@ def case_load_and_drain(exe, lg):
             raise Fail("promtool not installed (test/deps.sh installs "
                        "prometheus)")
         s = srv.stats()
+        if s["pool_metrics"]:
+            # Built with pool/metrics.h: the pool's own series follow.
+            check('pool="server"' in text,
+                  "no pool series in /metrics:\n%s" % text[-2000:])
+        s = srv.stats()
         check(s["submitted"] == s["completed"] == 3000,
               "pool counts %r" % s)
         # A request in flight when SIGTERM comes is still answered.

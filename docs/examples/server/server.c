@@ -536,10 +536,12 @@ static void fill_debug(FILE *f)
 		"\nrejected %" PRIu64 "\nqueued %" PRId64 "\nrunning %" PRId64
 		"\ninflight %" PRIu64 "\nconns %" PRIu64
 		"\nfds %d\nserved %" PRIu64 "\nshed %" PRIu64
-		"\ntimeouts %" PRIu64 "\naborted %" PRIu64 "\ncapacity %d\n",
+		"\ntimeouts %" PRIu64 "\naborted %" PRIu64
+		"\ncapacity %d\npool_metrics %d\n",
 		backend_name(S.b), bc.submitted, bc.completed, bc.rejected,
 		bc.queued, bc.running, S.inflight, S.conns_open, count_fds(),
-		S.served, S.shed, S.timeouts, S.aborted, backend_cap(S.b));
+		S.served, S.shed, S.timeouts, S.aborted, backend_cap(S.b),
+		S.kind == BACKEND_POOL && metrics_glue_available());
 	for (int i = 0; i < NPHASES; i++) {
 		const struct hist *h = &S.phases[i];
 
