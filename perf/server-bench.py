@@ -7,7 +7,7 @@
 The example server (docs/examples/server) on each backend (pool, glib,
 mutex_cv), driven from a second process on loopback:
   1. saturation of the pool backend per mix with wrk (closed loop,
-     --latency): median of 3 runs;
+     --latency): median of 3 runs, measured right before that mix's points;
   2. for each mix, load (25/50/80/95/120 % of that saturation) and backend,
      a fixed-rate open-loop run of perf/loadgen.c (no coordinated omission),
      one server process per point; the 80 % and 120 % points are run
@@ -241,7 +241,10 @@ def main():
     rows = []
 
     sat = {}
-    for mix, (mixspec, lua, threads) in MIXES.items():
+
+    def saturation(mix):
+        """The pool backend's closed-loop rate (wrk), median of 3."""
+        mixspec, lua, threads = MIXES[mix]
         srv = Server(a.server, "pool", threads)
         try:
             path = "/work?us=50" if mix == "work" else "/"
@@ -276,7 +279,10 @@ def main():
                  res["unanswered"],
                  [round(r["p99_us"]) for r in runs[b]]))
 
+    # Each mix's reference right before its points: the machine is shared
+    # and what it has to spare drifts over minutes.
     for mix in MIXES:
+        saturation(mix)
         for pct in LOADS:
             grid_point(mix, pct, "")
         grid_point(mix, 120, " bound %d" % a.queue,
