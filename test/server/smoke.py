@@ -7,7 +7,8 @@ A few thousand requests (the project's own client, perf/loadgen.c) with zero
 errors, /metrics checked with promtool, live capacity, SIGTERM drain (the
 in-flight request is answered, exit 0, the counts add up), the drain
 deadline (a request still running when it passes is counted dropped, exit
-1), and a second SIGTERM exiting at once.
+1), a second SIGTERM exiting at once, and load shedding with a queue bound
+on every backend (503 at once, /healthz saturated).
 """
 import shutil
 import signal
@@ -115,7 +116,49 @@ def case_second_sigterm(exe, lg):
         srv.kill()
 
 
+def case_shedding(exe, lg):
+    """Capacity 1, queue bound 1: with one request running, one more is
+    queued and the next two are answered 503 at once, on every backend
+    (the pool's rule: accepted while running + queued < capacity + Q)."""
+    for backend in ("pool", "glib", "mutex_cv"):
+        srv = Server(exe, "--backend", backend, "--threads", "1",
+                     "--queue", "1")
+        try:
+            first = srv.connect()
+            first.sendall(b"GET /io?ms=400 HTTP/1.1\r\nHost: x\r\n\r\n")
+            wait_for(lambda: srv.stats()["running"] == 1,
+                     "%s: the first request running" % backend)
+            second = srv.connect()
+            second.sendall(b"GET /io?ms=1 HTTP/1.1\r\nHost: x\r\n\r\n")
+            wait_for(lambda: srv.stats()["queued"] == 1,
+                     "%s: the second request queued" % backend)
+            st, _, body = srv.get("/healthz")
+            check(st == 503 and body == b"saturated\n",
+                  "%s: healthz at the bound %d %r" % (backend, st, body))
+            t = time.monotonic()
+            for _ in range(2):
+                st, _, body = srv.get("/work?us=1")
+                check(st == 503 and body == b"overloaded\n",
+                      "%s: over the bound answered %d" % (backend, st))
+            check(time.monotonic() - t < 0.3,
+                  "%s: shedding was not at once" % backend)
+            for c, want in ((first, b"slept 400 ms\n"),
+                            (second, b"slept 1 ms\n")):
+                st, _, body = read_response(c)
+                check(st == 200 and body == want,
+                      "%s: accepted request answered %d %r" %
+                      (backend, st, body))
+            rc, out, err = srv.stop()
+            check(rc == 0, "%s: exit %d" % (backend, rc))
+            n = parse_counts(out)
+            check(n == {"served": 2, "shed": 2, "dropped": 0},
+                  "%s: counts %r" % (backend, n))
+        finally:
+            srv.kill()
+
+
 if __name__ == "__main__":
     main([("load_and_drain", case_load_and_drain),
           ("drain_deadline", case_drain_deadline),
-          ("second_sigterm", case_second_sigterm)])
+          ("second_sigterm", case_second_sigterm),
+          ("shedding", case_shedding)])

@@ -12,6 +12,7 @@
 #include <errno.h>
 #include <pthread.h>
 #include <stdatomic.h>
+#include <stdbool.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
@@ -93,14 +94,25 @@ static int pool_backend_new(struct backend *b, const struct backend_config *c)
 	o.name = "server";
 	/* Never block the event loop: a full pool answers POOL_EOVERLOAD. */
 	o.flags = POOL_NONBLOCKING | POOL_PREALLOC;
+#ifdef POOL_QUEUE_NONE
+	/* The pool's own bound: at most Q tasks wait while every worker
+	 * runs one (pool_set_queue_limit), or none at all. */
+	if (c->queue_bound > 0)
+		o.queue_limit = c->queue_bound;
+	else if (c->queue_bound == BACKEND_QUEUE_NONE)
+		o.queue_limit = POOL_QUEUE_NONE;
+#else
+	/* A pool without a queue bound: its rings are the bound, capacity
+	 * rings of Q / capacity slots (rounded up to a power of two by the
+	 * pool); no zero-queue mode. */
+	if (c->queue_bound == BACKEND_QUEUE_NONE)
+		return -EINVAL;
 	if (c->queue_bound > 0) {
-		/* Until the pool has a pool-wide queue bound, the rings are
-		 * the bound: capacity rings of this many slots (rounded up
-		 * to a power of two by the pool). */
 		int64_t per = c->queue_bound / c->capacity;
 
 		o.ring_capacity = (unsigned)(per < 1 ? 1 : per);
 	}
+#endif
 	r = pool_new(&b->pool, &o);
 	if (r < 0)
 		return r == POOL_ENOMEM ? -ENOMEM : -EINVAL;
@@ -120,7 +132,7 @@ int backend_new(struct backend **out, const struct backend_config *c)
 		return -ENOMEM;
 	b->kind = c->kind;
 	b->max_capacity = c->max_capacity;
-	b->bound = c->queue_bound > 0 ? c->queue_bound : 0;
+	b->bound = c->queue_bound;
 	atomic_init(&b->cap, c->capacity);
 	switch (c->kind) {
 	case BACKEND_POOL:
@@ -150,9 +162,27 @@ int backend_new(struct backend **out, const struct backend_config *c)
 	return 0;
 }
 
+/*
+ * glib and mutex_cv: the pool's rule (pool_set_queue_limit): a task is
+ * accepted only while the tasks not yet ended (running or queued) are fewer
+ * than capacity + Q, Q = 0 for no queue. Only the loop submits, so the
+ * figure can only be lower than read by the time the task is queued.
+ */
+static bool over_bound(struct backend *b)
+{
+	uint64_t q, cap, inflight;
+
+	if (!b->bound)
+		return false;
+	q = b->bound > 0 ? (uint64_t)b->bound : 0;
+	cap = (uint64_t)atomic_load_explicit(&b->cap, memory_order_relaxed);
+	inflight = atomic_load_explicit(&b->submitted, memory_order_relaxed) -
+		   atomic_load_explicit(&b->completed, memory_order_relaxed);
+	return inflight >= cap + q;
+}
+
 int backend_submit(struct backend *b, struct backend_task *t)
 {
-	uint64_t queued;
 	int r;
 
 	t->b = b;
@@ -164,9 +194,7 @@ int backend_submit(struct backend *b, struct backend_task *t)
 			return -ESHUTDOWN;
 		return r < 0 ? -ENOMEM : 0;
 	}
-	queued = atomic_load_explicit(&b->submitted, memory_order_relaxed) -
-		 atomic_load_explicit(&b->started, memory_order_relaxed);
-	if (b->bound && queued >= (uint64_t)b->bound) {
+	if (over_bound(b)) {
 		atomic_fetch_add_explicit(&b->rejected, 1,
 					  memory_order_relaxed);
 		return -EAGAIN;
@@ -219,6 +247,9 @@ int backend_tune(struct backend *b, int capacity)
 		if (!g_thread_pool_set_max_threads(b->glib, capacity, &err)) {
 			g_clear_error(&err);
 			r = -ENOMEM;
+		} else {
+			atomic_store_explicit(&b->cap, capacity,
+					      memory_order_relaxed);
 		}
 		break;
 	case BACKEND_MUTEX_CV:
@@ -243,7 +274,7 @@ int64_t backend_queued(struct backend *b)
 
 int64_t backend_bound(struct backend *b)
 {
-	return b->bound;
+	return b->bound > 0 ? b->bound : 0;
 }
 
 void backend_counts(struct backend *b, struct backend_counts *c)

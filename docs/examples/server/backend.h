@@ -35,12 +35,17 @@ enum backend_kind {
 	BACKEND_MUTEX_CV,
 };
 
+#define BACKEND_QUEUE_NONE ((int64_t)-1)
+
 struct backend_config {
 	enum backend_kind kind;
 	int capacity;	  /* workers to start with */
 	int max_capacity; /* the most tune may ask for (mutex_cv starts them) */
-	/* Accepted-not-started bound: a submit beyond it is -EAGAIN.
-	 * 0: unbounded (the pool: its rings, capacity x ring slots). */
+	/* Queue bound Q: a task is accepted only while fewer than capacity
+	 * + Q are running or queued (the pool's own rule); beyond, submit is
+	 * -EAGAIN. 0: unbounded (the pool: its rings, capacity x ring
+	 * slots). BACKEND_QUEUE_NONE: no queue (accepted only when a worker
+	 * takes it at once). */
 	int64_t queue_bound;
 };
 
@@ -71,7 +76,7 @@ int backend_submit(struct backend *b, struct backend_task *t);
 int backend_cap(struct backend *b);
 int backend_tune(struct backend *b, int capacity);
 
-/* Accepted-not-started tasks, and the queue bound (0: none). */
+/* Accepted-not-started tasks, and the queue bound Q (0: none or no queue). */
 int64_t backend_queued(struct backend *b);
 int64_t backend_bound(struct backend *b);
 

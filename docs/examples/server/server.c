@@ -1063,7 +1063,9 @@ static void parse_args(int argc, char **argv)
 		} else if (!strcmp(f, "--worker-nice")) {
 			S.worker_nice = (int)opt_int(f, v, 0, 19);
 		} else if (!strcmp(f, "--queue")) {
-			S.queue = opt_int(f, v, 0, 1 << 24);
+			S.queue = v && !strcmp(v, "none")
+					  ? BACKEND_QUEUE_NONE
+					  : opt_int(f, v, 0, 1 << 24);
 		} else if (!strcmp(f, "--read-timeout-ms")) {
 			S.read_timeout_ns = opt_int(f, v, 1, 3600000) * 1000000;
 		} else if (!strcmp(f, "--idle-timeout-ms")) {
