@@ -73,6 +73,30 @@ def case_load_and_drain(exe, lg):
         srv.kill()
 
 
+def case_other_reply_path(exe, lg):
+    """Both reply paths carry load without an error: the same 3,000
+    requests with --reply direct and --reply loop, pipelining included."""
+    for mode in ("direct", "loop"):
+        srv = Server(exe, "--threads", "2", "--reply", mode)
+        try:
+            r = loadgen(lg, srv.port, "--rate", "0", "--requests", "3000",
+                        "--conns", "16", "--mix", "9:/work?us=20,1:/io?ms=1")
+            check(r["errors"] == 0 and r["ok"] == 3000,
+                  "%s: loadgen %r" % (mode, r))
+            c = srv.connect()
+            c.sendall(b"GET /work?us=1 HTTP/1.1\r\n\r\n"
+                      b"GET /healthz HTTP/1.1\r\n\r\n"
+                      b"GET /io?ms=1 HTTP/1.1\r\n\r\n")
+            got = [read_response(c)[0] for _ in range(3)]
+            check(got == [200, 200, 200], "%s: pipelined %r" % (mode, got))
+            rc, out, err = srv.stop()
+            n = parse_counts(out)
+            check(rc == 0 and n["served"] == 3002 and n["dropped"] == 0,
+                  "%s: exit %d counts %r" % (mode, rc, n))
+        finally:
+            srv.kill()
+
+
 def case_drain_deadline(exe, lg):
     srv = Server(exe, "--threads", "1", "--drain-timeout-ms", "200")
     try:
@@ -159,6 +183,7 @@ def case_shedding(exe, lg):
 
 if __name__ == "__main__":
     main([("load_and_drain", case_load_and_drain),
+          ("reply_paths", case_other_reply_path),
           ("drain_deadline", case_drain_deadline),
           ("second_sigterm", case_second_sigterm),
           ("shedding", case_shedding)])
