@@ -36,11 +36,13 @@ class Server:
                        (line, self.proc.stderr.read()))
         self.port = int(m.group(1))
         self.pid = self.proc.pid
+        self.waited = False
 
     def signal(self, sig=signal.SIGTERM):
         os.kill(self.pid, sig)
 
     def wait(self, timeout=15):
+        self.waited = True
         try:
             out, err = self.proc.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
@@ -54,9 +56,15 @@ class Server:
         return self.wait(timeout)
 
     def kill(self):
+        """Stop it if it runs; if it died by itself (a sanitizer report,
+        a crash), show what it said on stderr."""
         if self.proc.poll() is None:
             self.proc.kill()
             self.proc.communicate()
+        elif self.proc.returncode != 0 and not self.waited:
+            _, err = self.proc.communicate()
+            print("server exited %d by itself; stderr:\n%s" %
+                  (self.proc.returncode, err[-4000:]), file=sys.stderr)
 
     def fds(self):
         return len(os.listdir("/proc/%d/fd" % self.pid))
