@@ -5,7 +5,7 @@ pool_install_deps()
 {
 	local want=(meson ninja-build pkg-config gcc g++ python3
 		liburcu-dev libjemalloc-dev libbenchmark-dev libclang-rt-14-dev clang
-		spin abigail-tools pandoc "$@")
+		spin abigail-tools pandoc libglib2.0-dev wrk prometheus "$@")
 	local missing=()
 	local p
 	for p in "${want[@]}"; do
