@@ -277,6 +277,7 @@ static void *chaos(void *arg)
 }
 
 static long lifecycles, destroys_racing, discarded_total, pool_new_failed;
+static atomic_long progress; /* lifecycles done (the watchdog reads it) */
 
 static void lifecycle(void)
 {
@@ -388,6 +389,60 @@ static void lifecycle(void)
 		}
 	}
 	lifecycles++;
+	atomic_fetch_add(&progress, 1);
+}
+
+/*
+ * Watchdog: a lifecycle that makes no progress for 60 s is a hang (each one
+ * normally takes milliseconds). Print what the pool says and abort, so the
+ * run leaves a core and a reason instead of a bare timeout.
+ */
+static void *watchdog(void *arg)
+{
+	long last = -1;
+	int still = 0;
+
+	(void)arg;
+	for (;;) {
+		struct timespec ts = {1, 0};
+		long now;
+
+		nanosleep(&ts, NULL);
+		now = atomic_load(&progress);
+		if (now != last) {
+			last = now;
+			still = 0;
+			continue;
+		}
+		if (++still < 60)
+			continue;
+		fprintf(stderr,
+			"stress_edges: lifecycle %ld stuck for 60 s: "
+			"live submitters %d, refuse %d%%\n",
+			lifecycles, atomic_load(&live_subs),
+			atomic_load(&refuse_pct));
+		if (pool) {
+			pool_stats_t st = POOL_STATS_INIT;
+
+			if (pool_stats(pool, &st) == 0)
+				fprintf(stderr,
+					"  cap %" PRIu64 " workers %" PRIu64
+					" idle %" PRIu64 " queued %" PRIu64
+					" running %" PRIu64 " waiting %" PRIu64
+					" submitted %" PRIu64
+					" completed %" PRIu64
+					" discarded %" PRIu64
+					" spawned %" PRIu64
+					" spawn_failed %" PRIu64 "\n",
+					st.capacity, st.workers, st.idle,
+					st.queued, st.running, st.waiting,
+					st.submitted, st.completed,
+					st.discarded, st.spawned,
+					st.spawn_failed);
+		}
+		abort();
+	}
+	return NULL;
 }
 
 int main(int argc, char **argv)
@@ -403,6 +458,12 @@ int main(int argc, char **argv)
 		seconds = atol(argv[1]);
 	end = now_ns() + seconds * 1000000000;
 	pthread_create(&c, NULL, chaos, NULL);
+	{
+		pthread_t w;
+
+		pthread_create(&w, NULL, watchdog, NULL);
+		pthread_detach(w);
+	}
 	while (now_ns() < end && atomic_load(&errors) == 0 &&
 	       atomic_load(&next_id) + NSUB * PER_SUB * MAX_BATCH < MAX_IDS)
 		lifecycle();
