@@ -10,5 +10,6 @@
 #include "pool/pool.h"
 #include "pool/multi.h"
 #include "pool/panic.h"
+#include "pool/metrics.h"
 
 #endif /* POOL_H */

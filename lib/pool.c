@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "obs-inl.h"
 #include "ring-inl.h"
 
 #ifdef POOL_TSAN
@@ -222,7 +223,7 @@ static int check_options(const pool_options_t *in, pool_options_t *o)
 		return POOL_EINVAL;
 	if (o->name && strlen(o->name) > 63)
 		return POOL_EINVAL;
-	return 0;
+	return pool__obs_check(o->metrics);
 }
 
 static int close_pool(struct pool *p);
@@ -270,6 +271,7 @@ static int pool_create(pool_t **out, pool_task_fn fn, const pool_options_t *in)
 	p->worker_ctx = o.worker_ctx;
 	p->panic_handler = o.panic_handler;
 	p->panic_ctx = o.panic_ctx;
+	pool__obs_apply(p, o.metrics);
 	/* At most half the CPUs search at once (at least one): more
 	 * searchers only steal cycles from producers. */
 	p->max_spinners = pool_default_capacity() / 2;
@@ -347,7 +349,8 @@ static inline bool in_own_task(struct pool *p)
  * first `cap` rings starting at this thread's cursor. Caller holds the RCU
  * read lock.
  */
-static inline bool push_any(struct pool *p, pool_task_fn fn, void *arg)
+static inline bool push_any(struct pool *p, pool_task_fn fn, void *arg,
+			    uint64_t stamp)
 {
 	/* Acquire: pairs with the seq_cst store of cap in pool_tune, which
 	 * follows the table store: a new cap implies the grown table. */
@@ -356,7 +359,8 @@ static inline bool push_any(struct pool *p, pool_task_fn fn, void *arg)
 	struct pool_table *tb = pool__table(p);
 	uint32_t c;
 
-	if (pool__tls.pool == p && ring_push(&pool__tls.shard->ring, fn, arg))
+	if (pool__tls.pool == p &&
+	    ring_push(&pool__tls.shard->ring, fn, arg, stamp))
 		return true;
 	if (cap > tb->n)
 		cap = tb->n;
@@ -369,7 +373,7 @@ static inline bool push_any(struct pool *p, pool_task_fn fn, void *arg)
 	if (c >= cap)
 		c = 0;
 	for (uint32_t i = 0; i < cap; i++) {
-		if (ring_push(&tb->shards[c]->ring, fn, arg)) {
+		if (ring_push(&tb->shards[c]->ring, fn, arg, stamp)) {
 			tls_cursor = c;
 			return true;
 		}
@@ -427,7 +431,8 @@ static int reject(struct pool *p, int err)
  * (kick) runs inside the same read-side section, so a worker it spawns is
  * counted before a concurrent close's grace period ends.
  */
-static inline int try_push(struct pool *p, pool_task_fn fn, void *arg)
+static inline int try_push(struct pool *p, pool_task_fn fn, void *arg,
+			   uint64_t stamp)
 {
 	int r;
 
@@ -438,7 +443,7 @@ static inline int try_push(struct pool *p, pool_task_fn fn, void *arg)
 	    POOL_ST_OPEN)
 		r = POOL_ECLOSED;
 	else
-		r = push_any(p, fn, arg);
+		r = push_any(p, fn, arg, stamp);
 	if (r == 1)
 		kick(p);
 	pool__rcu_read_unlock();
@@ -446,8 +451,9 @@ static inline int try_push(struct pool *p, pool_task_fn fn, void *arg)
 }
 
 static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
-		       enum submit_mode mode, int64_t deadline)
+		       uint64_t stamp, enum submit_mode mode, int64_t deadline)
 {
+	uint64_t t0;
 	int32_t w;
 	int r;
 
@@ -471,6 +477,8 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 	} while (!atomic_compare_exchange_weak_explicit(&p->waiting, &w, w + 1,
 							memory_order_relaxed,
 							memory_order_relaxed));
+	/* Blocked: time the wait (pool/metrics.h, POOL_HIST_BLOCK). */
+	t0 = pool__obs_on(p) ? pool__ticks() : 0;
 
 	/* Spin first: a worker frees a slot within a task's time, and a
 	 * sleep/wake pair per few slots (a futex syscall each way) made a
@@ -479,7 +487,7 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 	for (int spin = 0; spin < POOL_SUBMIT_SPINS; spin++) {
 		for (int k = 0; k < 32; k++)
 			cpu_relax();
-		r = try_push(p, fn, arg);
+		r = try_push(p, fn, arg, pool__obs_blocked(stamp, t0));
 		if (r != 0)
 			goto done;
 		if (mode == M_TIMEOUT && pool__now_ns() >= deadline) {
@@ -502,7 +510,7 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 		atomic_store_explicit(&p->space_want, 1, memory_order_seq_cst);
 		atomic_thread_fence(memory_order_seq_cst);
 
-		r = try_push(p, fn, arg);
+		r = try_push(p, fn, arg, pool__obs_blocked(stamp, t0));
 		if (r == 1) {
 			r = 0;
 			break;
@@ -535,6 +543,7 @@ done:
 static int submit_one(struct pool *p, pool_task_fn fn, void *arg,
 		      enum submit_mode mode, int64_t deadline)
 {
+	uint64_t stamp;
 	int r;
 
 	if (!p || !fn)
@@ -545,12 +554,13 @@ static int submit_one(struct pool *p, pool_task_fn fn, void *arg,
 	r = ensure_first_worker(p);
 	if (r < 0)
 		return r;
-	r = try_push(p, fn, arg);
+	stamp = pool__obs_stamp(p);
+	r = try_push(p, fn, arg, stamp);
 	if (r == 1)
 		return 0;
 	if (r < 0)
 		return reject(p, r);
-	return submit_slow(p, fn, arg, mode, deadline);
+	return submit_slow(p, fn, arg, stamp, mode, deadline);
 }
 
 static inline enum submit_mode block_mode(struct pool *p)
@@ -618,7 +628,8 @@ int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 		    POOL_ST_OPEN)
 			r = POOL_ECLOSED;
 		else
-			while (i < n && push_any(p, tasks[i].fn, tasks[i].arg))
+			while (i < n && push_any(p, tasks[i].fn, tasks[i].arg,
+						 pool__obs_stamp(p)))
 				i++;
 		pool__rcu_read_unlock();
 		if (i > start)
@@ -630,7 +641,8 @@ int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 		if (i == n)
 			break;
 		/* Full: wait (or not) for task i as pool_submit would. */
-		r = submit_slow(p, tasks[i].fn, tasks[i].arg, block_mode(p), 0);
+		r = submit_slow(p, tasks[i].fn, tasks[i].arg,
+				pool__obs_stamp(p), block_mode(p), 0);
 		if (r < 0)
 			break;
 		i++;

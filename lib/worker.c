@@ -19,12 +19,14 @@
 #include <string.h>
 
 #include "internal.h"
+#include "obs-inl.h"
 #include "ring-inl.h"
 
 /* Spins of find_work before parking (each a cpu_relax apart). */
 #define POOL_SPIN_ROUNDS 256
 
-_Thread_local struct pool_tls pool__tls;
+_Thread_local struct pool_tls pool__tls
+	__attribute__((tls_model("initial-exec")));
 
 struct pool_shard *pool__shard_new(struct pool *p, unsigned index)
 {
@@ -53,6 +55,7 @@ void pool__shard_free(struct pool_shard *s)
 	if (!s)
 		return;
 	pool__ring_fini(&s->ring);
+	pool__obs_free(s);
 	pool__free(s);
 }
 
@@ -69,7 +72,7 @@ static uint64_t xorshift(uint64_t *x)
  * shard the task came from, or NULL.
  */
 static struct pool_shard *find_work(struct pool *p, struct pool_shard *self,
-				    struct pool_task *t)
+				    struct pool_work *t)
 {
 	struct pool_shard *from = NULL;
 	struct pool_table *tb;
@@ -119,13 +122,18 @@ bool pool__has_work(struct pool *p)
 bool pool__pop_any(struct pool *p, struct pool_task *t)
 {
 	struct pool_table *tb;
+	struct pool_work w;
 	bool found = false;
 
 	pool__rcu_read_lock();
 	tb = pool__table(p);
 	for (unsigned i = 0; i < tb->n && !found; i++)
-		found = ring_pop(&tb->shards[i]->ring, t);
+		found = ring_pop(&tb->shards[i]->ring, &w);
 	pool__rcu_read_unlock();
+	if (found) {
+		t->fn = w.fn;
+		t->arg = w.arg;
+	}
 	return found;
 }
 
@@ -135,27 +143,30 @@ bool pool__pop_any(struct pool *p, struct pool_task *t)
  * pool_submit_wait's waiter (released after the run) and pool_submit_copy's
  * copy (freed after the run, panic or not).
  */
-void pool__run_one(struct pool *p, pool_task_fn fn, void *arg)
+bool pool__run_one(struct pool *p, pool_task_fn fn, void *arg)
 {
+	bool panicked;
+
 	if (fn == pool__submit_wait_trampoline) {
 		struct pool_waiter *w = arg;
 
-		pool__run_guarded(p, w->fn, w->arg);
+		panicked = pool__run_guarded(p, w->fn, w->arg);
 	} else if (fn == pool__copy_trampoline) {
 		struct pool_copy *c = arg;
 
-		pool__run_guarded(p, c->fn, c->data);
+		panicked = pool__run_guarded(p, c->fn, c->data);
 		pool__copy_free(p, c);
 	} else {
-		pool__run_guarded(p, fn, arg);
+		panicked = pool__run_guarded(p, fn, arg);
 	}
+	return panicked;
 }
 
 static void run_task(struct pool *p, struct pool_shard *self,
-		     struct pool_task *t)
+		     struct pool_work *t)
 {
 	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
-	pool__run_one(p, t->fn, t->arg);
+	pool__obs_run_task(p, self, t);
 	atomic_store_explicit(&self->running, 0, memory_order_relaxed);
 	atomic_store_explicit(
 		&self->completed,
@@ -294,7 +305,7 @@ static void *worker_main(void *argp)
 	bool spinning = true; /* the spawner counted us */
 	struct pool_shard *from;
 	void *altstack = NULL;
-	struct pool_task t;
+	struct pool_work t;
 	char name[16];
 
 	if (p->flags & POOL_CATCH_SIGNALS)
@@ -363,6 +374,7 @@ static void *worker_main(void *argp)
 		if (from) {
 			if (spinning) {
 				spinning = false;
+				pool__obs_busy(self);
 				/* The last searcher found work. If more is
 				 * queued, hand the search on (wake a parked
 				 * worker or spawn one): otherwise queued tasks

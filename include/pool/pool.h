@@ -44,6 +44,8 @@
 
 POOL_BEGIN_DECLS
 
+struct pool_metrics_options; /* pool/metrics.h */
+
 /* Opaque pool handle. Pair pool_new / pool_new_func with pool_destroy. */
 typedef struct pool pool_t;
 
@@ -161,6 +163,9 @@ typedef struct pool_options {
 	 * (at most 10 a second per pool, then a count of those dropped). */
 	pool_panic_fn panic_handler;
 	void *panic_ctx;
+	/* Histograms, sampling and task hooks (pool/metrics.h); NULL: the
+	 * defaults (one submit in 64 timed, no hooks). Not retained. */
+	const struct pool_metrics_options *metrics;
 } pool_options_t;
 
 #define POOL_OPTIONS_INIT                      \
