@@ -2,9 +2,11 @@
 # Usage: pool_install_deps [extra Debian packages...]
 pool_install_deps()
 {
+	# prometheus: promtool and the server the metrics suite runs
+	# (test/metrics/).
 	local want=(meson ninja-build pkg-config gcc g++ python3
 		liburcu-dev libjemalloc-dev libbenchmark-dev libclang-rt-14-dev clang
-		spin "$@")
+		spin prometheus "$@")
 	local missing=()
 	local p
 	for p in "${want[@]}"; do
