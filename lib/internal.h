@@ -138,7 +138,7 @@ struct pool {
 	pool_task_hook_fn hook_before;
 	pool_task_hook_fn hook_after;
 	void *hook_ctx;
-	bool hooked; /* hook_before || hook_after */
+	bool hooked;	    /* hook_before || hook_after */
 	uint64_t born_tick; /* pool__ticks() at pool_new (saturation) */
 
 	/* Read on every submit, written rarely. table: replaced under

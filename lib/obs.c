@@ -85,8 +85,8 @@ static void tick_calibrate(void)
 	} while (n1 - n0 < 1000000);
 	if (t1 <= t0)
 		return;
-	pool__tick_mult = (uint64_t)(((unsigned __int128)(n1 - n0) << 32) /
-				     (t1 - t0));
+	pool__tick_mult =
+		(uint64_t)(((unsigned __int128)(n1 - n0) << 32) / (t1 - t0));
 	if (pool__tick_mult == 0)
 		pool__tick_mult = 1ull << 32;
 	else

@@ -708,7 +708,8 @@ void bm_metrics_dist(benchmark::State &st, const ImplInfo *info)
 		std::vector<std::thread> ts;
 		for (int t = 0; t < 2; t++)
 			ts.emplace_back([&, t] {
-				std::uint64_t x = 0x9E3779B97F4A7C15ull * (t + 1);
+				std::uint64_t x =
+					0x9E3779B97F4A7C15ull * (t + 1);
 				for (std::size_t i = 0; i < per; i++) {
 					x ^= x << 13;
 					x ^= x >> 7;
@@ -721,7 +722,8 @@ void bm_metrics_dist(benchmark::State &st, const ImplInfo *info)
 						mixed_task,
 						reinterpret_cast<void *>(kind));
 					if (rc) {
-						fail.put(fmt("submit", *impl, rc));
+						fail.put(fmt("submit", *impl,
+							     rc));
 						return;
 					}
 					if (i % 32 == 31)
@@ -749,9 +751,10 @@ void bm_metrics_dist(benchmark::State &st, const ImplInfo *info)
 	impl->stop();
 	std::uint64_t want = std::uint64_t(st.iterations()) * expected;
 	if (rc || qw.count != want || run.count != want) {
-		st.SkipWithError(("histogram count " + std::to_string(qw.count) +
-				  " / " + std::to_string(run.count) +
-				  ", expected " + std::to_string(want))
+		st.SkipWithError(("histogram count " +
+				  std::to_string(qw.count) + " / " +
+				  std::to_string(run.count) + ", expected " +
+				  std::to_string(want))
 					 .c_str());
 		return;
 	}
@@ -871,8 +874,9 @@ void register_all()
 		       g_set.iters);
 	for (const auto &i : impls)
 		if (std::strcmp(i.name, "pool_metrics_all") == 0)
-			common(RegisterBenchmark(name("metrics_dist", i).c_str(),
-						 bm_metrics_dist, &i),
+			common(RegisterBenchmark(
+				       name("metrics_dist", i).c_str(),
+				       bm_metrics_dist, &i),
 			       1);
 }
 
