@@ -126,13 +126,20 @@ static inline bool pool__obs_on(struct pool *p)
  */
 #define POOL_OBS_RECHECK 256
 
-uint64_t pool__obs_stamp_slow(struct pool *p);
-
 static inline uint64_t pool__obs_stamp(struct pool *p)
 {
+	uint64_t m;
+
 	if (__builtin_expect(--pool__tls.sample_left > 0, 1))
 		return 0;
-	return pool__obs_stamp_slow(p);
+	m = atomic_load_explicit(&p->obs_mask, memory_order_relaxed);
+	if (m == POOL_OBS_OFF) {
+		pool__tls.sample_left = POOL_OBS_RECHECK;
+		return 0;
+	}
+	pool__tls.sample_left = (int32_t)(m + 1);
+	return POOL_STAMP_TIMED |
+	       ((pool__ticks() & POOL_STAMP_TICK_MASK) << 16);
 }
 
 /* A submit that waited since tick t0 (0: metrics off) is about to push a

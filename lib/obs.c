@@ -175,19 +175,6 @@ static uint64_t dec16(uint64_t code)
 	return (m << shift) | (shift ? 1ull << (shift - 1) : 0);
 }
 
-uint64_t pool__obs_stamp_slow(struct pool *p)
-{
-	uint64_t m = atomic_load_explicit(&p->obs_mask, memory_order_relaxed);
-
-	if (m == POOL_OBS_OFF) {
-		pool__tls.sample_left = POOL_OBS_RECHECK;
-		return 0;
-	}
-	pool__tls.sample_left = (int32_t)(m + 1);
-	return POOL_STAMP_TIMED |
-	       ((pool__ticks() & POOL_STAMP_TICK_MASK) << 16);
-}
-
 uint64_t pool__obs_blocked(uint64_t stamp, uint64_t t0)
 {
 	uint64_t now, code;
