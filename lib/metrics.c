@@ -657,7 +657,7 @@ static int write_src(const struct src *s, FILE *f)
 		o.err = errno ? errno : EIO;
 	if (o.err) {
 		errno = o.err;
-		return POOL_ENOMEM;
+		return -o.err;
 	}
 	return 0;
 }

@@ -224,9 +224,12 @@ POOL_EXTERN long pool_metrics_format(const pool_t *p, char *buf, size_t len,
 				     size_t nlabels);
 
 /*
- * pool_metrics_write - the same text written to f. Returns 0, POOL_EINVAL
- * (as pool_metrics_format, or f NULL) or POOL_ENOMEM (a write to f failed:
- * errno tells why; the output may be partial).
+ * pool_metrics_write - the same text written to f, then fflush(f).
+ * Returns 0, POOL_EINVAL (as pool_metrics_format, or f NULL; nothing is
+ * written) or, when a write or the flush failed, minus its errno (-EIO,
+ * -ENOSPC, -EBADF, ...; errno is set too; the output may be partial). Like
+ * a worker_init's code, such a value is outside the pool_err table:
+ * pool_strerror still returns a static string for it.
  */
 POOL_EXTERN int pool_metrics_write(const pool_t *p, FILE *f,
 				   const pool_label_t *labels, size_t nlabels);

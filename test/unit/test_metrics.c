@@ -8,6 +8,7 @@
  * itself in test/metrics/.
  */
 #define _GNU_SOURCE
+#include <errno.h>
 #include <math.h>
 
 #include "test.h"
@@ -669,6 +670,11 @@ TEST(expose_bad_labels)
 	ASSERT_ERR(pool_metrics_format(p, buf, 4, NULL, 1), POOL_EINVAL);
 	ASSERT_ERR(pool_metrics_write(p, NULL, NULL, 0), POOL_EINVAL);
 	ASSERT_ERR(pool_multi_metrics_write(NULL, f, NULL, 0), POOL_EINVAL);
+	fclose(f);
+	/* A stream that cannot be written: the write's errno comes back. */
+	f = fopen("/dev/null", "r");
+	ASSERT_NOT_NULL(f);
+	ASSERT_ERR(pool_metrics_write(p, f, NULL, 0), -EBADF);
 	fclose(f);
 	ASSERT_OK(pool_destroy(p));
 }
