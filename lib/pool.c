@@ -605,6 +605,7 @@ int pool_invoke(pool_t *p, void *arg)
 int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 		      size_t *accepted)
 {
+	uint64_t stamp = 0; /* task i's, kept when its push failed */
 	size_t i = 0;
 	int r = 0;
 
@@ -629,7 +630,7 @@ int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 			r = POOL_ECLOSED;
 		else
 			while (i < n && push_any(p, tasks[i].fn, tasks[i].arg,
-						 pool__obs_stamp(p)))
+						 stamp = pool__obs_stamp(p)))
 				i++;
 		pool__rcu_read_unlock();
 		if (i > start)
@@ -641,8 +642,8 @@ int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 		if (i == n)
 			break;
 		/* Full: wait (or not) for task i as pool_submit would. */
-		r = submit_slow(p, tasks[i].fn, tasks[i].arg,
-				pool__obs_stamp(p), block_mode(p), 0);
+		r = submit_slow(p, tasks[i].fn, tasks[i].arg, stamp,
+				block_mode(p), 0);
 		if (r < 0)
 			break;
 		i++;

@@ -141,7 +141,7 @@ bool pool__pop_any(struct pool *p, struct pool_task *t)
  * Run one task inside a guard: a panic (or a caught signal) ends the task,
  * not the worker. Internal task kinds are recognised by their function:
  * pool_submit_wait's waiter (released after the run) and pool_submit_copy's
- * copy (freed after the run, panic or not).
+ * copy (freed after the run, panic or not). Returns whether it panicked.
  */
 bool pool__run_one(struct pool *p, pool_task_fn fn, void *arg)
 {

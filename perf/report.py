@@ -273,13 +273,15 @@ def plot_hist(path, outdir):
         for col in cols:
             nz = [k for k, (x, y) in enumerate(col) if y > 0] or [0]
             for x, y in col[max(nz[0] - 1, 0):nz[-1] + 2]:
-                f.write("%g %g\n" % (x, y))
+                # Log scale: an empty bucket is drawn at the floor.
+                f.write("%g %g\n" % (x, max(y, 1e-6)))
             f.write("\n\n")
     png = os.path.join(outdir, "metrics_dist.png")
     script = ("set terminal png size 800,450 noenhanced\n"
-              "set output '%s'\nset logscale x\nset grid\n"
+              "set output '%s'\nset logscale xy\nset grid\n"
+              "set yrange [1e-5:1]\nset format y '%%.0e'\n"
               "set xlabel 'µs (bucket upper bound, log)'\n"
-              "set ylabel 'fraction of tasks per bucket'\n"
+              "set ylabel 'fraction of tasks per bucket (log)'\n"
               "set title \"metrics_dist: the pool's own histograms "
               "(8 buckets per power of two)\"\n"
               "plot '%s' index 0 with steps lw 2 title 'queue wait', "
