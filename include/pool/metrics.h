@@ -166,10 +166,12 @@ POOL_EXTERN int pool_hist_sub(pool_hist_t *later, const pool_hist_t *earlier);
  * pool_metrics_read - sum one histogram over every worker of the pool.
  *
  * Thread safety: any thread, lock-free, never blocks. Each bucket is exact
- * at some moment during the call; count and sum_ns are read after the
- * buckets of each worker, so under load count may exceed the sum of the
- * buckets by samples recorded meanwhile (never the reverse). Errors:
- * POOL_EINVAL (p or out NULL, kind unknown).
+ * at some moment during the call; count is the sum of the buckets read, so
+ * a reading is always self-consistent (sum_ns is read separately and may
+ * include a sample or two more or less under load). Ordering: a task's
+ * samples are recorded before it counts as completed, so after
+ * pool_release_timeout returned 0 (or pool_submit_wait returned) a reading
+ * includes them. Errors: POOL_EINVAL (p or out NULL, kind unknown).
  */
 POOL_EXTERN int pool_metrics_read(const pool_t *p, int kind, pool_hist_t *out);
 
@@ -183,10 +185,12 @@ POOL_EXTERN int pool_metrics_quantile(const pool_t *p, int kind, double q,
 
 /*
  * pool_metrics_set_sampling - time one submit in `every` per producing
- * thread from now on (a power of two, 1 .. 1 << 20), or none (every == 0).
- * Thread safety: any thread, under load; submits already stamped are still
- * recorded. Returns 0 or POOL_EINVAL (p NULL, every not 0 and not such a
- * power of two).
+ * thread (a power of two, 1 .. 1 << 20), or none (every == 0).
+ * Thread safety: any thread, under load. Ordering: each producing thread
+ * picks the new interval up at its next sample (within the old interval's
+ * count of its submits; within 256 when metrics were off); tasks already
+ * stamped are still recorded. Returns 0 or POOL_EINVAL (p NULL, every not 0
+ * and not such a power of two).
  */
 POOL_EXTERN int pool_metrics_set_sampling(pool_t *p, unsigned every);
 
