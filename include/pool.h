@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool.h - umbrella header: includes every public header of the pool library.
  */
@@ -9,6 +10,7 @@
 #include "pool/error.h"
 #include "pool/pool.h"
 #include "pool/multi.h"
+#include "pool/executor.h"
 #include "pool/panic.h"
 #include "pool/metrics.h"
 

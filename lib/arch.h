@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/arch.h - the only architecture-specific bits: cpu_relax() and the
  * cache-line size. Never installed.

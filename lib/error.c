@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/error.c - pool_strerror() and pool_err_name() from POOL_ERRNO_MAP.
  */

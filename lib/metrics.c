@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/metrics.c - pool/metrics.h: histogram readings and quantiles, the
  * saturation reading, sampling control and the Prometheus text exposition

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/multi.c - the multi-pool (include/pool/multi.h): n member pools behind
  * one handle, a lock-free member pick, one lifecycle.

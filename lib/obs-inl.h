@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/obs-inl.h - the observation points of the hot path: the cheap clock,
  * the stamp a sampled task carries through its ring slot, the per-worker

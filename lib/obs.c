@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/obs.c - the recording side of pool/metrics.h: the clock calibration,
  * the metrics options, the slow run path of a sampled, blocked or hooked

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/panic.c - per-task guards, pool_panic / pool_defer, the panic handler
  * and opt-in signal recovery (POOL_CATCH_SIGNALS).

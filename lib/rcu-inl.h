@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/rcu-inl.h - the RCU read side, from liburcu's bulletproof flavor
  * (urcu-bp): application threads that call into the library need no

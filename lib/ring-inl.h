@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/ring-inl.h - push and pop of the bounded MPMC ring (hot path).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/ring.c - ring construction and destruction (the hot path is in
  * ring-inl.h).

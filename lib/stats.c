@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * lib/stats.c - lock-free reads and pool_stats: per-shard counters summed on
  * read (no shared counter is written per task).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // perf/bench.cc - the perf harness: every workload of docs/perf.md against
 // our pool and its peers, in one google-benchmark binary.
 //
@@ -268,6 +269,65 @@ void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
 			    "inline once 64 per thread are queued");
 	if (tuning)
 		st.counters["tunes"] = double(tunes);
+}
+
+// copy: one producer submits 64-byte payloads that the pool must copy
+// (pool_submit_copy; peers: malloc + memcpy + free after the run); each task
+// checks its payload. items_per_second; counter copy_arena: 1 when our
+// pool's copies came from its jemalloc arena.
+constexpr std::size_t kCopyLen = 64;
+
+void copy_task(void *arg)
+{
+	const auto *b = static_cast<const unsigned char *>(arg);
+	if (b[0] == 0x5a && b[kCopyLen - 1] == 0xa5)
+		g_done.inc();
+}
+
+void bm_copy(benchmark::State &st, const ImplInfo *info)
+{
+	auto impl = prepare(st, info, Workload::copy);
+	if (!impl)
+		return;
+	if (impl->has_bulk()) {
+		st.SkipWithError("n/a: no external submit");
+		return;
+	}
+	Config c;
+	if (!start(st, *impl, c))
+		return;
+	const std::size_t n = g_set.throughput_tasks;
+	unsigned char buf[kCopyLen];
+	std::memset(buf, 0, sizeof(buf));
+	buf[0] = 0x5a;
+	buf[kCopyLen - 1] = 0xa5;
+	for (auto _ : st) {
+		Failure fail;
+		g_done.reset();
+		for (std::size_t i = 0; i < n; i++) {
+			int rc = impl->submit_copy(copy_task, buf, sizeof(buf));
+			if (rc) {
+				fail.put(fmt("submit_copy", *impl, rc));
+				break;
+			}
+		}
+		int rc = impl->producer_done();
+		if (rc)
+			fail.put(fmt("producer_done", *impl, rc));
+		bool all = !fail.set.load() &&
+			   wait_count(g_done, n, g_set.quick ? 60 : 300);
+		if (fail.set.load()) {
+			st.SkipWithError(fail.msg.c_str());
+			break;
+		}
+		if (!all || g_done.sum() != n) {
+			st.SkipWithError(count_error(g_done.sum(), n).c_str());
+			break;
+		}
+	}
+	st.counters["copy_arena"] = impl->copy_arena() ? 1 : 0;
+	impl->stop();
+	st.SetItemsProcessed(std::int64_t(st.iterations() * n));
 }
 
 struct Stamp {
@@ -840,6 +900,9 @@ void register_all()
 			common(RegisterBenchmark(name(tw.name, i).c_str(),
 						 bm_tasks, &i, tw.w),
 			       g_set.iters);
+	for (const auto &i : impls)
+		common(RegisterBenchmark(name("copy", i).c_str(), bm_copy, &i),
+		       g_set.iters);
 	for (const auto &i : impls)
 		common(RegisterBenchmark(name("wake_latency", i).c_str(),
 					 bm_wake, &i),

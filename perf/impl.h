@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // perf/impl.h - the interface every implementation (our pool and its peers)
 // offers to the workloads in bench.cc, and the shared task counter.
 #ifndef PERF_IMPL_H
@@ -30,6 +31,7 @@ enum class Workload {
 	memory,
 	multipool,
 	metrics_dist,
+	copy,
 };
 
 // What a workload asks of the implementation when it is created.
@@ -94,6 +96,15 @@ class Impl
 				return rc;
 		}
 		return 0;
+	}
+	// copy: run fn(copy of len bytes of data); the caller's buffer may be
+	// reused at once. Peers: a malloc'd copy freed after the run (what a
+	// user of a closure-free pool writes); our pool: pool_submit_copy.
+	virtual int submit_copy(task_fn fn, const void *data, std::size_t len);
+	// Whether submit_copy allocates from a jemalloc arena (our pool).
+	virtual bool copy_arena() const
+	{
+		return false;
 	}
 	// Called by each producer thread after its last submit (libuv runs
 	// its loop here). 0 or a negative code.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // perf/impls.cc - our pool and the peers that need no extra compiler flags:
 // the mutex+condvar baseline, the raw SPSC ring, GLib GThreadPool,
 // cthreadpool and libuv. oneTBB and OpenMP live in tbb.cc and omp.cc.
@@ -55,6 +56,35 @@ long fib_serial(int n)
 int Impl::tune(int)
 {
 	return -ENOTSUP;
+}
+
+namespace
+{
+struct MallocCopy {
+	task_fn fn;
+	alignas(std::max_align_t) unsigned char data[1];
+};
+
+void malloc_copy_run(void *arg)
+{
+	auto *c = static_cast<MallocCopy *>(arg);
+	c->fn(c->data);
+	std::free(c);
+}
+} // namespace
+
+int Impl::submit_copy(task_fn fn, const void *data, std::size_t len)
+{
+	auto *c = static_cast<MallocCopy *>(
+		std::malloc(offsetof(MallocCopy, data) + len));
+	if (!c)
+		return -ENOMEM;
+	c->fn = fn;
+	std::memcpy(c->data, data, len);
+	int rc = submit(malloc_copy_run, c);
+	if (rc)
+		std::free(c);
+	return rc;
 }
 
 int Impl::bulk(int, std::size_t, task_fn, void *)
@@ -148,16 +178,13 @@ class PoolImpl : public Impl
 	}
 	int start(const Config &c) override
 	{
-		pool_metrics_options_t m{};
-		m.size = sizeof(m);
+		pool_metrics_options_t m = POOL_METRICS_OPTIONS_INIT;
 		if (metrics_ == Metrics::off)
 			m.flags = POOL_METRICS_OFF;
 		else if (metrics_ == Metrics::all)
 			m.sample_every = 1;
-		// POOL_OPTIONS_INIT in C++ trips -Wmissing-field-initializers.
-		pool_options_t o{};
+		pool_options_t o = POOL_OPTIONS_INIT;
 		o.metrics = &m;
-		o.size = sizeof(o);
 		o.capacity = c.capacity;
 		o.flags = (c.keep_idle ? POOL_DISABLE_PURGE : 0) |
 			  (c.prealloc ? POOL_PREALLOC : 0);
@@ -169,6 +196,15 @@ class PoolImpl : public Impl
 	int submit(task_fn fn, void *arg) override
 	{
 		return pool_submit(p_, fn, arg);
+	}
+	int submit_copy(task_fn fn, const void *data, std::size_t len) override
+	{
+		return pool_submit_copy(p_, fn, data, len);
+	}
+	bool copy_arena() const override
+	{
+		pool_stats_t s = POOL_STATS_INIT;
+		return p_ && pool_stats(p_, &s) == 0 && s.copy_arena != 0;
 	}
 	int submit_batch(const Task *t, std::size_t n) override
 	{

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * perf/mutex_cv.c - the mutex+condvar baseline pool (see mutex_cv.h).
  */

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * perf/mutex_cv.h - the classic mutex+condvar worker pool, the baseline of
  * the perf harness: one locked growable ring of {fn, arg}, N threads started

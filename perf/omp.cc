@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // perf/omp.cc - OpenMP tasks. OpenMP has no pool to submit into from an
 // outside thread: a window is one parallel region of `capacity` threads in
 // which the producer thread(s) create the tasks and the region's implicit

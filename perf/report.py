@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """perf/report.py - turn the google-benchmark JSON of perf/run into one
 table per workload (implementation, figure, ratio to our pool), check the
 targets of issue 3, and write a Markdown summary (and optional plots).

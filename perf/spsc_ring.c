@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * perf/spsc_ring.c - the raw SPSC ring hand-off (see spsc_ring.h).
  */

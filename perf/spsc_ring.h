@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * perf/spsc_ring.h - a raw single-producer/single-consumer ring of {fn, arg}
  * pairs drained by one consumer thread: the physical limit of a task

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 // perf/tbb.cc - oneTBB: task_arena::enqueue for submits, task_group for
 // fork_join.
 #include "impl.h"

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Sourced by test/run, perf/run and .ci/run: install what is missing.
 # Usage: pool_install_deps [extra Debian packages...]
 pool_install_deps()
@@ -6,7 +7,7 @@ pool_install_deps()
 	# (test/metrics/).
 	local want=(meson ninja-build pkg-config gcc g++ python3
 		liburcu-dev libjemalloc-dev libbenchmark-dev libclang-rt-14-dev clang
-		spin prometheus "$@")
+		spin abigail-tools pandoc libglib2.0-dev wrk prometheus "$@")
 	local missing=()
 	local p
 	for p in "${want[@]}"; do

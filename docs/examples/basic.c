@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * basic.c - the README example: create a pool, submit tasks, wait for them,
  * destroy the pool.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * errors.c - the error model: every code with its name and message, and a
  * call that returns each one (except POOL_ENOMEM, which needs an allocation

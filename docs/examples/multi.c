@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * multi.c - a multi-pool: round-robin over 4 members for anonymous work, and
  * tenant sharding with a pick function so each tenant's tasks stay on one

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * panic.c - fault isolation: pool_panic, pool_defer, a panic handler,
  * POOL_CATCH_SIGNALS and pool_submit_copy (docs/panic.md).

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * stop_discard.c - pool_stop with a discard callback.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * submit_wait.c - pool_submit_wait: submit and return after the task ran
  * (workerpool SubmitWait), from outside the pool and from inside a task.

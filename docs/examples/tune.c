@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tune.c - change a pool's capacity while it runs (ants Tune).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * worker_state.c - worker-local state (tunny-style): worker_init builds a
  * per-worker scratch struct, tasks reach it with pool_worker_state() without

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool/error.h - error codes of the pool library (libuv model).
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool/metrics.h - latency histograms, Prometheus text exposition, task
  * hooks and a saturation reading for pools and multi-pools.
@@ -121,10 +122,34 @@ typedef struct pool_metrics_options {
 	void *hook_ctx;
 } pool_metrics_options_t;
 
+/*
+ * POOL_METRICS_OPTIONS_INIT: an initializer for a pool_metrics_options_t
+ * with `size` set and every other field zero (default). In C it is a
+ * designated initializer, usable for static objects; in C++ (where that form
+ * warns under -Wextra, and needs C++20) it calls pool_metrics_options_init().
+ * Both compile without warnings under -Wall -Wextra -Wpedantic, C99 onward
+ * and C++11 onward.
+ */
+#ifdef __cplusplus
+#define POOL_METRICS_OPTIONS_INIT pool_metrics_options_init()
+#else
 #define POOL_METRICS_OPTIONS_INIT                      \
 	{                                              \
 		.size = sizeof(pool_metrics_options_t) \
 	}
+#endif
+
+/* pool_metrics_options_init - `size` set, every other field zero (default). */
+static inline pool_metrics_options_t pool_metrics_options_init(void)
+{
+#ifdef __cplusplus
+	pool_metrics_options_t v = {};
+#else
+	pool_metrics_options_t v = POOL_METRICS_OPTIONS_INIT;
+#endif
+	v.size = sizeof(v);
+	return v;
+}
 
 /* One extra label of the exposition. Both strings are the caller's. */
 typedef struct pool_label {

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool/multi.h - a multi-pool: several member pools behind one handle, with
  * one lifecycle (ants MultiPool).
@@ -81,10 +82,33 @@ typedef struct pool_multi_options {
 	void *pick_ctx;
 } pool_multi_options_t;
 
+/*
+ * POOL_MULTI_OPTIONS_INIT: an initializer for a pool_multi_options_t with
+ * `size` set and every other field zero (default). In C it is a designated
+ * initializer, usable for static objects; in C++ (where that form warns under
+ * -Wextra, and needs C++20) it calls pool_multi_options_init(). Both compile
+ * without warnings under -Wall -Wextra -Wpedantic, C99 onward and C++11 onward.
+ */
+#ifdef __cplusplus
+#define POOL_MULTI_OPTIONS_INIT pool_multi_options_init()
+#else
 #define POOL_MULTI_OPTIONS_INIT                      \
 	{                                            \
 		.size = sizeof(pool_multi_options_t) \
 	}
+#endif
+
+/* pool_multi_options_init - `size` set, every other field zero (default). */
+static inline pool_multi_options_t pool_multi_options_init(void)
+{
+#ifdef __cplusplus
+	pool_multi_options_t v = {};
+#else
+	pool_multi_options_t v = POOL_MULTI_OPTIONS_INIT;
+#endif
+	v.size = sizeof(v);
+	return v;
+}
 
 /*
  * pool_multi_new - create a multi-pool of n members, each made by
@@ -128,7 +152,10 @@ pool_multi_new_opts(pool_multi_t **out, int n, const pool_options_t *per_pool,
  * task never runs and the caller keeps arg.
  * Blocking: as pool_submit on the picked member (blocks while that member is
  * full unless POOL_NONBLOCKING or max_blocking; inline run from inside a
- * task of that same member). Under round-robin (and POOL_LB_CUSTOM), when
+ * task of that same member). A blocking submit from a task of one member
+ * that lands on a sibling member can deadlock when both are full and each
+ * waits on the other: from inside member tasks use pool_multi_try_submit or
+ * pool_multi_submit_timeout. Under round-robin (and POOL_LB_CUSTOM), when
  * the picked member returns POOL_EOVERLOAD the task is offered once more to
  * the least-loaded other member with the same call; its result is returned.
  * Errors: POOL_EINVAL (m or fn NULL), then as pool_submit: POOL_ECLOSED,

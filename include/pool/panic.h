@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pool/panic.h - panic-equivalent fault isolation for pool tasks.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compiles <pool/common.h> alone, as C and as C++. */
 #include <pool/common.h>
 

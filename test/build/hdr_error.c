@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compiles <pool/error.h> alone, as C and as C++, and links (extern "C"). */
 #include <pool/error.h>
 

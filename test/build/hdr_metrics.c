@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compiles <pool/metrics.h> alone, as C and as C++, and links (extern "C"). */
 #include <pool/metrics.h>
 

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compiles <pool/multi.h> alone, as C and as C++, and links (extern "C"). */
 #include <pool/multi.h>
 
@@ -19,12 +20,11 @@ int main(void)
 	pool_stats_t s;
 	pool_multi_t *m = 0;
 	int rc;
-#ifndef __cplusplus
 	pool_multi_options_t init = POOL_MULTI_OPTIONS_INIT;
 
-	if (init.size != sizeof(mo))
+	if (init.size != sizeof(mo) ||
+	    pool_multi_options_init().size != sizeof(mo))
 		return 1;
-#endif
 
 	mo.size = sizeof(mo);
 	mo.strategy = POOL_LB_CUSTOM;

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compiles <pool/pool.h> alone, as C and as C++, and links (extern "C"). */
 #include <pool/pool.h>
 
@@ -12,13 +13,13 @@ int main(void)
 	pool_task_t t;
 	pool_t *p = 0;
 	int rc;
-#ifndef __cplusplus
 	pool_options_t init = POOL_OPTIONS_INIT;
 	pool_stats_t stats = POOL_STATS_INIT;
 
-	if (init.size != sizeof(o) || stats.size != sizeof(stats))
+	if (init.size != sizeof(o) || stats.size != sizeof(stats) ||
+	    pool_options_init().size != sizeof(o) ||
+	    pool_stats_init().size != sizeof(stats))
 		return 1;
-#endif
 
 	o.size = sizeof(o);
 	o.capacity = 1;

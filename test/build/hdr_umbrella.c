@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Compiles <pool.h> alone (as C and, copied to .cc, as C++) and links. */
 #include <pool.h>
 
@@ -9,5 +10,6 @@ int main(void)
 	/* Every concept header came in through the umbrella. */
 	return POOL_VERSION_MAJOR < 0 || s.size == 0 ||
 	       pool_strerror(POOL_EINVAL) == 0 || pool_worker_id() != -1 ||
-	       pool_multi_size(0) != POOL_EINVAL;
+	       pool_multi_size(0) != POOL_EINVAL ||
+	       pool_executor(0, 0) != POOL_EINVAL || pool_version() == 0;
 }

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test/fuzz/fuzz_api.c - libFuzzer target: the input is a sequence of API
  * calls with arguments on one or two pools, including invalid ones (NULL,
@@ -139,13 +140,45 @@ static void open_gate(void)
 	atomic_store(&gate, 1);
 }
 
+/* worker_init: refuses never, every other call, or always (by ctx). */
+static atomic_uint init_calls;
+
+static int fz_init(void *ctx, unsigned id, void **state)
+{
+	unsigned mode = (unsigned)(uintptr_t)ctx;
+	unsigned n = atomic_fetch_add(&init_calls, 1);
+
+	(void)id;
+	(void)state;
+	if (mode == 2 || (mode == 1 && n % 2))
+		return POOL_EBUSY;
+	return 0;
+}
+
+static void fz_fini(void *ctx, unsigned id, void *state)
+{
+	(void)ctx;
+	(void)id;
+	(void)state;
+	sched_yield();
+}
+
 static void make_pool(struct fpool *f, struct input *in)
 {
 	pool_options_t o = POOL_OPTIONS_INIT;
-	unsigned b = byte(in);
+	unsigned b = byte(in), w = byte(in);
 	int rc;
 
 	memset(f, 0, sizeof(*f));
+	/* Stranded tasks the pool drops on its own are reported here, like
+	 * pool_stop's. */
+	o.on_discard = on_discard;
+	o.discard_ctx = f;
+	if (w % 4) {
+		o.worker_init = fz_init;
+		o.worker_fini = fz_fini;
+		o.worker_ctx = (void *)(uintptr_t)(w % 4 - 1);
+	}
 	o.capacity = 1 + (int)(b % 3);
 	o.ring_capacity = 1u << (byte(in) % 4);
 	o.flags = byte(in) & POOL_FLAGS_ALL;
@@ -155,7 +188,8 @@ static void make_pool(struct fpool *f, struct input *in)
 		rc = pool_new_func(&f->p, inc_task, &o);
 	else
 		rc = pool_new(&f->p, &o);
-	RC_IN(rc, 0, POOL_ENOMEM);
+	RC_IN(rc, 0, POOL_ENOMEM,
+	      POOL_EBUSY); /* EBUSY: refused under PREALLOC */
 	if (rc != 0)
 		f->p = NULL;
 }
@@ -211,7 +245,7 @@ static void step(struct fpool *fp, struct input *in)
 		open_gate();
 		rc = pool_submit(p, (a & 1) ? NULL : inc_task, f);
 		RC_IN(rc, 0, POOL_EINVAL, POOL_ECLOSED, POOL_EOVERLOAD,
-		      POOL_ENOMEM);
+		      POOL_EBUSY, POOL_ENOMEM);
 		if (!p || (a & 1))
 			CHECK(rc == POOL_EINVAL);
 		if (rc == 0)
@@ -220,7 +254,7 @@ static void step(struct fpool *fp, struct input *in)
 	case 1: /* pool_try_submit, maybe a gate task */
 		rc = pool_try_submit(p, (a & 2) ? gate_task : inc_task, f);
 		RC_IN(rc, 0, POOL_EINVAL, POOL_ECLOSED, POOL_EOVERLOAD,
-		      POOL_ENOMEM);
+		      POOL_EBUSY, POOL_ENOMEM);
 		if (rc == 0)
 			f->accepted++;
 		break;
@@ -231,7 +265,7 @@ static void step(struct fpool *fp, struct input *in)
 			open_gate();
 		rc = pool_submit_timeout(p, inc_task, f, t);
 		RC_IN(rc, 0, POOL_EINVAL, POOL_ECLOSED, POOL_EOVERLOAD,
-		      POOL_ENOMEM, POOL_ETIMEDOUT);
+		      POOL_EBUSY, POOL_ENOMEM, POOL_ETIMEDOUT);
 		if (t < 0 || !p)
 			CHECK(rc == POOL_EINVAL);
 		if (rc == 0)
@@ -251,7 +285,7 @@ static void step(struct fpool *fp, struct input *in)
 		rc = pool_submit_batch(p, (a & 0x20) ? NULL : tasks, n,
 				       (a & 0x10) ? NULL : &acc);
 		RC_IN(rc, 0, POOL_EINVAL, POOL_ECLOSED, POOL_EOVERLOAD,
-		      POOL_ENOMEM);
+		      POOL_EBUSY, POOL_ENOMEM);
 		if (!(a & 0x10)) {
 			CHECK(acc <= n);
 			if (rc == 0)
@@ -265,7 +299,8 @@ static void step(struct fpool *fp, struct input *in)
 			/* Unknown prefix without `accepted`: only use
 			 * calls that cannot partially succeed. */
 			CHECK(rc == POOL_EINVAL || rc == POOL_ECLOSED ||
-			      rc == POOL_EOVERLOAD || rc == POOL_ENOMEM);
+			      rc == POOL_EOVERLOAD || rc == POOL_ENOMEM ||
+			      rc == POOL_EBUSY);
 			if (rc != POOL_EINVAL && rc != POOL_ECLOSED)
 				f->accepted = -1000000; /* unknown now */
 		}
@@ -276,7 +311,7 @@ static void step(struct fpool *fp, struct input *in)
 		open_gate();
 		rc = pool_submit_wait(p, inc_task, f);
 		RC_IN(rc, 0, POOL_EINVAL, POOL_ECLOSED, POOL_EOVERLOAD,
-		      POOL_ENOMEM);
+		      POOL_EBUSY, POOL_ENOMEM);
 		if (rc == 0) {
 			CHECK(atomic_load(&f->ran) > before);
 			f->accepted++;
@@ -287,7 +322,7 @@ static void step(struct fpool *fp, struct input *in)
 		open_gate();
 		rc = pool_invoke(p, f);
 		RC_IN(rc, 0, POOL_EINVAL, POOL_ECLOSED, POOL_EOVERLOAD,
-		      POOL_ENOMEM);
+		      POOL_EBUSY, POOL_ENOMEM);
 		if (p && !f->func)
 			CHECK(rc == POOL_EINVAL);
 		if (rc == 0)

@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test/fuzz/run-fuzz.sh SECONDS - configure build/fuzz (clang, -Dfuzz=true,
 # ASan+UBSan), build the libFuzzer target and run it for SECONDS on a copy
 # of the checked-in seed corpus (test/fuzz/corpus/). New inputs it finds go

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test/metrics/expose.c - write the exposition of a pool (argv[1] == "pool")
  * or of a multi-pool ("multi") to stdout after some load: returned and

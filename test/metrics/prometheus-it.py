@@ -1,4 +1,5 @@
 #!/usr/bin/env python3
+# SPDX-License-Identifier: MIT
 """test/metrics/prometheus-it.py SERVE_BIN - a real Prometheus scrapes a pool.
 
 Starts SERVE_BIN (an HTTP endpoint on 127.0.0.1 serving the exposition of a

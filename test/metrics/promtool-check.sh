@@ -1,4 +1,5 @@
 #!/usr/bin/env bash
+# SPDX-License-Identifier: MIT
 # test/metrics/promtool-check.sh EXPOSE_BIN pool|multi - the exposition of a
 # pool or multi-pool (labels needing escaping included) passes
 # `promtool check metrics` (parser and linter), and promtool is not vacuous:

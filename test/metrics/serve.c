@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test/metrics/serve.c - a tiny HTTP endpoint serving the exposition of a
  * pool under load, for the Prometheus integration test (prometheus-it.py).

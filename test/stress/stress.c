@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test/stress/stress.c - producers, a tuner and a lifecycle thread hammer one
  * pool; every task carries a unique id and the run checks that each accepted

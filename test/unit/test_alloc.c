@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_alloc.c - allocation and thread-creation failure: every failure is
  * POOL_ENOMEM, changes nothing and leaks nothing (LSan in the ASan flavour).

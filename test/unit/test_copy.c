@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_copy.c - pool_submit_copy: the bytes are copied at the call (the
  * caller's buffer is free again at once), the task gets an aligned pointer to

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_expiry.c - idle workers expire after expiry_ns; POOL_DISABLE_PURGE
  * keeps them; POOL_PREALLOC spawns every worker in pool_new; otherwise

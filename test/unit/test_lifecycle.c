@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_lifecycle.c - release, release_timeout, stop, reboot, destroy, and
  * the calls that would wait on themselves from inside a task.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test/unit/test_main.c - runs the single case named by argv[1] under a
  * watchdog. "--list" prints every registered case.

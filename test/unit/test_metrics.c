@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_metrics.c - pool/metrics.h: histogram buckets and quantiles against a
  * sorted reference, per-worker recording under concurrent workers, sampling

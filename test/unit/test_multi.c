@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_multi.c - the multi-pool (pool/multi.h): distribution under each
  * strategy, the round-robin overload retry, the shared release deadline,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_panic.c - pool_panic, pool_panicf, pool_defer and the panic handler
  * (include/pool/panic.h, docs/panic.md).

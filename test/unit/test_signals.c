@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_signals.c - POOL_CATCH_SIGNALS: SIGSEGV, SIGBUS, SIGFPE and SIGILL
  * raised synchronously inside a task become a panic of that task; anywhere

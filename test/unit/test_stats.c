@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_stats.c - pool_stats gauges and counters; the accounting identity of
  * a quiescent pool; rejections counted by reason.

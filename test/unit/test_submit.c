@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_submit.c - pool_submit and its variants: the concurrency bound, the
  * full-pool policies (block, non-blocking, max_blocking, timeout), batches,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * test_tune.c - pool_tune: growth wakes blocked submitters and starts queued
  * work; shrink retires surplus workers after their current task.
