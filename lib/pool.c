@@ -389,6 +389,18 @@ static inline void hold_get(struct submit *s)
 }
 
 /*
+ * A kick of this call could not start a worker: log it and discard what no
+ * worker can run (outside every read-side section: both run user code).
+ */
+static void spawn_failed(struct submit *s)
+{
+	pool__log_spawn_failure(s->p, s->spawn_err);
+	/* A push may be stranded if no worker exists to run it. */
+	pool__discard_stranded(s->p);
+	s->spawn_err = 0;
+}
+
+/*
  * The end of every submit call that got past argument checks: count a
  * rejection, free an unaccepted copy, log a deferred spawn failure, and drop
  * the hold as the very last access to the pool.
@@ -410,12 +422,8 @@ static __attribute__((noinline)) int submit_end_slow(struct submit *s, int r)
 					  memory_order_relaxed);
 	if (r < 0 && s->copy)
 		pool__copy_free(p, s->arg);
-	if (s->spawn_err) {
-		pool__log_spawn_failure(p, s->spawn_err);
-		/* A push may be stranded if no worker exists to run it. */
-		pool__discard_stranded(p);
-		s->spawn_err = 0;
-	}
+	if (s->spawn_err)
+		spawn_failed(s);
 	if (s->held) {
 		s->held = false;
 		/* Release: our last access to the pool; pairs with the
@@ -742,6 +750,11 @@ int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 		r = batch_push(&s, tasks, n, &i);
 		if (r != 0)
 			break;
+		/* Before waiting: a failed kick left what we pushed with
+		 * perhaps no worker to run it, and nothing would free a slot
+		 * for us (the wait would never end). */
+		if (s.spawn_err)
+			spawn_failed(&s);
 		/* Full: wait (or not) for task i as pool_submit would. */
 		s.fn = tasks[i].fn;
 		s.arg = tasks[i].arg;
