@@ -12,5 +12,6 @@
 #include "pool/multi.h"
 #include "pool/executor.h"
 #include "pool/panic.h"
+#include "pool/metrics.h"
 
 #endif /* POOL_H */

@@ -20,11 +20,14 @@
 #include <stdint.h>
 
 #include "pool/pool.h"
+#include "pool/metrics.h"
 #include "arch.h"
 #include "rcu-inl.h"
 
 /* A hot-path helper the compiler must inline (the submit fast path). */
 #define POOL_INLINE inline __attribute__((always_inline))
+
+struct pool_obs; /* lib/obs-inl.h */
 
 /* Pool states (pool.state). */
 enum {
@@ -45,6 +48,16 @@ struct pool_slot {
 	_Atomic uint64_t seq;
 	pool_task_fn fn; /* written by the pusher before seq release */
 	void *arg;
+	/* The task's observation stamp (lib/obs-inl.h): 0 for a task that is
+	 * neither sampled nor blocked, the common case. Written with fn/arg. */
+	uint64_t stamp;
+};
+
+/* A task as a ring holds it: {fn, arg} plus its stamp. */
+struct pool_work {
+	pool_task_fn fn;
+	void *arg;
+	uint64_t stamp;
 };
 
 /* A bounded MPMC ring (Vyukov-style sequence slots). */
@@ -88,6 +101,16 @@ struct pool_shard {
 	/* Owner thread only. */
 	void *state;
 	uint64_t rng;
+
+	/* Observation (lib/obs.c). obs: the shard's histograms, allocated by
+	 * the owner at its first sample and published with a release store
+	 * (pairs with the acquire load of the readers in lib/metrics.c);
+	 * freed with the shard. busy_since: the tick at which the owner last
+	 * stopped being free (left the search with a task), stored relaxed
+	 * by the owner, read by pool_metrics_saturation. Own line: written
+	 * on the worker's idle->busy transition, read by scrapers. */
+	_Atomic(struct pool_obs *) obs POOL_CACHE_ALIGNED;
+	_Atomic uint64_t busy_since;
 };
 
 /* The RCU-protected shard table; replaced whole when it grows. */
@@ -117,6 +140,12 @@ struct pool {
 	int max_spinners;
 	unsigned arena; /* jemalloc arena index + 1 for copies; 0: malloc */
 	bool signals;	/* holds a reference on the signal handlers */
+	/* Task hooks (pool/metrics.h), NULL when unset. */
+	pool_task_hook_fn hook_before;
+	pool_task_hook_fn hook_after;
+	void *hook_ctx;
+	bool hooked;	    /* hook_before || hook_after */
+	uint64_t born_tick; /* pool__ticks() at pool_new (saturation) */
 
 	/* Read on every submit, written rarely. table: replaced under
 	 * life_lock (release store, pairs with rcu_dereference-style
@@ -125,6 +154,10 @@ struct pool {
 	_Atomic(struct pool_table *) table POOL_CACHE_ALIGNED;
 	_Atomic int32_t cap;
 	_Atomic int32_t state;
+	/* Sampling interval - 1 (lib/obs-inl.h); UINT64_MAX: metrics off.
+	 * Stored relaxed by pool_metrics_set_sampling; read relaxed by the
+	 * sampled submits (no data depends on it). */
+	_Atomic uint64_t obs_mask;
 
 	/* Workers awake and searching (or about to be: counted by the waker
 	 * or spawner). RMW by workers on spin transitions, by wakers and
@@ -194,8 +227,13 @@ struct pool {
 struct pool_tls {
 	struct pool *pool;
 	struct pool_shard *shard;
+	int32_t sample_left; /* submits until the next sample (obs-inl.h) */
 };
-extern _Thread_local struct pool_tls pool__tls;
+/* Initial-exec: read on every submit; the general-dynamic model of a shared
+ * library would call __tls_get_addr at each access (24 bytes of the static
+ * TLS surplus glibc keeps for such libraries). */
+extern _Thread_local struct pool_tls pool__tls
+	__attribute__((tls_model("initial-exec")));
 
 /* Allocation (alloc.c). pool__inject_failure: true when a test asked for
  * this allocation to fail; always false in the released libraries
@@ -225,6 +263,15 @@ int pool__submit_copy(struct pool *p, struct pool_copy *c);
 void pool__arena_init(struct pool *p);
 void pool__arena_fini(struct pool *p);
 uint64_t pool__arena_live(const struct pool *p);
+
+/* obs.c (the recording side of pool/metrics.h; hot path in obs-inl.h) */
+int pool__obs_check(const pool_metrics_options_t *o);
+void pool__obs_apply(struct pool *p, const pool_metrics_options_t *o);
+uint64_t pool__obs_mask(unsigned every);
+void pool__obs_free(struct pool_shard *s);
+
+/* multi.c: member i of m, NULL when out of range (lib/metrics.c). */
+pool_t *pool__multi_member(const pool_multi_t *m, int i);
 
 /* ring.c */
 int pool__ring_init(struct pool_ring *r, uint32_t cap);
@@ -267,7 +314,7 @@ struct pool_shard *pool__shard_new(struct pool *p, unsigned index);
 void pool__shard_free(struct pool_shard *s);
 void pool__join_zombie(struct pool *p);
 bool pool__pop_any(struct pool *p, struct pool_task *t);
-void pool__run_one(struct pool *p, pool_task_fn fn, void *arg);
+bool pool__run_one(struct pool *p, pool_task_fn fn, void *arg);
 
 /* pool.c */
 void pool__log(struct pool *p, int level, const char *fmt, ...)

@@ -108,6 +108,11 @@ static pool_t *member_at(const struct pool_multi *m, int i)
 	return p;
 }
 
+pool_t *pool__multi_member(const pool_multi_t *m, int i)
+{
+	return m ? member_at(m, i) : NULL;
+}
+
 static int64_t now_ns(void)
 {
 	struct timespec ts;

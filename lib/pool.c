@@ -22,6 +22,7 @@
 #include <time.h>
 
 #include "internal.h"
+#include "obs-inl.h"
 #include "ring-inl.h"
 
 #ifdef POOL_TSAN
@@ -173,7 +174,7 @@ static int check_options(const pool_options_t *in, pool_options_t *o)
 		return POOL_EINVAL;
 	if (o->name && strlen(o->name) > 63)
 		return POOL_EINVAL;
-	return 0;
+	return pool__obs_check(o->metrics);
 }
 
 static int close_pool(struct pool *p);
@@ -202,7 +203,7 @@ static int pool_create(pool_t **out, pool_task_fn fn, const pool_options_t *in)
 	p->max_blocking = o.max_blocking;
 	/* Default: about 64 Ki slots in all, at least 256 and at most 8 Ki
 	 * a ring, so a small pool absorbs bursts without blocking its
-	 * producers and a large one stays small (24 bytes a slot). */
+	 * producers and a large one stays small (32 bytes a slot). */
 	if (o.ring_capacity) {
 		p->ring_cap = o.ring_capacity;
 	} else {
@@ -223,6 +224,7 @@ static int pool_create(pool_t **out, pool_task_fn fn, const pool_options_t *in)
 	p->panic_ctx = o.panic_ctx;
 	p->on_discard = o.on_discard;
 	p->discard_ctx = o.discard_ctx;
+	pool__obs_apply(p, o.metrics);
 	/* At most half the CPUs search at once (at least one): more
 	 * searchers only steal cycles from producers. */
 	p->max_spinners = pool_default_capacity() / 2;
@@ -287,12 +289,15 @@ enum submit_mode { M_BLOCK, M_TRY, M_TIMEOUT };
  * a struct pool_copy the call frees if the task is not accepted (before the
  * hold is dropped: freeing it reads the pool's arena). `spawn_err`: a kick
  * inside a read-side section could not start a thread; logged by submit_end
- * (no user callback runs inside a read-side section).
+ * (no user callback runs inside a read-side section). `stamp`: the task's
+ * observation stamp (lib/obs-inl.h), taken before the first push;
+ * submit_slow packs the time it blocked into it.
  */
 struct submit {
 	struct pool *p;
 	pool_task_fn fn;
 	void *arg;
+	uint64_t stamp;
 	enum submit_mode mode;
 	int64_t deadline;
 	bool copy;
@@ -319,7 +324,8 @@ static inline bool in_own_task(struct pool *p)
  * first `cap` rings starting at this thread's cursor. Caller holds the RCU
  * read lock.
  */
-static POOL_INLINE bool push_any(struct pool *p, pool_task_fn fn, void *arg)
+static POOL_INLINE bool push_any(struct pool *p, pool_task_fn fn, void *arg,
+				 uint64_t stamp)
 {
 	/* Acquire: pairs with the seq_cst store of cap in pool_tune, which
 	 * follows the table store: a new cap implies the grown table. */
@@ -328,7 +334,8 @@ static POOL_INLINE bool push_any(struct pool *p, pool_task_fn fn, void *arg)
 	struct pool_table *tb = pool__table(p);
 	uint32_t c;
 
-	if (pool__tls.pool == p && ring_push(&pool__tls.shard->ring, fn, arg))
+	if (pool__tls.pool == p &&
+	    ring_push(&pool__tls.shard->ring, fn, arg, stamp))
 		return true;
 	if (cap > tb->n)
 		cap = tb->n;
@@ -341,7 +348,7 @@ static POOL_INLINE bool push_any(struct pool *p, pool_task_fn fn, void *arg)
 	if (c >= cap)
 		c = 0;
 	for (uint32_t i = 0; i < cap; i++) {
-		if (ring_push(&tb->shards[c]->ring, fn, arg)) {
+		if (ring_push(&tb->shards[c]->ring, fn, arg, stamp)) {
 			tls_cursor = c;
 			return true;
 		}
@@ -382,6 +389,18 @@ static inline void hold_get(struct submit *s)
 }
 
 /*
+ * A kick of this call could not start a worker: log it and discard what no
+ * worker can run (outside every read-side section: both run user code).
+ */
+static void spawn_failed(struct submit *s)
+{
+	pool__log_spawn_failure(s->p, s->spawn_err);
+	/* A push may be stranded if no worker exists to run it. */
+	pool__discard_stranded(s->p);
+	s->spawn_err = 0;
+}
+
+/*
  * The end of every submit call that got past argument checks: count a
  * rejection, free an unaccepted copy, log a deferred spawn failure, and drop
  * the hold as the very last access to the pool.
@@ -403,12 +422,8 @@ static __attribute__((noinline)) int submit_end_slow(struct submit *s, int r)
 					  memory_order_relaxed);
 	if (r < 0 && s->copy)
 		pool__copy_free(p, s->arg);
-	if (s->spawn_err) {
-		pool__log_spawn_failure(p, s->spawn_err);
-		/* A push may be stranded if no worker exists to run it. */
-		pool__discard_stranded(p);
-		s->spawn_err = 0;
-	}
+	if (s->spawn_err)
+		spawn_failed(s);
 	if (s->held) {
 		s->held = false;
 		/* Release: our last access to the pool; pairs with the
@@ -487,7 +502,7 @@ static POOL_INLINE int try_push(struct submit *s)
 	    POOL_ST_OPEN)
 		r = POOL_ECLOSED;
 	else
-		r = push_any(p, s->fn, s->arg);
+		r = push_any(p, s->fn, s->arg, s->stamp);
 	if (r == 1) {
 		int e = kick(p);
 
@@ -504,6 +519,7 @@ static POOL_INLINE int try_push(struct submit *s)
 static int submit_slow(struct submit *s)
 {
 	struct pool *p = s->p;
+	uint64_t t0, stamp0;
 	int32_t w;
 	int r;
 
@@ -528,6 +544,10 @@ static int submit_slow(struct submit *s)
 	} while (!atomic_compare_exchange_weak_explicit(&p->waiting, &w, w + 1,
 							memory_order_relaxed,
 							memory_order_relaxed));
+	/* Blocked: time the wait (pool/metrics.h, POOL_HIST_BLOCK); every
+	 * push below carries it, packed into the stamp. */
+	t0 = pool__obs_on(p) ? pool__ticks() : 0;
+	stamp0 = s->stamp;
 
 	/* Spin first: a worker frees a slot within a task's time, and a
 	 * sleep/wake pair per few slots (a futex syscall each way) made a
@@ -536,6 +556,7 @@ static int submit_slow(struct submit *s)
 	for (int spin = 0; spin < POOL_SUBMIT_SPINS; spin++) {
 		for (int k = 0; k < 32; k++)
 			cpu_relax();
+		s->stamp = pool__obs_blocked(stamp0, t0);
 		r = try_push(s);
 		if (r != 0)
 			goto done;
@@ -559,6 +580,7 @@ static int submit_slow(struct submit *s)
 		atomic_store_explicit(&p->space_want, 1, memory_order_seq_cst);
 		atomic_thread_fence(memory_order_seq_cst);
 
+		s->stamp = pool__obs_blocked(stamp0, t0);
 		r = try_push(s);
 		if (r != 0)
 			break;
@@ -602,6 +624,7 @@ static POOL_INLINE int submit_run(struct submit *s)
 	r = ensure_first_worker(s);
 	if (r < 0)
 		return r;
+	s->stamp = pool__obs_stamp(s->p);
 	r = try_push(s);
 	if (r != 0)
 		return r;
@@ -678,7 +701,10 @@ static int batch_push(struct submit *s, const pool_task_t *tasks, size_t n,
 	    POOL_ST_OPEN) {
 		r = POOL_ECLOSED;
 	} else {
-		while (*i < n && push_any(p, tasks[*i].fn, tasks[*i].arg))
+		/* Each task's stamp goes into s->stamp: the one whose push
+		 * failed keeps it into submit_slow. */
+		while (*i < n && push_any(p, tasks[*i].fn, tasks[*i].arg,
+					  s->stamp = pool__obs_stamp(p)))
 			(*i)++;
 		r = *i == n;
 	}
@@ -724,6 +750,11 @@ int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 		r = batch_push(&s, tasks, n, &i);
 		if (r != 0)
 			break;
+		/* Before waiting: a failed kick left what we pushed with
+		 * perhaps no worker to run it, and nothing would free a slot
+		 * for us (the wait would never end). */
+		if (s.spawn_err)
+			spawn_failed(&s);
 		/* Full: wait (or not) for task i as pool_submit would. */
 		s.fn = tasks[i].fn;
 		s.arg = tasks[i].arg;

@@ -11,7 +11,8 @@
 
 #include "internal.h"
 
-static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg)
+static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg,
+			     uint64_t stamp)
 {
 	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
 
@@ -32,8 +33,9 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg)
 				    memory_order_relaxed)) {
 				s->fn = fn;
 				s->arg = arg;
-				/* Release: publishes fn/arg to the popper's
-				 * acquire load of seq in ring_pop. */
+				s->stamp = stamp;
+				/* Release: publishes fn/arg/stamp to the
+				 * popper's acquire load of seq in ring_pop. */
 				atomic_store_explicit(&s->seq, 2 * pos + 1,
 						      memory_order_release);
 				return true;
@@ -47,7 +49,7 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg)
 	}
 }
 
-static inline bool ring_pop(struct pool_ring *r, struct pool_task *t)
+static inline bool ring_pop(struct pool_ring *r, struct pool_work *t)
 {
 	uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
 
@@ -66,8 +68,10 @@ static inline bool ring_pop(struct pool_ring *r, struct pool_task *t)
 				    memory_order_relaxed)) {
 				t->fn = s->fn;
 				t->arg = s->arg;
-				/* Release: our reads of fn/arg happen before
-				 * the next lap's push (its acquire load). */
+				t->stamp = s->stamp;
+				/* Release: our reads of fn/arg/stamp happen
+				 * before the next lap's push (its acquire
+				 * load). */
 				atomic_store_explicit(&s->seq,
 						      2 * (pos + r->mask + 1),
 						      memory_order_release);

@@ -20,6 +20,7 @@ int pool__ring_init(struct pool_ring *r, uint32_t cap)
 		atomic_init(&r->slots[i].seq, 2 * (uint64_t)i);
 		r->slots[i].fn = NULL;
 		r->slots[i].arg = NULL;
+		r->slots[i].stamp = 0;
 	}
 	r->mask = size - 1;
 	atomic_init(&r->head, 0);

@@ -20,6 +20,7 @@
 #include <string.h>
 
 #include "internal.h"
+#include "obs-inl.h"
 #include "ring-inl.h"
 
 /* Spins of find_work before parking (each a cpu_relax apart). */
@@ -29,7 +30,8 @@
  * replacement (init_failed). */
 #define POOL_INIT_RETRIES 3
 
-_Thread_local struct pool_tls pool__tls;
+_Thread_local struct pool_tls pool__tls
+	__attribute__((tls_model("initial-exec")));
 
 struct pool_shard *pool__shard_new(struct pool *p, unsigned index)
 {
@@ -58,6 +60,7 @@ void pool__shard_free(struct pool_shard *s)
 	if (!s)
 		return;
 	pool__ring_fini(&s->ring);
+	pool__obs_free(s);
 	pool__free(s);
 }
 
@@ -74,7 +77,7 @@ static uint64_t xorshift(uint64_t *x)
  * shard the task came from, or NULL.
  */
 static struct pool_shard *find_work(struct pool *p, struct pool_shard *self,
-				    struct pool_task *t)
+				    struct pool_work *t)
 {
 	struct pool_shard *from = NULL;
 	struct pool_table *tb;
@@ -124,13 +127,18 @@ bool pool__has_work(struct pool *p)
 bool pool__pop_any(struct pool *p, struct pool_task *t)
 {
 	struct pool_table *tb;
+	struct pool_work w;
 	bool found = false;
 
 	pool__rcu_read_lock();
 	tb = pool__table(p);
 	for (unsigned i = 0; i < tb->n && !found; i++)
-		found = ring_pop(&tb->shards[i]->ring, t);
+		found = ring_pop(&tb->shards[i]->ring, &w);
 	pool__rcu_read_unlock();
+	if (found) {
+		t->fn = w.fn;
+		t->arg = w.arg;
+	}
 	return found;
 }
 
@@ -205,29 +213,32 @@ void pool__discard_stranded(struct pool *p)
  * Run one task inside a guard: a panic (or a caught signal) ends the task,
  * not the worker. Internal task kinds are recognised by their function:
  * pool_submit_wait's waiter (released after the run) and pool_submit_copy's
- * copy (freed after the run, panic or not).
+ * copy (freed after the run, panic or not). Returns whether it panicked.
  */
-void pool__run_one(struct pool *p, pool_task_fn fn, void *arg)
+bool pool__run_one(struct pool *p, pool_task_fn fn, void *arg)
 {
+	bool panicked;
+
 	if (fn == pool__submit_wait_trampoline) {
 		struct pool_waiter *w = arg;
 
-		pool__run_guarded(p, w->fn, w->arg);
+		panicked = pool__run_guarded(p, w->fn, w->arg);
 	} else if (fn == pool__copy_trampoline) {
 		struct pool_copy *c = arg;
 
-		pool__run_guarded(p, c->fn, c->data);
+		panicked = pool__run_guarded(p, c->fn, c->data);
 		pool__copy_free(p, c);
 	} else {
-		pool__run_guarded(p, fn, arg);
+		panicked = pool__run_guarded(p, fn, arg);
 	}
+	return panicked;
 }
 
 static void run_task(struct pool *p, struct pool_shard *self,
-		     struct pool_task *t)
+		     struct pool_work *t)
 {
 	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
-	pool__run_one(p, t->fn, t->arg);
+	pool__obs_run_task(p, self, t);
 	atomic_store_explicit(&self->running, 0, memory_order_relaxed);
 	atomic_store_explicit(
 		&self->completed,
@@ -434,7 +445,7 @@ static void *worker_main(void *argp)
 	bool spinning = false; /* the spawner counted us in nstarting */
 	struct pool_shard *from;
 	void *altstack = NULL;
-	struct pool_task t;
+	struct pool_work t;
 	char name[16];
 
 	if (p->flags & POOL_CATCH_SIGNALS)
@@ -491,6 +502,7 @@ static void *worker_main(void *argp)
 		if (from) {
 			if (spinning) {
 				spinning = false;
+				pool__obs_busy(self);
 				/* The last searcher found work. If more is
 				 * queued, hand the search on (wake a parked
 				 * worker or spawn one): otherwise queued tasks

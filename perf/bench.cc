@@ -11,6 +11,7 @@
 #include "impl.h"
 
 #include <benchmark/benchmark.h>
+#include <pool/metrics.h>
 
 #include <malloc.h>
 #include <sys/resource.h>
@@ -710,6 +711,132 @@ void bm_memory(benchmark::State &st, const ImplInfo *info)
 		st.SetLabel(note);
 }
 
+// metrics_dist: a mixed workload (two producers; 90% of tasks ~2 us, 9%
+// ~50 us, 1% ~500 us; bursts of 32 then a 1 ms pause: about 35% busy on
+// two workers), every task timed;
+// figures: queue-wait and run-time quantiles from the pool's own histograms
+// (checked against the task count). With $POOL_PERF_HIST_OUT set, the two
+// histograms are written there as JSON for perf/report.py --plot.
+void spin_ns(long ns)
+{
+	std::int64_t end = now_ns() + ns;
+	while (now_ns() < end) {
+	}
+}
+
+void mixed_task(void *arg)
+{
+	auto kind = reinterpret_cast<std::uintptr_t>(arg);
+	spin_ns(kind == 0 ? 2000 : kind == 1 ? 50000 : 500000);
+	g_done.inc();
+}
+
+void write_hist_json(std::FILE *f, const char *name, const pool_hist_t &h,
+		     bool last)
+{
+	std::fprintf(f, "  \"%s\": {\"upper_ns\": [", name);
+	for (int i = 0; i < POOL_HIST_BUCKETS - 1; i++)
+		std::fprintf(f, "%s%llu", i ? ", " : "",
+			     (unsigned long long)pool_hist_bucket_upper_ns(i));
+	std::fprintf(f, "], \"count\": [");
+	for (int i = 0; i < POOL_HIST_BUCKETS - 1; i++)
+		std::fprintf(f, "%s%llu", i ? ", " : "",
+			     (unsigned long long)h.buckets[i]);
+	std::fprintf(f, "], \"overflow\": %llu, \"sum_ns\": %llu}%s\n",
+		     (unsigned long long)h.buckets[POOL_HIST_BUCKETS - 1],
+		     (unsigned long long)h.sum_ns, last ? "" : ",");
+}
+
+void bm_metrics_dist(benchmark::State &st, const ImplInfo *info)
+{
+	auto impl = prepare(st, info, Workload::metrics_dist);
+	if (!impl)
+		return;
+	Config c;
+	if (!start(st, *impl, c))
+		return;
+	pool_t *p = pool_handle(*impl);
+	if (!p) {
+		st.SkipWithError("metrics_dist needs our pool");
+		return;
+	}
+	const std::size_t per = g_set.quick ? 5000 : 50000;
+	const std::uint64_t expected = 2 * per;
+	for (auto _ : st) {
+		Failure fail;
+		g_done.reset();
+		std::vector<std::thread> ts;
+		for (int t = 0; t < 2; t++)
+			ts.emplace_back([&, t] {
+				std::uint64_t x =
+					0x9E3779B97F4A7C15ull * (t + 1);
+				for (std::size_t i = 0; i < per; i++) {
+					x ^= x << 13;
+					x ^= x >> 7;
+					x ^= x << 17;
+					std::uintptr_t kind = x % 100 < 90 ? 0
+							      : x % 100 < 99
+								      ? 1
+								      : 2;
+					int rc = impl->submit(
+						mixed_task,
+						reinterpret_cast<void *>(kind));
+					if (rc) {
+						fail.put(fmt("submit", *impl,
+							     rc));
+						return;
+					}
+					if (i % 32 == 31)
+						sleep_ns(1000000);
+				}
+			});
+		for (auto &t : ts)
+			t.join();
+		bool all = !fail.set.load() &&
+			   wait_count(g_done, expected, g_set.quick ? 60 : 300);
+		if (fail.set.load()) {
+			st.SkipWithError(fail.msg.c_str());
+			break;
+		}
+		if (!all || g_done.sum() != expected) {
+			st.SkipWithError(
+				count_error(g_done.sum(), expected).c_str());
+			break;
+		}
+	}
+	pool_hist_t qw, run;
+	int rc = pool_metrics_read(p, POOL_HIST_QUEUE_WAIT, &qw);
+	if (rc == 0)
+		rc = pool_metrics_read(p, POOL_HIST_RUN, &run);
+	impl->stop();
+	std::uint64_t want = std::uint64_t(st.iterations()) * expected;
+	if (rc || qw.count != want || run.count != want) {
+		st.SkipWithError(("histogram count " +
+				  std::to_string(qw.count) + " / " +
+				  std::to_string(run.count) + ", expected " +
+				  std::to_string(want))
+					 .c_str());
+		return;
+	}
+	st.counters["qw_p50_us"] = pool_hist_quantile(&qw, 0.5) / 1e3;
+	st.counters["qw_p99_us"] = pool_hist_quantile(&qw, 0.99) / 1e3;
+	st.counters["run_p50_us"] = pool_hist_quantile(&run, 0.5) / 1e3;
+	st.counters["run_p99_us"] = pool_hist_quantile(&run, 0.99) / 1e3;
+	st.SetItemsProcessed(std::int64_t(want));
+	if (const char *out = std::getenv("POOL_PERF_HIST_OUT")) {
+		std::FILE *f = std::fopen(out, "w");
+		if (!f) {
+			st.SkipWithError("cannot write $POOL_PERF_HIST_OUT");
+			return;
+		}
+		std::fprintf(f, "{\n");
+		write_hist_json(f, "queue_wait", qw, false);
+		write_hist_json(f, "run", run, true);
+		std::fprintf(f, "}\n");
+		std::fclose(f);
+	}
+}
+
 // -------------------------------------------------------------- main
 
 void parse_setting(int *argc, char **argv)
@@ -808,6 +935,12 @@ void register_all()
 		common(RegisterBenchmark(name("multipool", i).c_str(), bm_tasks,
 					 &i, Workload::multipool),
 		       g_set.iters);
+	for (const auto &i : impls)
+		if (std::strcmp(i.name, "pool_metrics_all") == 0)
+			common(RegisterBenchmark(
+				       name("metrics_dist", i).c_str(),
+				       bm_metrics_dist, &i),
+			       1);
 }
 
 } // namespace

@@ -30,6 +30,7 @@ enum class Workload {
 	tune_under_load,
 	memory,
 	multipool,
+	metrics_dist,
 	copy,
 };
 
@@ -137,6 +138,10 @@ struct ImplInfo {
 	const char *missing;
 	std::unique_ptr<Impl> (*make)();
 };
+
+// Our pool's handle when impl is one (the metrics_dist workload reads its
+// histograms), else nullptr.
+pool_t *pool_handle(Impl &impl);
 
 // Every implementation, our pool first.
 const std::vector<ImplInfo> &implementations();

@@ -7,6 +7,7 @@
 #include "mutex_cv.h"
 #include "spsc_ring.h"
 
+#include <pool/metrics.h>
 #include <pool/multi.h>
 
 #include <cerrno>
@@ -141,20 +142,49 @@ void pool_fib_task(void *arg)
 	f->result = pool_fib(f->pool, f->n, f->cutoff, f->tasks, f->error);
 }
 
+// Metrics configurations of our pool: "pool" is the engine alone (metrics
+// off), "pool_metrics" the library default (one submit in 64 timed),
+// "pool_metrics_all" every task timed.
+enum class Metrics { off, sampled, all };
+
 class PoolImpl : public Impl
 {
       public:
+	explicit PoolImpl(Metrics m = Metrics::off) : metrics_(m)
+	{
+	}
 	~PoolImpl() override
 	{
 		stop();
 	}
-	const char *unfit(Workload) const override
+	const char *unfit(Workload w) const override
 	{
-		return nullptr;
+		if (metrics_ == Metrics::off)
+			return nullptr;
+		switch (w) {
+		case Workload::throughput:
+		case Workload::two_producers:
+		case Workload::wake_latency:
+		case Workload::metrics_dist:
+			return nullptr;
+		default:
+			return "metrics rows run in throughput, two_producers "
+			       "and wake_latency only";
+		}
+	}
+	pool_t *handle() const
+	{
+		return p_;
 	}
 	int start(const Config &c) override
 	{
+		pool_metrics_options_t m = POOL_METRICS_OPTIONS_INIT;
+		if (metrics_ == Metrics::off)
+			m.flags = POOL_METRICS_OFF;
+		else if (metrics_ == Metrics::all)
+			m.sample_every = 1;
 		pool_options_t o = POOL_OPTIONS_INIT;
+		o.metrics = &m;
 		o.capacity = c.capacity;
 		o.flags = (c.keep_idle ? POOL_DISABLE_PURGE : 0) |
 			  (c.prealloc ? POOL_PREALLOC : 0);
@@ -217,8 +247,19 @@ class PoolImpl : public Impl
 	}
 
       private:
+	Metrics metrics_;
 	pool_t *p_ = nullptr;
 };
+
+std::unique_ptr<Impl> make_pool_metrics()
+{
+	return std::make_unique<PoolImpl>(Metrics::sampled);
+}
+
+std::unique_ptr<Impl> make_pool_metrics_all()
+{
+	return std::make_unique<PoolImpl>(Metrics::all);
+}
 
 // ------------------------------------------------------ mutex+condvar pool
 
@@ -654,6 +695,12 @@ std::unique_ptr<Impl> make_multi_lt()
 
 } // namespace
 
+pool_t *pool_handle(Impl &impl)
+{
+	auto *pi = dynamic_cast<PoolImpl *>(&impl);
+	return pi ? pi->handle() : nullptr;
+}
+
 const std::vector<ImplInfo> &multipool_implementations()
 {
 	static const std::vector<ImplInfo> all = {
@@ -675,6 +722,8 @@ const std::vector<ImplInfo> &implementations()
 {
 	static const std::vector<ImplInfo> all = {
 		{"pool", nullptr, make<PoolImpl>},
+		{"pool_metrics", nullptr, make_pool_metrics},
+		{"pool_metrics_all", nullptr, make_pool_metrics_all},
 		{"mutex_cv", nullptr, make<McvImpl>},
 #ifdef PERF_HAVE_GLIB
 		{"glib", nullptr, make<GlibImpl>},

@@ -5,6 +5,9 @@ table per workload (implementation, figure, ratio to our pool), check the
 targets of issue 3, and write a Markdown summary (and optional plots).
 
 usage: report.py RESULTS.json [--summary FILE.md] [--plot-dir DIR]
+                 [--hist FILE.json]
+--hist: the histograms the metrics_dist workload wrote ($POOL_PERF_HIST_OUT);
+with --plot-dir, drawn as metrics_dist.png.
 Exit status: 1 when a benchmark failed (an n/a peer is not a failure).
 """
 import argparse
@@ -41,6 +44,12 @@ WORKLOADS = {
         ("bytes_per_queued_task", "B/queued task", "", False),
         ("bytes_per_idle_worker", "B/idle worker", "", False)]),
     "multipool": ("multi-pool", TASKS),
+    "metrics_dist": ("mixed tasks, every task timed: the pool's own "
+                     "histograms", [
+                         ("qw_p50_us", "queue wait p50 µs", "", False),
+                         ("qw_p99_us", "queue wait p99 µs", "", False),
+                         ("run_p50_us", "run p50 µs", "", False),
+                         ("run_p99_us", "run p99 µs", "", False)]),
 }
 ORDER = list(WORKLOADS)
 
@@ -130,8 +139,10 @@ TOLERANCE = 0.03
 
 
 def peers(impls, counter, exclude=(POOL, RAW, INLINE)):
+    """Other libraries: not our pool in any configuration (pool_metrics*)."""
     return {n: value(b, counter) for n, b in impls.items()
-            if n not in exclude and value(b, counter) is not None}
+            if n not in exclude and not n.startswith(POOL + "_")
+            and value(b, counter) is not None}
 
 
 def targets(runs):
@@ -175,6 +186,14 @@ def targets(runs):
     if fj and tbb:
         res.append((fj <= 1.2 * tbb, "fork_join within 1.2x of oneTBB "
                     "task_group: %.2fx its time" % (fj / tbb)))
+    # Issue 11: the cost of the metrics, against the engine alone.
+    for w in ("throughput", "two_producers"):
+        p = get(w, POOL, ips)
+        for impl, lim in (("pool_metrics", 0.95), ("pool_metrics_all", 0.7)):
+            v = get(w, impl, ips)
+            if p and v:
+                res.append((v >= lim * p, "%s: %s >= %.2fx pool: %.2fx" %
+                            (w, impl, lim, v / p)))
     losses = []
     for w, impls in runs.items():
         figs = WORKLOADS.get(w, (w, TASKS))[1]
@@ -235,11 +254,49 @@ def plot(runs, outdir):
     return made
 
 
+def plot_hist(path, outdir):
+    """The queue-wait and run-time distributions metrics_dist recorded."""
+    gp = shutil.which("gnuplot")
+    if not gp or not os.path.exists(path):
+        print("--plot: no gnuplot or no %s" % path, file=sys.stderr)
+        return []
+    with open(path) as f:
+        doc = json.load(f)
+    os.makedirs(outdir, exist_ok=True)
+    dat = os.path.join(outdir, "metrics_dist.dat")
+    cols = []
+    for name in ("queue_wait", "run"):
+        h = doc[name]
+        total = float(sum(h["count"]) + h["overflow"]) or 1.0
+        cols.append([(u / 1e3, c / total)
+                     for u, c in zip(h["upper_ns"], h["count"])])
+    with open(dat, "w") as f:
+        for col in cols:
+            nz = [k for k, (x, y) in enumerate(col) if y > 0] or [0]
+            for x, y in col[max(nz[0] - 1, 0):nz[-1] + 2]:
+                # Log scale: an empty bucket is drawn at the floor.
+                f.write("%g %g\n" % (x, max(y, 1e-6)))
+            f.write("\n\n")
+    png = os.path.join(outdir, "metrics_dist.png")
+    script = ("set terminal png size 800,450 noenhanced\n"
+              "set output '%s'\nset logscale xy\nset grid\n"
+              "set yrange [1e-5:1]\nset format y '%%.0e'\n"
+              "set xlabel 'µs (bucket upper bound, log)'\n"
+              "set ylabel 'fraction of tasks per bucket (log)'\n"
+              "set title \"metrics_dist: the pool's own histograms "
+              "(8 buckets per power of two)\"\n"
+              "plot '%s' index 0 with steps lw 2 title 'queue wait', "
+              "'' index 1 with steps lw 2 title 'run time'\n" % (png, dat))
+    subprocess.run([gp], input=script.encode(), check=True)
+    return [png]
+
+
 def main():
     ap = argparse.ArgumentParser()
     ap.add_argument("results")
     ap.add_argument("--summary")
     ap.add_argument("--plot-dir")
+    ap.add_argument("--hist")
     a = ap.parse_args()
     ctx, runs = load(a.results)
     parts = ["## pool perf — %s setting, %s" % (
@@ -253,7 +310,7 @@ def main():
             parts.append(table(w, runs[w]))
     checks = targets(runs)
     if checks:
-        parts.append("### targets (issue 3)\n")
+        parts.append("### targets (issues 3 and 11)\n")
         parts.append("Hand-off peers: every peer but spsc_ring (the "
                      "physical limit) and openmp (tasks run inline on "
                      "the producing team threads).\n")
@@ -261,7 +318,10 @@ def main():
             parts.append("- %s %s" % ("met" if ok else "MISSED", text))
         parts.append("")
     if a.plot_dir:
-        for png in plot(runs, a.plot_dir):
+        pngs = plot(runs, a.plot_dir)
+        if a.hist:
+            pngs += plot_hist(a.hist, a.plot_dir)
+        for png in pngs:
             parts.append("![%s](%s)" % (os.path.basename(png), png))
     text = "\n".join(parts) + "\n"
     sys.stdout.write(text)

@@ -3,6 +3,8 @@
 # Usage: pool_install_deps [extra Debian packages...]
 pool_install_deps()
 {
+	# prometheus: promtool and the server the metrics suite runs
+	# (test/metrics/).
 	local want=(meson ninja-build pkg-config gcc g++ python3
 		liburcu-dev libjemalloc-dev libbenchmark-dev libclang-rt-14-dev clang
 		spin abigail-tools pandoc libglib2.0-dev wrk prometheus "$@")

@@ -45,6 +45,8 @@
 
 POOL_BEGIN_DECLS
 
+struct pool_metrics_options; /* pool/metrics.h */
+
 /* Opaque pool handle. Pair pool_new / pool_new_func with pool_destroy. */
 typedef struct pool pool_t;
 
@@ -202,6 +204,9 @@ typedef struct pool_options {
 	 * POOL_ECLOSED). */
 	pool_discard_fn on_discard;
 	void *discard_ctx;
+	/* Histograms, sampling and task hooks (pool/metrics.h); NULL: the
+	 * defaults (one submit in 64 timed, no hooks). Not retained. */
+	const struct pool_metrics_options *metrics;
 } pool_options_t;
 
 /*

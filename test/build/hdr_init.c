@@ -11,6 +11,7 @@
 static pool_options_t static_opts = POOL_OPTIONS_INIT;
 static pool_stats_t static_stats = POOL_STATS_INIT;
 static pool_multi_options_t static_mopts = POOL_MULTI_OPTIONS_INIT;
+static pool_metrics_options_t static_meto = POOL_METRICS_OPTIONS_INIT;
 
 static void hdr_task(void *arg)
 {
@@ -25,6 +26,8 @@ int main(void)
 	pool_options_t o2 = pool_options_init();
 	pool_stats_t s2 = pool_stats_init();
 	pool_multi_options_t mo2 = pool_multi_options_init();
+	pool_metrics_options_t me = POOL_METRICS_OPTIONS_INIT;
+	pool_metrics_options_t me2 = pool_metrics_options_init();
 	pool_executor_t e;
 	pool_t *p = 0;
 
@@ -32,13 +35,16 @@ int main(void)
 	    mo.size != sizeof(mo) || o2.size != sizeof(o) ||
 	    s2.size != sizeof(s) || mo2.size != sizeof(mo) ||
 	    static_opts.size != sizeof(o) || static_stats.size != sizeof(s) ||
-	    static_mopts.size != sizeof(mo))
+	    static_mopts.size != sizeof(mo) || me.size != sizeof(me) ||
+	    me2.size != sizeof(me) || static_meto.size != sizeof(me))
 		return 1;
 	/* Every other field is zero (default). */
 	if (o.capacity != 0 || o.flags != 0 || o.name != 0 ||
-	    s.submitted != 0 || mo.strategy != 0 || mo.pick != 0)
+	    s.submitted != 0 || mo.strategy != 0 || mo.pick != 0 ||
+	    me.flags != 0 || me.sample_every != 0 || me.before != 0)
 		return 1;
 	o.capacity = 1;
+	o.metrics = &me;
 	if (pool_new(&p, &o) != 0)
 		return 1;
 	/* Discarding on purpose compiles without a warning everywhere. */

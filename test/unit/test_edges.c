@@ -370,8 +370,10 @@ TEST(batch_kick_before_drain_returns)
 	atomic_store(&hook_armed, 1);
 	thread_start(&b, batch_main, p);
 	WAIT_UNTIL(atomic_load(&batch_in_kick));
-	bg_start(&rel, BG_RELEASE_TIMEOUT, p, NULL, NULL);
+	/* Before bg_start: the thread reads it (was set after: a race, and
+	 * an early POOL_ETIMEDOUT under load). */
 	rel.timeout_ns = SEC(10);
+	bg_start(&rel, BG_RELEASE_TIMEOUT, p, NULL, NULL);
 	gate_open(&g);
 	ASSERT_OK(bg_join(&rel));
 	atomic_store(&c.drained, 1);
