@@ -181,17 +181,74 @@ void produce(Impl &impl, std::size_t n, std::size_t batch, task_fn fn,
 
 // ---------------------------------------------------------------- workloads
 
-// throughput, two_producers, batch, tune_under_load: empty tasks that bump
-// a counter; figure items_per_second.
-void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
+// The 64-byte payload of the copy workload: the counter to bump travels
+// inside the copied bytes.
+struct CopyPayload {
+	Counter *counter;
+	unsigned char pad[64 - sizeof(Counter *)];
+};
+static_assert(sizeof(CopyPayload) == 64, "copy payload is 64 bytes");
+
+void task_copy(void *arg)
+{
+	static_cast<CopyPayload *>(arg)->counter->inc();
+}
+
+// The shared counter of throughput_shared.
+std::atomic<std::uint64_t> g_shared{0};
+
+// Submit n copies of a 64-byte payload one by one, then producer_done.
+void produce_copy(Impl &impl, std::size_t n, Failure &fail)
+{
+	CopyPayload pl{};
+	pl.counter = &g_done;
+	for (std::size_t i = 0; i < n && !fail.set.load(); i++) {
+		pl.pad[0] = static_cast<unsigned char>(i);
+		int rc = impl.submit_copy(task_copy, &pl, sizeof(pl));
+		if (rc) {
+			fail.put(fmt("submit_copy", impl, rc));
+			break;
+		}
+	}
+	int rc = impl.producer_done();
+	if (rc)
+		fail.put(fmt("producer_done", impl, rc));
+}
+
+bool wait_shared(std::uint64_t expected, double timeout_s)
+{
+	std::int64_t deadline = now_ns() + std::int64_t(timeout_s * 1e9);
+	while (g_shared.load(std::memory_order_acquire) < expected) {
+		if (now_ns() > deadline)
+			return false;
+		sleep_ns(50000);
+	}
+	return true;
+}
+
+// throughput, throughput_shared, copy, two_producers, batch,
+// tune_under_load, multipool and the producers / capacity sweeps: empty
+// tasks that bump a counter; figure items_per_second. `param` is the
+// producer count (producers) or the capacity (capacity), else unused.
+void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w, int param)
 {
 	int producers = w == Workload::two_producers || w == Workload::multipool
 				? 2
 				: 1;
 	std::size_t per = g_set.throughput_tasks, batch = 1;
 	bool tuning = w == Workload::tune_under_load;
+	bool shared = w == Workload::throughput_shared;
+	bool copy = w == Workload::copy;
+	Config c;
+	c.capacity = tuning ? 4 : 2;
 	if (w == Workload::two_producers || w == Workload::multipool)
 		per = g_set.per_producer;
+	if (w == Workload::producers) {
+		producers = param;
+		per = g_set.throughput_tasks / std::size_t(param);
+	}
+	if (w == Workload::capacity)
+		c.capacity = param;
 	if (w == Workload::batch) {
 		per = g_set.batch_tasks;
 		batch = kBatch;
@@ -199,12 +256,25 @@ void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
 	if (tuning)
 		per = g_set.tune_tasks;
 	std::uint64_t expected = std::uint64_t(producers) * per;
+	task_fn fn = shared ? task_inc_shared : task_inc;
+	void *arg = shared ? static_cast<void *>(&g_shared)
+			   : static_cast<void *>(&g_done);
+	auto count = [&] {
+		return shared ? g_shared.load(std::memory_order_acquire)
+			      : g_done.sum();
+	};
 
 	auto impl = prepare(st, info, w);
 	if (!impl)
 		return;
-	Config c;
-	c.capacity = tuning ? 4 : 2;
+	if (const char *why = impl->unfit_shape(c.capacity, producers)) {
+		st.SkipWithError((std::string("n/a: ") + why).c_str());
+		return;
+	}
+	if (copy && !impl->has_copy()) {
+		st.SkipWithError("n/a: no copying submit");
+		return;
+	}
 	if (!start(st, *impl, c))
 		return;
 	std::uint64_t tunes = 0;
@@ -213,6 +283,7 @@ void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
 		std::atomic<bool> running{true};
 		std::thread tuner;
 		g_done.reset();
+		g_shared.store(0, std::memory_order_relaxed);
 		if (tuning) {
 			tuner = std::thread([&] {
 				int cap = 1;
@@ -230,23 +301,27 @@ void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
 			});
 		}
 		if (impl->has_bulk()) {
-			int rc = impl->bulk(producers, per, task_inc, &g_done);
+			int rc = impl->bulk(producers, per, fn, arg);
 			if (rc)
 				fail.put(fmt("bulk", *impl, rc));
+		} else if (copy) {
+			produce_copy(*impl, per, fail);
 		} else if (producers == 1) {
-			produce(*impl, per, batch, task_inc, &g_done, fail);
+			produce(*impl, per, batch, fn, arg, fail);
 		} else {
 			std::vector<std::thread> ts;
 			for (int i = 0; i < producers; i++)
 				ts.emplace_back([&] {
-					produce(*impl, per, batch, task_inc,
-						&g_done, fail);
+					produce(*impl, per, batch, fn, arg,
+						fail);
 				});
 			for (auto &t : ts)
 				t.join();
 		}
+		double limit = g_set.quick ? 60 : 300;
 		bool all = !fail.set.load() &&
-			   wait_count(g_done, expected, g_set.quick ? 60 : 300);
+			   (shared ? wait_shared(expected, limit)
+				   : wait_count(g_done, expected, limit));
 		running.store(false);
 		if (tuner.joinable())
 			tuner.join();
@@ -254,7 +329,7 @@ void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
 			st.SkipWithError(fail.msg.c_str());
 			break;
 		}
-		std::uint64_t ran = g_done.sum();
+		std::uint64_t ran = count();
 		if (!all || ran != expected) {
 			st.SkipWithError(count_error(ran, expected).c_str());
 			break;
@@ -267,6 +342,10 @@ void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
 			    "inline once 64 per thread are queued");
 	if (tuning)
 		st.counters["tunes"] = double(tunes);
+	if (w == Workload::producers)
+		st.counters["producers"] = producers;
+	if (w == Workload::capacity)
+		st.counters["capacity"] = c.capacity;
 }
 
 struct Stamp {
@@ -697,6 +776,8 @@ void register_all()
 	};
 	const Tasks task_workloads[] = {
 		{"throughput", Workload::throughput},
+		{"throughput_shared", Workload::throughput_shared},
+		{"copy", Workload::copy},
 		{"two_producers", Workload::two_producers},
 		{"batch", Workload::batch},
 	};
@@ -711,7 +792,27 @@ void register_all()
 	for (const auto &tw : task_workloads)
 		for (const auto &i : impls)
 			common(RegisterBenchmark(name(tw.name, i).c_str(),
-						 bm_tasks, &i, tw.w),
+						 bm_tasks, &i, tw.w, 0),
+			       g_set.iters);
+	// The sweeps behind the plots: throughput against the number of
+	// producers (capacity 2) and against the capacity (one producer).
+	for (int n : {1, 2, 4})
+		for (const auto &i : impls)
+			common(RegisterBenchmark(
+				       name(("producers_" + std::to_string(n))
+						    .c_str(),
+					    i)
+					       .c_str(),
+				       bm_tasks, &i, Workload::producers, n),
+			       g_set.iters);
+	for (int n : {1, 2, 8, 64})
+		for (const auto &i : impls)
+			common(RegisterBenchmark(
+				       name(("capacity_" + std::to_string(n))
+						    .c_str(),
+					    i)
+					       .c_str(),
+				       bm_tasks, &i, Workload::capacity, n),
 			       g_set.iters);
 	for (const auto &i : impls)
 		common(RegisterBenchmark(name("wake_latency", i).c_str(),
@@ -733,7 +834,7 @@ void register_all()
 	for (const auto &i : impls)
 		common(RegisterBenchmark(name("tune_under_load", i).c_str(),
 					 bm_tasks, &i,
-					 Workload::tune_under_load),
+					 Workload::tune_under_load, 0),
 		       g_set.iters);
 	for (const auto &i : impls)
 		common(RegisterBenchmark(name("memory", i).c_str(), bm_memory,
@@ -743,7 +844,7 @@ void register_all()
 	// two members of capacity 1.
 	for (const auto &i : multipool_implementations())
 		common(RegisterBenchmark(name("multipool", i).c_str(), bm_tasks,
-					 &i, Workload::multipool),
+					 &i, Workload::multipool, 0),
 		       g_set.iters);
 }
 

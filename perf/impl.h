@@ -20,6 +20,10 @@ using Task = pool_task_t; // {fn, arg}, the layout every peer gets too
 
 enum class Workload {
 	throughput,
+	throughput_shared,
+	copy,
+	producers, // throughput from 1, 2 or 4 producers (sweep)
+	capacity,  // throughput at capacity 1, 2, 8 or 64 (sweep)
 	two_producers,
 	batch,
 	wake_latency,
@@ -74,6 +78,10 @@ class Counter
 // The task every throughput-type workload runs: arg is a Counter.
 void task_inc(void *arg);
 
+// throughput_shared's task: arg is a std::atomic<std::uint64_t> that every
+// task increments (one hot cache line, as most benchmarks in the wild do).
+void task_inc_shared(void *arg);
+
 class Impl
 {
       public:
@@ -93,6 +101,21 @@ class Impl
 				return rc;
 		}
 		return 0;
+	}
+	// Submit fn(copy of len bytes at data); -ENOTSUP where there is no
+	// copying submit (the copy workload is ours only).
+	virtual int submit_copy(task_fn fn, const void *data, std::size_t len);
+	virtual bool has_copy() const
+	{
+		return false;
+	}
+	// nullptr when the implementation can run with this capacity and
+	// this many producer threads, else why not.
+	virtual const char *unfit_shape(int capacity, int producers) const
+	{
+		(void)capacity;
+		(void)producers;
+		return nullptr;
 	}
 	// Called by each producer thread after its last submit (libuv runs
 	// its loop here). 0 or a negative code.
