@@ -233,6 +233,9 @@ void pool__join_zombie(struct pool *p);
 bool pool__pop_any(struct pool *p, struct pool_task *t);
 void pool__run_one(struct pool *p, pool_task_fn fn, void *arg);
 
+/* stats.c: O(1) load estimate for the multi-pool pick (RCU read lock). */
+int64_t pool__load_estimate(struct pool *p, uint32_t hint);
+
 /* pool.c */
 void pool__log(struct pool *p, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));

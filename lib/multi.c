@@ -3,8 +3,9 @@
  * one handle, a lock-free member pick, one lifecycle.
  *
  * Only the public pool API of the members is used, plus the RCU read side
- * (lib/rcu-inl.h) and the library allocator (pool__alloc, for the failure
- * injection of the allocation-sweep tests).
+ * (lib/rcu-inl.h), the library allocator (pool__alloc, for the failure
+ * injection of the allocation-sweep tests) and the pool layer's O(1) load
+ * reading (pool__load_estimate, stats.c) for the picks.
  *
  * Locks: none. No mutex is taken anywhere in this file.
  *
@@ -215,17 +216,19 @@ int pool_multi_new(pool_multi_t **out, int n, const pool_options_t *per_pool,
 
 /* ---- member selection ---- */
 
-static int64_t member_load(pool_t *p)
+static int64_t member_load(pool_t *p, uint32_t hint)
 {
-	return (int64_t)pool_running(p) + pool_queued(p);
+	return pool__load_estimate(p, hint);
 }
 
 /*
  * Inside a read-side section: the index of the member with the lowest
- * running + queued, scanning from `start` (so ties go round-robin) and
- * skipping `exclude` (may be NULL); -1 when nothing is left. Each member's
- * load is exact at some moment during its read, not all at one instant:
- * see docs/multi.md for the races this tolerates.
+ * load reading (pool__load_estimate: workers not parked plus one ring's
+ * depth times the capacity, O(1) per member), scanning from `start` (so
+ * ties go round-robin) and skipping `exclude` (may be NULL); -1 when
+ * nothing is left. Each member's reading is taken at some moment during
+ * the scan, not all at one instant: see docs/multi.md for the races this
+ * tolerates.
  */
 static int least_loaded(const struct multi_table *tb, uint32_t start,
 			const pool_t *exclude)
@@ -239,7 +242,7 @@ static int least_loaded(const struct multi_table *tb, uint32_t start,
 
 		if (tb->members[i] == exclude)
 			continue;
-		load = member_load(tb->members[i]);
+		load = member_load(tb->members[i], start);
 		if (load < best_load) {
 			best = i;
 			best_load = load;
@@ -278,6 +281,8 @@ static int multi_submit(struct pool_multi *m, enum submit_mode mode,
 	start = rr_next(m);
 	pool__rcu_read_lock();
 	tb = table_get(m);
+	/* Least-tasks reads every member's load on each submit: O(1) per
+	 * member (pool__load_estimate), so O(members), not O(capacity). */
 	if (m->strategy == POOL_LB_LEAST_TASKS)
 		p = tb->members[least_loaded(tb, start, NULL)];
 	else
