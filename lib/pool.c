@@ -380,6 +380,47 @@ static inline bool push_any(struct pool *p, pool_task_fn fn, void *arg)
 }
 
 /*
+ * Push up to n tasks as runs of ring slots: the caller's own ring first
+ * (inside a task), else the first `cap` rings from this thread's cursor,
+ * an equal share of what is left to each ring in turn (so each worker pops
+ * its own), each share claimed with one CAS (ring_push_n). Returns how many
+ * were pushed; fewer than n when every ring is full. Caller holds the RCU
+ * read lock.
+ */
+static size_t push_any_n(struct pool *p, const pool_task_t *t, size_t n)
+{
+	/* Acquire: as in push_any. */
+	uint32_t cap =
+		(uint32_t)atomic_load_explicit(&p->cap, memory_order_acquire);
+	struct pool_table *tb = pool__table(p);
+	size_t done = 0;
+	uint32_t c, idle = 0;
+
+	if (pool__tls.pool == p)
+		done = ring_push_n(&pool__tls.shard->ring, t, n);
+	if (cap > tb->n)
+		cap = tb->n;
+	if (!tls_cursor_set) {
+		tls_cursor = atomic_fetch_add_explicit(&next_cursor, 1,
+						       memory_order_relaxed);
+		tls_cursor_set = true;
+	}
+	c = tls_cursor;
+	/* Stop after a full turn of rings that took nothing. */
+	while (done < n && idle < cap) {
+		size_t share = (n - done + cap - 1) / cap, k;
+
+		if (++c >= cap)
+			c = 0;
+		k = ring_push_n(&tb->shards[c]->ring, t + done, share);
+		done += k;
+		idle = k ? 0 : idle + 1;
+	}
+	tls_cursor = c;
+	return done;
+}
+
+/*
  * After a push: make sure a worker will look. S2: the fence pairs with P3 in
  * pool__park (and the fence in worker_exit): either a parking worker's
  * rescan sees our push, or we see it parked (nspinning dropped) and wake it.
@@ -618,8 +659,7 @@ int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 		    POOL_ST_OPEN)
 			r = POOL_ECLOSED;
 		else
-			while (i < n && push_any(p, tasks[i].fn, tasks[i].arg))
-				i++;
+			i += push_any_n(p, tasks + i, n - i);
 		pool__rcu_read_unlock();
 		if (i > start)
 			kick(p); /* one wake-up for the run just pushed */

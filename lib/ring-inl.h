@@ -46,6 +46,65 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg)
 	}
 }
 
+/*
+ * Push up to n tasks as one run of consecutive positions: find how many
+ * slots from head on are free for this lap (each checked, since poppers
+ * free slots out of order), claim them with one CAS on head, then write and
+ * publish each slot in turn. Returns how many were pushed (0: full).
+ * A slot seen free for position pos + i stays free until the push that
+ * owns pos + i writes it, which is us once the CAS succeeds.
+ */
+static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
+				 size_t n)
+{
+	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+	size_t k;
+
+	if (n > r->mask + 1)
+		n = r->mask + 1;
+	for (;;) {
+		for (k = 0; k < n; k++) {
+			struct pool_slot *s = &r->slots[(pos + k) & r->mask];
+			/* Acquire: as in ring_push (the previous lap's pop
+			 * of this slot read fn/arg before freeing it). */
+			uint64_t seq = atomic_load_explicit(
+				&s->seq, memory_order_acquire);
+
+			if (seq != 2 * (pos + k))
+				break;
+		}
+		if (k == 0) {
+			struct pool_slot *s = &r->slots[pos & r->mask];
+			uint64_t seq = atomic_load_explicit(
+				&s->seq, memory_order_acquire);
+
+			/* Behind a lap (another pusher took pos): reload. */
+			if ((int64_t)(seq - 2 * pos) > 0) {
+				pos = atomic_load_explicit(
+					&r->head, memory_order_relaxed);
+				continue;
+			}
+			return 0; /* full */
+		}
+		/* Relaxed: the slots' seq, not head, publishes. */
+		if (atomic_compare_exchange_weak_explicit(
+			    &r->head, &pos, pos + k, memory_order_relaxed,
+			    memory_order_relaxed))
+			break;
+	}
+	for (size_t i = 0; i < k; i++) {
+		struct pool_slot *s = &r->slots[(pos + i) & r->mask];
+
+		s->fn = t[i].fn;
+		s->arg = t[i].arg;
+		/* Release: publishes fn/arg to the popper's acquire load of
+		 * seq in ring_pop. */
+		atomic_store_explicit(&s->seq, 2 * (pos + i) + 1,
+				      memory_order_release);
+	}
+	return k;
+}
+
 static inline bool ring_pop(struct pool_ring *r, struct pool_task *t)
 {
 	uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
