@@ -12,6 +12,17 @@
  * sanitizer builds, which do not link jemalloc, fall back to malloc. TSan
  * builds always use malloc: jemalloc is not instrumented, so TSan would see
  * its memory reuse as races.
+ *
+ * Copy caches: a copy is allocated by the submitter and freed by a worker,
+ * so the arena's bins, used without a thread cache (MALLOCX_TCACHE_NONE),
+ * took their lock twice per task, from two threads. Each pool has
+ * POOL_COPY_CACHES explicit jemalloc tcaches (tcache.create) over its
+ * arena; a thread takes one with a try-lock (starting at its own index, so
+ * a producer and a worker use different caches), allocates or frees
+ * through it and gives it back. The arena's bins are locked once per cache
+ * fill or flush. When every cache is busy the copy goes to the arena
+ * directly, as before. pool__arena_fini destroys the tcaches (flushing
+ * their blocks back to the arena) before the arena.
  */
 #include <stdalign.h>
 #include <stdio.h>
@@ -60,46 +71,142 @@ void pool__arena_fini(struct pool *p)
 
 	if (!p->arena)
 		return;
-	/* Copies never use a thread cache (MALLOCX_TCACHE_NONE), so no cache
-	 * holds this arena's memory and destroying it is safe. */
+	/* No thread's automatic cache holds this arena's memory (copies use
+	 * the pool's explicit caches or none): destroying the explicit ones
+	 * returns every cached block, then the arena can go. */
+	for (int i = 0; i < POOL_COPY_CACHES; i++) {
+		struct pool_copy_cache *c = &p->copy_cache[i];
+		unsigned tc;
+
+		if (c->tc <= 0)
+			continue;
+		tc = (unsigned)(c->tc - 1);
+		mallctl("tcache.destroy", NULL, NULL, &tc, sizeof(tc));
+		c->tc = 0;
+	}
 	snprintf(name, sizeof(name), "arena.%u.destroy", p->arena - 1);
 	mallctl(name, NULL, NULL, NULL, 0);
 	p->arena = 0;
 }
 
-/* Allocations minus deallocations in the pool's arena (0 without one). */
+/* Copies allocated from the arena and not yet freed (0 without one):
+ * frees are read before allocations, so a copy counted freed is counted
+ * allocated too (its free happened after its allocation). */
 uint64_t pool__arena_live(const struct pool *p)
 {
-	uint64_t epoch = 1, v[4] = {0, 0, 0, 0};
-	static const char *const keys[4] = {"small.nmalloc", "small.ndalloc",
-					    "large.nmalloc", "large.ndalloc"};
-	size_t sz = sizeof(epoch);
-	char name[96];
+	uint64_t allocs = 0, frees = 0;
 
 	if (!p->arena)
 		return 0;
-	mallctl("epoch", NULL, NULL, &epoch, sz);
-	for (int i = 0; i < 4; i++) {
-		sz = sizeof(v[i]);
-		snprintf(name, sizeof(name), "stats.arenas.%u.%s", p->arena - 1,
-			 keys[i]);
-		if (mallctl(name, &v[i], &sz, NULL, 0) != 0)
-			return 0;
-	}
-	return (v[0] + v[2]) - (v[1] + v[3]);
+	/* Acquire: pairs with the release of the cache's try-lock by the
+	 * thread that counted (cache_put), and orders the free sums before
+	 * the allocation sums. */
+	frees = atomic_load_explicit(&p->copy_frees, memory_order_acquire);
+	for (int i = 0; i < POOL_COPY_CACHES; i++)
+		frees += atomic_load_explicit(&p->copy_cache[i].frees,
+					      memory_order_acquire);
+	allocs = atomic_load_explicit(&p->copy_allocs, memory_order_acquire);
+	for (int i = 0; i < POOL_COPY_CACHES; i++)
+		allocs += atomic_load_explicit(&p->copy_cache[i].allocs,
+					       memory_order_acquire);
+	return allocs > frees ? allocs - frees : 0;
 }
 
-static int copy_flags(const struct pool *p)
+/* Each thread's first cache index (one shared increment per thread). */
+static _Thread_local uint32_t tls_cache;
+static _Thread_local bool tls_cache_set;
+static _Atomic uint32_t next_cache;
+
+/* A cache of p for this thread, locked, with its tcache made; NULL when
+ * every cache is busy. */
+static struct pool_copy_cache *cache_get(struct pool *p)
 {
-	return MALLOCX_ARENA(p->arena - 1) | MALLOCX_TCACHE_NONE;
+	if (!tls_cache_set) {
+		tls_cache = atomic_fetch_add_explicit(&next_cache, 1,
+						      memory_order_relaxed);
+		tls_cache_set = true;
+	}
+	for (uint32_t k = 0; k < POOL_COPY_CACHES; k++) {
+		struct pool_copy_cache *c =
+			&p->copy_cache[(tls_cache + k) % POOL_COPY_CACHES];
+
+		if (atomic_load_explicit(&c->busy, memory_order_relaxed) ||
+		    /* Acquire: pairs with the release in cache_put; the
+		     * previous user's tcache state is ours now. */
+		    atomic_exchange_explicit(&c->busy, 1, memory_order_acquire))
+			continue;
+		if (c->tc == 0) {
+			unsigned tc;
+			size_t sz = sizeof(tc);
+
+			c->tc = mallctl("tcache.create", &tc, &sz, NULL, 0) == 0
+					? (int)tc + 1
+					: -1;
+		}
+		return c;
+	}
+	return NULL;
+}
+
+static void cache_put(struct pool_copy_cache *c)
+{
+	/* Release: pairs with the acquire exchange in cache_get (and the
+	 * acquire loads in pool__arena_live). */
+	atomic_store_explicit(&c->busy, 0, memory_order_release);
+}
+
+static int cache_flags(const struct pool *p, const struct pool_copy_cache *c)
+{
+	return MALLOCX_ARENA(p->arena - 1) |
+	       (c && c->tc > 0 ? MALLOCX_TCACHE((unsigned)(c->tc - 1))
+			       : MALLOCX_TCACHE_NONE);
+}
+
+static void count(_Atomic uint64_t *n)
+{
+	/* Relaxed single writer (the cache's holder); the try-lock orders
+	 * it for the next holder and pool__arena_live. */
+	atomic_store_explicit(n,
+			      atomic_load_explicit(n, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
 }
 
 void pool__copy_free(struct pool *p, struct pool_copy *c)
 {
-	if (p->arena)
-		dallocx(c, copy_flags(p));
-	else
+	struct pool_copy_cache *cc;
+
+	if (!p->arena) {
 		pool__free(c);
+		return;
+	}
+	cc = cache_get(p);
+	dallocx(c, cache_flags(p, cc));
+	if (cc) {
+		count(&cc->frees);
+		cache_put(cc);
+	} else {
+		/* Release: pairs with the acquire load in arena_live. */
+		atomic_fetch_add_explicit(&p->copy_frees, 1,
+					  memory_order_release);
+	}
+}
+
+/* A block of `size` bytes from the arena, counted; NULL when out. */
+static struct pool_copy *copy_alloc(struct pool *p, size_t size)
+{
+	struct pool_copy_cache *cc = cache_get(p);
+	struct pool_copy *c = mallocx(size, cache_flags(p, cc));
+
+	if (cc) {
+		if (c)
+			count(&cc->allocs);
+		cache_put(cc);
+	} else if (c) {
+		/* Release: pairs with the acquire load in arena_live. */
+		atomic_fetch_add_explicit(&p->copy_allocs, 1,
+					  memory_order_release);
+	}
+	return c;
 }
 
 void pool__copy_trampoline(void *arg)
@@ -124,7 +231,7 @@ int pool_submit_copy(pool_t *p, pool_task_fn fn, const void *data, size_t len)
 	else if (pool__inject_failure())
 		c = NULL;
 	else
-		c = mallocx(size, copy_flags(p));
+		c = copy_alloc(p, size);
 	if (!c)
 		return POOL_ENOMEM;
 	c->fn = fn;

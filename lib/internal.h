@@ -92,6 +92,25 @@ struct pool_table {
 	struct pool_shard *shards[];
 };
 
+/*
+ * One of a pool's copy caches (copy.c): an explicit jemalloc thread cache
+ * over the pool's arena, used by one thread at a time (busy is its
+ * try-lock), so pool_submit_copy's allocation and the worker's free touch
+ * the arena's locked bins once per cache fill or flush, not per task.
+ */
+#define POOL_COPY_CACHES 16
+struct pool_copy_cache {
+	/* Try-lock: exchanged to 1 (acquire) by the thread taking the cache,
+	 * stored 0 (release) when it is done. Own line per cache: keeps the
+	 * threads using different caches apart. */
+	_Atomic uint32_t busy POOL_CACHE_ALIGNED;
+	/* Under busy: jemalloc tcache index + 1; 0 not created yet; -1
+	 * tcache.create failed (the cache then allocates without one). */
+	int tc;
+	/* Written under busy (relaxed), summed by pool_stats. */
+	_Atomic uint64_t allocs, frees;
+};
+
 struct pool {
 	/* Immutable after pool_new. */
 	pool_task_fn func; /* pool_new_func's function, or NULL */
@@ -158,6 +177,12 @@ struct pool {
 	_Atomic int64_t plog_window;
 	_Atomic uint32_t plog_count;
 	_Atomic uint64_t plog_dropped;
+
+	/* pool_submit_copy's caches over the arena (copy.c). */
+	struct pool_copy_cache copy_cache[POOL_COPY_CACHES];
+	/* Copies allocated / freed without a cache (every cache busy): RMW by
+	 * any thread, slow path only. */
+	_Atomic uint64_t copy_allocs, copy_frees;
 
 	/* LIFO idle-worker stack, guarded by idle_lock (leaf lock). */
 	pthread_mutex_t idle_lock;
