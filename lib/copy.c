@@ -21,8 +21,20 @@
  * a producer and a worker use different caches), allocates or frees
  * through it and gives it back. The arena's bins are locked once per cache
  * fill or flush. When every cache is busy the copy goes to the arena
- * directly, as before. pool__arena_fini destroys the tcaches (flushing
- * their blocks back to the arena) before the arena.
+ * directly, as before.
+ *
+ * Small copies (header + payload <= COPY_SMALL bytes) are also recycled
+ * through magazines (Bonwick): a cache keeps a list of free blocks of
+ * COPY_SMALL bytes; the freeing side (a worker) hands a magazine of
+ * COPY_MAG blocks to the pool's depot with one exchange when its list
+ * reaches 2 x COPY_MAG (a CAS into an empty depot slot), and the allocating
+ * side (a submitter) takes a magazine from the depot with one exchange
+ * when its list is empty. A magazine that finds every depot slot taken is
+ * returned to the arena. So a copy costs a list push and pop on each side,
+ * and two atomic operations per COPY_MAG copies; at most 2 x COPY_MAG
+ * blocks per cache and POOL_COPY_CACHES magazines in the depot are kept,
+ * all freed with the arena. pool__arena_fini destroys the tcaches
+ * (flushing their blocks back to the arena) before the arena.
  */
 #include <stdalign.h>
 #include <stdio.h>
@@ -37,6 +49,14 @@
 #pragma weak mallctl
 
 #define POOL_COPY_MAX (1u << 30)
+#define COPY_SMALL    128
+#define COPY_MAG      32
+
+/* A free small block; `n` (list length) is valid in a magazine's head. */
+struct copy_block {
+	struct copy_block *next;
+	uint32_t n;
+};
 
 static bool use_jemalloc(void)
 {
@@ -73,7 +93,8 @@ void pool__arena_fini(struct pool *p)
 		return;
 	/* No thread's automatic cache holds this arena's memory (copies use
 	 * the pool's explicit caches or none): destroying the explicit ones
-	 * returns every cached block, then the arena can go. */
+	 * returns every cached block, then the arena can go, with the free
+	 * blocks of the magazines (allocated from it). */
 	for (int i = 0; i < POOL_COPY_CACHES; i++) {
 		struct pool_copy_cache *c = &p->copy_cache[i];
 		unsigned tc;
@@ -83,7 +104,12 @@ void pool__arena_fini(struct pool *p)
 		tc = (unsigned)(c->tc - 1);
 		mallctl("tcache.destroy", NULL, NULL, &tc, sizeof(tc));
 		c->tc = 0;
+		c->free_list = NULL;
+		c->nfree = 0;
 	}
+	for (int i = 0; i < POOL_COPY_CACHES; i++)
+		atomic_store_explicit(&p->copy_depot[i], NULL,
+				      memory_order_relaxed);
 	snprintf(name, sizeof(name), "arena.%u.destroy", p->arena - 1);
 	mallctl(name, NULL, NULL, NULL, 0);
 	p->arena = 0;
@@ -171,6 +197,73 @@ static void count(_Atomic uint64_t *n)
 			      memory_order_relaxed);
 }
 
+static bool is_small(const struct pool_copy *c)
+{
+	return offsetof(struct pool_copy, data) + c->len <= COPY_SMALL;
+}
+
+/* Into the cache's magazine; hand one to the depot when it has two. */
+static void small_free(struct pool *p, struct pool_copy_cache *cc, void *blk)
+{
+	struct copy_block *b = blk, *m, *old;
+
+	b->next = cc->free_list;
+	cc->free_list = b;
+	if (++cc->nfree < 2 * COPY_MAG)
+		return;
+	/* Split off the first COPY_MAG blocks as a magazine. */
+	m = cc->free_list;
+	b = m;
+	for (int i = 1; i < COPY_MAG; i++)
+		b = b->next;
+	cc->free_list = b->next;
+	cc->nfree -= COPY_MAG;
+	b->next = NULL;
+	m->n = COPY_MAG;
+	for (int i = 0; i < POOL_COPY_CACHES; i++) {
+		old = NULL;
+		/* Release: publishes the magazine's links to the taker's
+		 * acquire exchange in small_alloc. */
+		if (atomic_load_explicit(&p->copy_depot[i],
+					 memory_order_relaxed) == NULL &&
+		    atomic_compare_exchange_strong_explicit(
+			    &p->copy_depot[i], &old, m, memory_order_release,
+			    memory_order_relaxed))
+			return;
+	}
+	/* The depot is full: back to the arena. */
+	while (m) {
+		b = m->next;
+		dallocx(m, cache_flags(p, cc));
+		m = b;
+	}
+}
+
+/* From the cache's magazine, refilled from the depot; else the arena. */
+static void *small_alloc(struct pool *p, struct pool_copy_cache *cc)
+{
+	struct copy_block *b;
+
+	for (int i = 0; cc->nfree == 0 && i < POOL_COPY_CACHES; i++) {
+		if (!atomic_load_explicit(&p->copy_depot[i],
+					  memory_order_relaxed))
+			continue;
+		/* Acquire: pairs with the release CAS in small_free. */
+		b = atomic_exchange_explicit(&p->copy_depot[i], NULL,
+					     memory_order_acquire);
+		if (b) {
+			cc->free_list = b;
+			cc->nfree = b->n;
+		}
+	}
+	if (cc->nfree == 0)
+		return mallocx(COPY_SMALL, cache_flags(p, cc));
+	b = cc->free_list;
+	cc->free_list = b->next;
+	cc->nfree--;
+	return b;
+}
+
 void pool__copy_free(struct pool *p, struct pool_copy *c)
 {
 	struct pool_copy_cache *cc;
@@ -180,31 +273,43 @@ void pool__copy_free(struct pool *p, struct pool_copy *c)
 		return;
 	}
 	cc = cache_get(p);
-	dallocx(c, cache_flags(p, cc));
 	if (cc) {
+		if (is_small(c))
+			small_free(p, cc, c);
+		else
+			dallocx(c, cache_flags(p, cc));
 		count(&cc->frees);
 		cache_put(cc);
 	} else {
+		dallocx(c, cache_flags(p, NULL));
 		/* Release: pairs with the acquire load in arena_live. */
 		atomic_fetch_add_explicit(&p->copy_frees, 1,
 					  memory_order_release);
 	}
 }
 
-/* A block of `size` bytes from the arena, counted; NULL when out. */
+/* A block of `size` bytes from the arena, counted; NULL when out. Small
+ * copies get a COPY_SMALL block (so pool__copy_free can recycle it). */
 static struct pool_copy *copy_alloc(struct pool *p, size_t size)
 {
 	struct pool_copy_cache *cc = cache_get(p);
-	struct pool_copy *c = mallocx(size, cache_flags(p, cc));
+	struct pool_copy *c;
 
+	if (size <= COPY_SMALL)
+		size = COPY_SMALL;
 	if (cc) {
+		c = size == COPY_SMALL ? small_alloc(p, cc)
+				       : mallocx(size, cache_flags(p, cc));
 		if (c)
 			count(&cc->allocs);
 		cache_put(cc);
-	} else if (c) {
-		/* Release: pairs with the acquire load in arena_live. */
-		atomic_fetch_add_explicit(&p->copy_allocs, 1,
-					  memory_order_release);
+	} else {
+		c = mallocx(size, cache_flags(p, NULL));
+		if (c)
+			/* Release: pairs with the acquire load in
+			 * arena_live. */
+			atomic_fetch_add_explicit(&p->copy_allocs, 1,
+						  memory_order_release);
 	}
 	return c;
 }

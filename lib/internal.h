@@ -109,6 +109,10 @@ struct pool_copy_cache {
 	int tc;
 	/* Written under busy (relaxed), summed by pool_stats. */
 	_Atomic uint64_t allocs, frees;
+	/* Under busy: free small blocks (copy.c's magazine) and their
+	 * number. */
+	void *free_list;
+	uint32_t nfree;
 };
 
 struct pool {
@@ -183,6 +187,11 @@ struct pool {
 	/* Copies allocated / freed without a cache (every cache busy): RMW by
 	 * any thread, slow path only. */
 	_Atomic uint64_t copy_allocs, copy_frees;
+	/* Magazines of free small blocks handed from the caches that free
+	 * (workers) to the caches that allocate (submitters): each slot is
+	 * NULL or one magazine, filled by a CAS from NULL and emptied by an
+	 * exchange, once per magazine (copy.c). */
+	_Atomic(void *) copy_depot[POOL_COPY_CACHES];
 
 	/* LIFO idle-worker stack, guarded by idle_lock (leaf lock). */
 	pthread_mutex_t idle_lock;
