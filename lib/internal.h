@@ -142,6 +142,10 @@ struct pool {
 	_Atomic(struct pool_table *) table POOL_CACHE_ALIGNED;
 	_Atomic int32_t cap;
 	_Atomic int32_t state;
+	/* Queue bound: -1 none, else Q >= 0 (a submit is accepted while
+	 * inflight < cap + Q). Stored under life_lock by
+	 * pool_set_queue_limit; read relaxed on every submit. */
+	_Atomic int64_t qbound;
 
 	/* Workers awake and searching (or about to be: counted by the waker
 	 * or spawner). RMW by workers on spin transitions, by wakers and
@@ -157,6 +161,12 @@ struct pool {
 	 * RMW by submitters on the slow path. */
 	_Atomic int32_t waiting;
 
+	/* Tasks accepted under a queue bound (tagged in their ring slot) and
+	 * not yet ended: CAS up by submitters while a bound is set, fetch_sub
+	 * by whoever ends a tagged task (pool__bound_done). Own line: written
+	 * per task, but only by bounded pools. */
+	_Atomic int64_t inflight POOL_CACHE_ALIGNED;
+
 	/* Slow-path fields (spawn, exit, wake, block). */
 	_Atomic int32_t space_seq POOL_CACHE_ALIGNED; /* futex: a slot freed */
 	_Atomic int32_t nworkers; /* logical workers: <= cap on spawn */
@@ -169,6 +179,8 @@ struct pool {
 	_Atomic uint64_t rej_overload;
 	_Atomic uint64_t rej_closed;
 	_Atomic uint64_t rej_timeout;
+	_Atomic uint64_t rej_bound;	   /* subset of rej_overload */
+	_Atomic uint64_t rej_max_blocking; /* subset of rej_overload */
 	_Atomic uint64_t inline_runs;
 	_Atomic uint64_t spawned;
 	_Atomic uint64_t spawn_failed;
@@ -265,6 +277,7 @@ struct pool_shard *pool__shard_new(struct pool *p, unsigned index);
 void pool__shard_free(struct pool_shard *s);
 void pool__join_zombie(struct pool *p);
 bool pool__pop_any(struct pool *p, struct pool_task *t);
+void pool__bound_done(struct pool *p, size_t n);
 void pool__run_one(struct pool *p, pool_task_fn fn, void *arg);
 
 /* stats.c: O(1) load estimate for the multi-pool pick (RCU read lock). */

@@ -204,12 +204,15 @@ static int check_options(const pool_options_t *in, pool_options_t *o)
 {
 	memset(o, 0, sizeof(*o));
 	if (in) {
-		/* The sizes this version knows: only its own so far. A later
-		 * version adds each older struct's size here. */
-		if (in->size != sizeof(*o))
+		/* The sizes this version knows: its own and 0.1's (which
+		 * ended before queue_limit; the rest stays zero = default). */
+		if (in->size != sizeof(*o) &&
+		    in->size != offsetof(pool_options_t, queue_limit))
 			return POOL_EINVAL;
 		memcpy(o, in, in->size);
 	}
+	if (o->queue_limit < POOL_QUEUE_NONE || o->queue_limit > POOL_QUEUE_MAX)
+		return POOL_EINVAL;
 	if (o->capacity < 0 || o->capacity > POOL_MAX_CAPACITY)
 		return POOL_EINVAL;
 	if (o->flags & ~(unsigned)POOL_FLAGS_ALL)
@@ -278,6 +281,12 @@ static int pool_create(pool_t **out, pool_task_fn fn, const pool_options_t *in)
 	atomic_init(&p->table, NULL);
 	atomic_init(&p->cap, cap);
 	atomic_init(&p->state, POOL_ST_OPEN);
+	/* Internal encoding: -1 no bound, else Q (POOL_QUEUE_NONE: 0). */
+	atomic_init(&p->qbound, o.queue_limit == 0 ? -1
+				: o.queue_limit == POOL_QUEUE_NONE
+					? 0
+					: o.queue_limit);
+	atomic_init(&p->inflight, 0);
 	atomic_init(&p->zombie, (pthread_t)0);
 	pthread_mutex_init(&p->idle_lock, NULL);
 	pthread_mutex_init(&p->life_lock, NULL);
@@ -347,7 +356,8 @@ static inline bool in_own_task(struct pool *p)
  * first `cap` rings starting at this thread's cursor. Caller holds the RCU
  * read lock.
  */
-static inline bool push_any(struct pool *p, pool_task_fn fn, void *arg)
+static inline bool push_any(struct pool *p, pool_task_fn fn, void *arg,
+			    uint64_t tag)
 {
 	/* Acquire: pairs with the seq_cst store of cap in pool_tune, which
 	 * follows the table store: a new cap implies the grown table. */
@@ -356,7 +366,8 @@ static inline bool push_any(struct pool *p, pool_task_fn fn, void *arg)
 	struct pool_table *tb = pool__table(p);
 	uint32_t c;
 
-	if (pool__tls.pool == p && ring_push(&pool__tls.shard->ring, fn, arg))
+	if (pool__tls.pool == p &&
+	    ring_push(&pool__tls.shard->ring, fn, arg, tag))
 		return true;
 	if (cap > tb->n)
 		cap = tb->n;
@@ -369,7 +380,7 @@ static inline bool push_any(struct pool *p, pool_task_fn fn, void *arg)
 	if (c >= cap)
 		c = 0;
 	for (uint32_t i = 0; i < cap; i++) {
-		if (ring_push(&tb->shards[c]->ring, fn, arg)) {
+		if (ring_push(&tb->shards[c]->ring, fn, arg, tag)) {
 			tls_cursor = c;
 			return true;
 		}
@@ -387,7 +398,8 @@ static inline bool push_any(struct pool *p, pool_task_fn fn, void *arg)
  * were pushed; fewer than n when every ring is full. Caller holds the RCU
  * read lock.
  */
-static size_t push_any_n(struct pool *p, const pool_task_t *t, size_t n)
+static size_t push_any_n(struct pool *p, const pool_task_t *t, size_t n,
+			 uint64_t tag)
 {
 	/* Acquire: as in push_any. */
 	uint32_t cap =
@@ -397,7 +409,7 @@ static size_t push_any_n(struct pool *p, const pool_task_t *t, size_t n)
 	uint32_t c, idle = 0;
 
 	if (pool__tls.pool == p)
-		done = ring_push_n(&pool__tls.shard->ring, t, n);
+		done = ring_push_n(&pool__tls.shard->ring, t, n, tag);
 	if (cap > tb->n)
 		cap = tb->n;
 	if (!tls_cursor_set) {
@@ -412,7 +424,7 @@ static size_t push_any_n(struct pool *p, const pool_task_t *t, size_t n)
 
 		if (++c >= cap)
 			c = 0;
-		k = ring_push_n(&tb->shards[c]->ring, t + done, share);
+		k = ring_push_n(&tb->shards[c]->ring, t + done, share, tag);
 		done += k;
 		idle = k ? 0 : idle + 1;
 	}
@@ -464,6 +476,59 @@ static int reject(struct pool *p, int err)
 }
 
 /*
+ * Queue bound (pool.h, pool_set_queue_limit): take up to n places under
+ * cap + q; returns how many were taken (0: at the bound). Relaxed: the
+ * count orders nothing but itself; a blocked submitter's wake-up is the
+ * space_want handshake (pool__bound_done).
+ */
+static size_t bound_reserve(struct pool *p, int64_t q, size_t n)
+{
+	int64_t lim =
+		(int64_t)atomic_load_explicit(&p->cap, memory_order_relaxed) +
+		q;
+	int64_t cur = atomic_load_explicit(&p->inflight, memory_order_relaxed);
+	int64_t take;
+
+	do {
+		if (cur >= lim)
+			return 0;
+		take = lim - cur < (int64_t)n ? lim - cur : (int64_t)n;
+	} while (!atomic_compare_exchange_weak_explicit(
+		&p->inflight, &cur, cur + take, memory_order_relaxed,
+		memory_order_relaxed));
+	return (size_t)take;
+}
+
+/* Whether a bounded pool is at its bound now (rejection reasons). */
+static bool at_bound(struct pool *p)
+{
+	int64_t q = atomic_load_explicit(&p->qbound, memory_order_relaxed);
+
+	return q >= 0 &&
+	       atomic_load_explicit(&p->inflight, memory_order_relaxed) >=
+		       atomic_load_explicit(&p->cap, memory_order_relaxed) + q;
+}
+
+/* Push one task: under the queue bound when one is set (a place reserved
+ * first, given back if every ring is full). Caller holds the RCU read
+ * lock. */
+static inline bool push_one(struct pool *p, pool_task_fn fn, void *arg)
+{
+	/* Relaxed: pool_set_queue_limit's store; a submit racing with the
+	 * change sees the old or the new bound. */
+	int64_t q = atomic_load_explicit(&p->qbound, memory_order_relaxed);
+
+	if (q < 0)
+		return push_any(p, fn, arg, 0);
+	if (!bound_reserve(p, q, 1))
+		return false;
+	if (push_any(p, fn, arg, RING_TAG))
+		return true;
+	pool__bound_done(p, 1);
+	return false;
+}
+
+/*
  * One push attempt; returns 1 pushed, 0 full, POOL_ECLOSED. The wake-up
  * (kick) runs inside the same read-side section, so a worker it spawns is
  * counted before a concurrent close's grace period ends.
@@ -479,7 +544,7 @@ static inline int try_push(struct pool *p, pool_task_fn fn, void *arg)
 	    POOL_ST_OPEN)
 		r = POOL_ECLOSED;
 	else
-		r = push_any(p, fn, arg);
+		r = push_one(p, fn, arg);
 	if (r == 1)
 		kick(p);
 	pool__rcu_read_unlock();
@@ -492,8 +557,12 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 	int32_t w;
 	int r;
 
-	if (mode == M_TRY)
+	if (mode == M_TRY) {
+		if (at_bound(p))
+			atomic_fetch_add_explicit(&p->rej_bound, 1,
+						  memory_order_relaxed);
 		return reject(p, POOL_EOVERLOAD);
+	}
 	if (mode == M_BLOCK && in_own_task(p)) {
 		/* A task must not wait on its own pool: run it here. */
 		atomic_fetch_add_explicit(&p->inline_runs, 1,
@@ -505,8 +574,11 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 	}
 	w = atomic_load_explicit(&p->waiting, memory_order_relaxed);
 	do {
-		if (p->max_blocking && w >= p->max_blocking)
+		if (p->max_blocking && w >= p->max_blocking) {
+			atomic_fetch_add_explicit(&p->rej_max_blocking, 1,
+						  memory_order_relaxed);
 			return reject(p, POOL_EOVERLOAD);
+		}
 		/* Counted for max_blocking, pool_waiting and pool_destroy;
 		 * the wake-up handshake is space_want below. */
 	} while (!atomic_compare_exchange_weak_explicit(&p->waiting, &w, w + 1,
@@ -633,6 +705,25 @@ int pool_invoke(pool_t *p, void *arg)
 	return pool_submit(p, p->func, arg);
 }
 
+/* A run of a batch: under the queue bound when one is set (places for
+ * the run reserved at once, the unused ones given back). Caller holds the
+ * RCU read lock. */
+static size_t push_batch(struct pool *p, const pool_task_t *t, size_t n)
+{
+	int64_t q = atomic_load_explicit(&p->qbound, memory_order_relaxed);
+	size_t k, done;
+
+	if (q < 0)
+		return push_any_n(p, t, n, 0);
+	k = bound_reserve(p, q, n);
+	if (k == 0)
+		return 0;
+	done = push_any_n(p, t, k, RING_TAG);
+	if (done < k)
+		pool__bound_done(p, k - done);
+	return done;
+}
+
 int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 		      size_t *accepted)
 {
@@ -659,7 +750,7 @@ int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 		    POOL_ST_OPEN)
 			r = POOL_ECLOSED;
 		else
-			i += push_any_n(p, tasks + i, n - i);
+			i += push_batch(p, tasks + i, n - i);
 		pool__rcu_read_unlock();
 		if (i > start)
 			kick(p); /* one wake-up for the run just pushed */
@@ -769,6 +860,41 @@ int pool_tune(pool_t *p, int capacity)
 			;
 	}
 	return 0;
+}
+
+/* ---- queue bound ---- */
+
+int pool_set_queue_limit(pool_t *p, int64_t limit)
+{
+	int64_t q;
+
+	if (!p || limit < POOL_QUEUE_NONE || limit > POOL_QUEUE_MAX)
+		return POOL_EINVAL;
+	q = limit == 0 ? -1 : limit == POOL_QUEUE_NONE ? 0 : limit;
+	pthread_mutex_lock(&p->life_lock);
+	if (atomic_load_explicit(&p->state, memory_order_relaxed) !=
+	    POOL_ST_OPEN) {
+		pthread_mutex_unlock(&p->life_lock);
+		return POOL_ECLOSED;
+	}
+	/* seq_cst: before the fence and signal below (a blocked submitter
+	 * that retries after the signal sees the new bound). */
+	atomic_store_explicit(&p->qbound, q, memory_order_seq_cst);
+	pthread_mutex_unlock(&p->life_lock);
+	/* A larger bound (or none) may admit blocked submitters. */
+	atomic_thread_fence(memory_order_seq_cst);
+	pool__space_signal(p);
+	return 0;
+}
+
+int64_t pool_queue_limit(const pool_t *p)
+{
+	int64_t q;
+
+	if (!p)
+		return POOL_EINVAL;
+	q = atomic_load_explicit(&p->qbound, memory_order_relaxed);
+	return q < 0 ? 0 : q == 0 ? POOL_QUEUE_NONE : q;
 }
 
 /* ---- close, drain, destroy ---- */

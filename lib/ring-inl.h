@@ -4,13 +4,24 @@
  * Slot protocol (docs/design.md, "Rings"): seq == 2*pos means the slot is
  * free for the push at pos; seq == 2*pos + 1 means it holds that push's task.
  * A pop at pos sets seq = 2*(pos + size), freeing it for the next lap.
+ *
+ * Tag: bit 63 of a full slot's seq (RING_TAG) marks a task counted against
+ * the pool's queue bound (pool.c); ring_pop reports it (RING_POPPED_TAGGED)
+ * so the worker releases the count when the task ends. Positions never
+ * reach 2^62, so the bit is free; every comparison masks it.
  */
 #ifndef POOL_RING_INL_H
 #define POOL_RING_INL_H
 
 #include "internal.h"
 
-static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg)
+#define RING_TAG ((uint64_t)1 << 63)
+/* ring_pop results. */
+enum { RING_EMPTY = 0, RING_POPPED = 1, RING_POPPED_TAGGED = 2 };
+
+/* tag: 0 or RING_TAG (stored with the task, reported by ring_pop). */
+static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg,
+			     uint64_t tag)
 {
 	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
 
@@ -20,7 +31,8 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg)
 		 * the previous lap's reads of fn/arg are done before we
 		 * overwrite them. */
 		uint64_t seq =
-			atomic_load_explicit(&s->seq, memory_order_acquire);
+			atomic_load_explicit(&s->seq, memory_order_acquire) &
+			~RING_TAG;
 		int64_t dif = (int64_t)(seq - 2 * pos);
 
 		if (dif == 0) {
@@ -33,7 +45,8 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg)
 				s->arg = arg;
 				/* Release: publishes fn/arg to the popper's
 				 * acquire load of seq in ring_pop. */
-				atomic_store_explicit(&s->seq, 2 * pos + 1,
+				atomic_store_explicit(&s->seq,
+						      (2 * pos + 1) | tag,
 						      memory_order_release);
 				return true;
 			}
@@ -55,7 +68,7 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg)
  * owns pos + i writes it, which is us once the CAS succeeds.
  */
 static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
-				 size_t n)
+				 size_t n, uint64_t tag)
 {
 	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
 	size_t k;
@@ -68,7 +81,8 @@ static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
 			/* Acquire: as in ring_push (the previous lap's pop
 			 * of this slot read fn/arg before freeing it). */
 			uint64_t seq = atomic_load_explicit(
-				&s->seq, memory_order_acquire);
+					       &s->seq, memory_order_acquire) &
+				       ~RING_TAG;
 
 			if (seq != 2 * (pos + k))
 				break;
@@ -76,7 +90,8 @@ static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
 		if (k == 0) {
 			struct pool_slot *s = &r->slots[pos & r->mask];
 			uint64_t seq = atomic_load_explicit(
-				&s->seq, memory_order_acquire);
+					       &s->seq, memory_order_acquire) &
+				       ~RING_TAG;
 
 			/* Behind a lap (another pusher took pos): reload. */
 			if ((int64_t)(seq - 2 * pos) > 0) {
@@ -99,13 +114,14 @@ static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
 		s->arg = t[i].arg;
 		/* Release: publishes fn/arg to the popper's acquire load of
 		 * seq in ring_pop. */
-		atomic_store_explicit(&s->seq, 2 * (pos + i) + 1,
+		atomic_store_explicit(&s->seq, (2 * (pos + i) + 1) | tag,
 				      memory_order_release);
 	}
 	return k;
 }
 
-static inline bool ring_pop(struct pool_ring *r, struct pool_task *t)
+/* RING_EMPTY, or RING_POPPED / RING_POPPED_TAGGED with *t filled. */
+static inline int ring_pop(struct pool_ring *r, struct pool_task *t)
 {
 	uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
 
@@ -113,8 +129,9 @@ static inline bool ring_pop(struct pool_ring *r, struct pool_task *t)
 		struct pool_slot *s = &r->slots[pos & r->mask];
 		/* Acquire: pairs with the release store in ring_push: fn/arg
 		 * are visible once seq says the slot is full. */
-		uint64_t seq =
+		uint64_t raw =
 			atomic_load_explicit(&s->seq, memory_order_acquire);
+		uint64_t seq = raw & ~RING_TAG;
 		int64_t dif = (int64_t)(seq - (2 * pos + 1));
 
 		if (dif == 0) {
@@ -129,10 +146,12 @@ static inline bool ring_pop(struct pool_ring *r, struct pool_task *t)
 				atomic_store_explicit(&s->seq,
 						      2 * (pos + r->mask + 1),
 						      memory_order_release);
-				return true;
+				return (raw & RING_TAG) ? RING_POPPED_TAGGED
+							: RING_POPPED;
 			}
 		} else if (dif < 0) {
-			return false; /* empty (or a push not yet published) */
+			return RING_EMPTY; /* empty (or a push not yet
+					    * published) */
 		} else {
 			pos = atomic_load_explicit(&r->tail,
 						   memory_order_relaxed);

@@ -118,8 +118,11 @@ int pool_stats(const pool_t *cp, pool_stats_t *out)
 	pool_stats_t s;
 	struct sums sh;
 
-	/* Only the sizes this version knows (its own so far). */
-	if (!p || !out || out->size != sizeof(s))
+	/* The sizes this version knows: its own and 0.1's (ending before
+	 * rejected_queue_limit). */
+	if (!p || !out ||
+	    (out->size != sizeof(s) &&
+	     out->size != offsetof(pool_stats_t, rejected_queue_limit)))
 		return POOL_EINVAL;
 	memset(&s, 0, sizeof(s));
 	s.size = out->size;
@@ -146,6 +149,14 @@ int pool_stats(const pool_t *cp, pool_stats_t *out)
 	s.panicked = LOAD(panicked);
 	s.copies_live = pool__arena_live(p);
 	s.copy_arena = p->arena;
+	s.rejected_queue_limit = LOAD(rej_bound);
+	s.rejected_max_blocking = LOAD(rej_max_blocking);
+	s.queue_limit = pool_queue_limit(p);
+	{
+		int64_t f = LOAD(inflight);
+
+		s.bounded_inflight = f > 0 ? (uint64_t)f : 0;
+	}
 	memcpy(out, &s, out->size);
 	return 0;
 }

@@ -66,16 +66,20 @@ static uint64_t xorshift(uint64_t *x)
 
 /*
  * Pop from our own ring, else steal one task from another ring. Returns the
- * shard the task came from, or NULL.
+ * shard the task came from, or NULL; *tagged: the task counts against the
+ * queue bound.
  */
 static struct pool_shard *find_work(struct pool *p, struct pool_shard *self,
-				    struct pool_task *t)
+				    struct pool_task *t, bool *tagged)
 {
 	struct pool_shard *from = NULL;
 	struct pool_table *tb;
+	int r = ring_pop(&self->ring, t);
 
-	if (ring_pop(&self->ring, t))
+	if (r != RING_EMPTY) {
+		*tagged = r == RING_POPPED_TAGGED;
 		return self;
+	}
 	pool__rcu_read_lock();
 	tb = pool__table(p);
 	if (tb->n > 1) {
@@ -84,7 +88,9 @@ static struct pool_shard *find_work(struct pool *p, struct pool_shard *self,
 		for (unsigned i = 0; i < tb->n; i++) {
 			struct pool_shard *s = tb->shards[(start + i) % tb->n];
 
-			if (s != self && ring_pop(&s->ring, t)) {
+			if (s != self &&
+			    (r = ring_pop(&s->ring, t)) != RING_EMPTY) {
+				*tagged = r == RING_POPPED_TAGGED;
 				atomic_store_explicit(
 					&self->stolen,
 					atomic_load_explicit(
@@ -115,18 +121,38 @@ bool pool__has_work(struct pool *p)
 	return any;
 }
 
-/* Pop one task from any ring (pool_stop's discard pass). */
+/* Pop one task from any ring (pool_stop's discard pass); a task counted
+ * against the queue bound is released here. */
 bool pool__pop_any(struct pool *p, struct pool_task *t)
 {
 	struct pool_table *tb;
-	bool found = false;
+	int found = RING_EMPTY;
 
 	pool__rcu_read_lock();
 	tb = pool__table(p);
-	for (unsigned i = 0; i < tb->n && !found; i++)
+	for (unsigned i = 0; i < tb->n && found == RING_EMPTY; i++)
 		found = ring_pop(&tb->shards[i]->ring, t);
 	pool__rcu_read_unlock();
-	return found;
+	if (found == RING_POPPED_TAGGED)
+		pool__bound_done(p, 1);
+	return found != RING_EMPTY;
+}
+
+/*
+ * n tasks counted against the queue bound ended (ran, were discarded, or
+ * their push failed after the reservation): give back their count, then,
+ * like after_pop, signal a blocked submitter that asked. The fence pairs
+ * with the one a submitter issues after setting space_want (submit_slow):
+ * either its retry sees the count we gave back, or we see its request.
+ */
+void pool__bound_done(struct pool *p, size_t n)
+{
+	atomic_fetch_sub_explicit(&p->inflight, (int64_t)n,
+				  memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&p->space_want, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&p->space_want, 0, memory_order_seq_cst))
+		pool__space_signal(p);
 }
 
 /*
@@ -152,11 +178,16 @@ void pool__run_one(struct pool *p, pool_task_fn fn, void *arg)
 }
 
 static void run_task(struct pool *p, struct pool_shard *self,
-		     struct pool_task *t)
+		     struct pool_task *t, bool tagged)
 {
 	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
 	pool__run_one(p, t->fn, t->arg);
 	atomic_store_explicit(&self->running, 0, memory_order_relaxed);
+	/* The task ended: its place under the queue bound is free. Before
+	 * completed, so a caller that sees the task counted complete (or
+	 * pool_submit_wait returned) finds the place free. */
+	if (tagged)
+		pool__bound_done(p, 1);
 	atomic_store_explicit(
 		&self->completed,
 		atomic_load_explicit(&self->completed, memory_order_relaxed) +
@@ -292,6 +323,7 @@ static void *worker_main(void *argp)
 	struct pool *p = sa->pool;
 	struct pool_shard *self = sa->shard;
 	bool spinning = true; /* the spawner counted us */
+	bool tagged = false;
 	struct pool_shard *from;
 	void *altstack = NULL;
 	struct pool_task t;
@@ -359,7 +391,7 @@ static void *worker_main(void *argp)
 		closed =
 			atomic_load_explicit(&p->state, memory_order_acquire) ==
 			POOL_ST_CLOSED;
-		from = find_work(p, self, &t);
+		from = find_work(p, self, &t, &tagged);
 		if (from) {
 			if (spinning) {
 				spinning = false;
@@ -382,7 +414,7 @@ static void *worker_main(void *argp)
 				}
 			}
 			after_pop(p);
-			run_task(p, self, &t);
+			run_task(p, self, &t, tagged);
 			continue;
 		}
 		/* Acquire load of state above: a CLOSED state means every

@@ -161,7 +161,20 @@ typedef struct pool_options {
 	 * (at most 10 a second per pool, then a count of those dropped). */
 	pool_panic_fn panic_handler;
 	void *panic_ctx;
+	/* Queue bound (load shedding; see pool_set_queue_limit for the exact
+	 * rule). 0: unbounded, today's behaviour (only the rings bound the
+	 * queue). > 0: at most this many tasks wait while every worker runs
+	 * one. POOL_QUEUE_NONE: no queue (ants): a task is accepted only when
+	 * a worker takes it at once. Other negative values: EINVAL. Added in
+	 * 0.2: a struct of the 0.1 size (ending at panic_ctx) is accepted and
+	 * means 0 here. */
+	int64_t queue_limit;
 } pool_options_t;
+
+/* pool_options_t.queue_limit / pool_set_queue_limit: no queue at all. */
+#define POOL_QUEUE_NONE ((int64_t)-1)
+/* Largest queue bound accepted. */
+#define POOL_QUEUE_MAX ((int64_t)1 << 40)
 
 #define POOL_OPTIONS_INIT                      \
 	{                                      \
@@ -206,6 +219,19 @@ typedef struct pool_stats {
 	uint64_t copies_live;
 	/* jemalloc arena index + 1 holding copied tasks; 0: malloc. */
 	uint64_t copy_arena;
+	/* Added in 0.2 (a struct of the 0.1 size, ending at copy_arena, is
+	 * filled up to there). Rejections by reason, each a subset of
+	 * rejected_overload: the queue bound was reached (non-blocking or
+	 * try submits; a blocking submit that times out at the bound counts
+	 * in rejected_timeout), max_blocking submitters already waited. The
+	 * rest of rejected_overload is full rings. */
+	uint64_t rejected_queue_limit;
+	uint64_t rejected_max_blocking;
+	/* The queue bound in force (pool_queue_limit's encoding) and the
+	 * tasks counted under it (accepted while a bound was set, not yet
+	 * ended). */
+	int64_t queue_limit;
+	uint64_t bounded_inflight;
 } pool_stats_t;
 
 #define POOL_STATS_INIT                      \
@@ -253,9 +279,10 @@ POOL_EXTERN POOL_NODISCARD int pool_new_func(pool_t **out, pool_task_fn fn,
  * Ownership: on 0 the task is the pool's until it runs (or is handed to the
  * pool_stop discard callback); on < 0 the task never runs and the caller
  * keeps arg.
- * Blocking: when all rings (capacity x ring_capacity slots) are full, waits
- * for a free slot, unless the pool has POOL_NONBLOCKING (then POOL_EOVERLOAD
- * at once) or `max_blocking` submitters already wait (POOL_EOVERLOAD). From
+ * Blocking: when all rings (capacity x ring_capacity slots) are full, or a
+ * queue bound is reached (pool_set_queue_limit), waits for a free place,
+ * unless the pool has POOL_NONBLOCKING (then POOL_EOVERLOAD at once) or
+ * `max_blocking` submitters already wait (POOL_EOVERLOAD). From
  * inside a task of the same pool, a full pool does not block: the task runs
  * inline on the calling worker (counted in inline_runs), so a task never
  * waits on its own pool. Lock-free otherwise: no lock and no syscall when a
@@ -348,6 +375,57 @@ POOL_EXTERN POOL_NODISCARD int pool_submit_wait(pool_t *p, pool_task_fn fn,
  * not allocate; capacity unchanged).
  */
 POOL_EXTERN POOL_NODISCARD int pool_tune(pool_t *p, int capacity);
+
+/*
+ * pool_set_queue_limit - set or change the queue bound (load shedding).
+ *
+ * limit: 0 removes the bound (the default: only the rings, capacity x
+ * ring_capacity slots, bound the queue); Q > 0 lets at most Q tasks wait
+ * while every worker runs one; POOL_QUEUE_NONE is ants' mode: no queue, a
+ * task is accepted only if a worker takes it at once (one is idle, searching
+ * or can still be started below capacity).
+ * The rule, exactly: while a bound Q is set (POOL_QUEUE_NONE: Q = 0), a
+ * submit is accepted only if the tasks counted under the bound (accepted
+ * while a bound was set and not yet ended: queued, or running) are fewer
+ * than capacity + Q at that moment; a batch takes as many places as are
+ * left. The count is one atomic counter taken with a CAS, so the rule holds
+ * exactly under any number of concurrent submitters: with capacity C and a
+ * bound Q, a pool whose tasks do not end accepts C + Q tasks and not one
+ * more, whatever the interleaving. A task's place is given back when it
+ * ends (returns or panics), is discarded by pool_stop, or its push fails.
+ * "Queued" in this rule therefore counts the tasks accepted beyond the
+ * running ones: while fewer than C workers run (being started or woken),
+ * up to C + Q - running tasks may sit in the rings for that moment.
+ * What happens at the bound follows the usual submit rules, for every
+ * flavour (pool_submit, pool_try_submit, pool_submit_timeout,
+ * pool_submit_batch, pool_submit_copy, pool_submit_wait, pool_invoke, and
+ * the multi-pool's submits through its members): a blocking submit waits for
+ * a place (a task to end), POOL_NONBLOCKING and pool_try_submit return
+ * POOL_EOVERLOAD at once (counted in rejected_queue_limit), a timed submit
+ * returns POOL_ETIMEDOUT, max_blocking applies; from inside a task of the
+ * same pool a blocking submit at the bound runs the task inline (as for a
+ * full pool). The rings still apply: a bound larger than the rings' room is
+ * reached at the rings first.
+ * Changing the bound: takes effect for the submits that start after the
+ * call; tasks accepted while no bound was set are not counted against a
+ * bound set later (they are not in the count). Lowering the bound below the
+ * current count drops nothing: submits are refused until enough tasks
+ * ended. Raising it (or removing it) wakes blocked submitters. pool_tune
+ * moves the limit with the capacity (capacity + Q).
+ * Cost: without a bound a submit reads one more word it already shares a
+ * line with (no write); with one, a submit takes a CAS on one shared
+ * counter and the end of each counted task a fetch_sub and a fence.
+ * Thread safety: any thread, under load. Blocking: never (takes the
+ * lifecycle lock briefly). Errors: POOL_EINVAL (p NULL, limit < 0 other than
+ * POOL_QUEUE_NONE, above POOL_QUEUE_MAX), POOL_ECLOSED.
+ */
+POOL_EXTERN POOL_NODISCARD int pool_set_queue_limit(pool_t *p, int64_t limit);
+
+/*
+ * pool_queue_limit - the bound in force: 0 (none), Q > 0, POOL_QUEUE_NONE;
+ * POOL_EINVAL for p NULL. Lock-free.
+ */
+POOL_EXTERN int64_t pool_queue_limit(const pool_t *p);
 
 /*
  * Lock-free reads. Thread safety: any thread. Each value is exact at some
