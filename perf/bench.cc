@@ -249,6 +249,10 @@ void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w, int param)
 	}
 	if (w == Workload::capacity)
 		c.capacity = param;
+	// The bound's cost: blocking submits under a bound of 4096 queued
+	// (the rings hold 2 x 8192), so every task is counted.
+	if (w == Workload::throughput_bounded)
+		c.queue_limit = 4096;
 	if (w == Workload::batch) {
 		per = g_set.batch_tasks;
 		batch = kBatch;
@@ -269,6 +273,11 @@ void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w, int param)
 		return;
 	if (const char *why = impl->unfit_shape(c.capacity, producers)) {
 		st.SkipWithError((std::string("n/a: ") + why).c_str());
+		return;
+	}
+	if (w == Workload::throughput_bounded && info->make &&
+	    std::string(info->name) != "pool") {
+		st.SkipWithError("n/a: no queue bound");
 		return;
 	}
 	if (copy && !impl->has_copy()) {
@@ -729,6 +738,85 @@ void bm_memory(benchmark::State &st, const ImplInfo *info)
 		st.SetLabel(note);
 }
 
+// shed: the cost of saying no. A pool of capacity 2 whose workers are held
+// by blocker tasks; each pool_try_submit is timed alone (CLOCK_MONOTONIC
+// around the call, its own cost included). Rows: queue bound
+// POOL_QUEUE_NONE (every call rejected: load shedding), and no bound with
+// room in the rings (every call accepted), for comparison.
+void bm_shed(benchmark::State &st, bool accept)
+{
+	const int n = g_set.quick ? 20000 : 200000;
+	std::vector<double> lat;
+	lat.reserve(n);
+	for (auto _ : st) {
+		pool_options_t o{};
+		o.size = sizeof(o);
+		o.capacity = 2;
+		o.queue_limit = accept ? 0 : POOL_QUEUE_NONE;
+		o.ring_capacity = accept ? 1u << 20 : 0;
+		pool_t *p = nullptr;
+		int rc = pool_new(&p, &o);
+		if (rc) {
+			st.SkipWithError(
+				(std::string("pool_new: ") + pool_err_name(rc))
+					.c_str());
+			return;
+		}
+		Gate gate;
+		g_done.reset();
+		for (int i = 0; i < 2 && !rc; i++)
+			rc = pool_submit(p, blocker_task, &gate);
+		int want = accept ? n : 0, got = 0;
+		std::string err;
+		if (rc)
+			err = std::string("submit blocker: ") +
+			      pool_err_name(rc);
+		// Both workers must be inside a blocker before timing.
+		while (err.empty() && pool_running(p) < 2)
+			sleep_ns(100000);
+		lat.clear();
+		for (int i = 0; i < n && err.empty(); i++) {
+			std::int64_t t0 = now_ns();
+			rc = pool_try_submit(p, task_inc, &g_done);
+			std::int64_t t1 = now_ns();
+			lat.push_back(double(t1 - t0));
+			if (rc == 0)
+				got++;
+			else if (rc != POOL_EOVERLOAD)
+				err = std::string("try_submit: ") +
+				      pool_err_name(rc);
+		}
+		gate.open.store(true);
+		if (err.empty() && got != want)
+			err = "accepted " + std::to_string(got) +
+			      ", expected " + std::to_string(want);
+		bool all = wait_count(g_done, std::uint64_t(got) + 2, 60);
+		rc = pool_destroy(p);
+		if (err.empty() &&
+		    (!all || g_done.sum() != std::uint64_t(got) + 2))
+			err = count_error(g_done.sum(), std::uint64_t(got) + 2);
+		if (err.empty() && rc)
+			err = std::string("pool_destroy: ") + pool_err_name(rc);
+		if (!err.empty()) {
+			st.SkipWithError(err.c_str());
+			return;
+		}
+	}
+	std::sort(lat.begin(), lat.end());
+	auto q = [&](double f) {
+		std::size_t i = std::size_t(f * lat.size());
+		return lat[std::min(i, lat.size() - 1)];
+	};
+	st.counters["p50_ns"] = q(0.50);
+	st.counters["p99_ns"] = q(0.99);
+	st.counters["p999_ns"] = q(0.999);
+	st.counters["calls"] = double(lat.size());
+	st.SetItemsProcessed(std::int64_t(st.iterations()) * n);
+	st.SetLabel(accept ? "no bound, rings with room: every call accepted"
+			   : "POOL_QUEUE_NONE, workers busy: every call "
+			     "rejected");
+}
+
 // -------------------------------------------------------------- main
 
 void parse_setting(int *argc, char **argv)
@@ -777,6 +865,7 @@ void register_all()
 	const Tasks task_workloads[] = {
 		{"throughput", Workload::throughput},
 		{"throughput_shared", Workload::throughput_shared},
+		{"throughput_bounded", Workload::throughput_bounded},
 		{"copy", Workload::copy},
 		{"two_producers", Workload::two_producers},
 		{"batch", Workload::batch},
@@ -840,6 +929,8 @@ void register_all()
 		common(RegisterBenchmark(name("memory", i).c_str(), bm_memory,
 					 &i),
 		       1);
+	common(RegisterBenchmark("shed/pool_reject", bm_shed, false), 1);
+	common(RegisterBenchmark("shed/pool_accept", bm_shed, true), 1);
 	// Two producers, total capacity 2: one pool against multi-pools of
 	// two members of capacity 1.
 	for (const auto &i : multipool_implementations())

@@ -21,6 +21,7 @@ using Task = pool_task_t; // {fn, arg}, the layout every peer gets too
 enum class Workload {
 	throughput,
 	throughput_shared,
+	throughput_bounded, // throughput with a queue bound (pool only)
 	copy,
 	producers, // throughput from 1, 2 or 4 producers (sweep)
 	capacity,  // throughput at capacity 1, 2, 8 or 64 (sweep)
@@ -38,10 +39,11 @@ enum class Workload {
 // What a workload asks of the implementation when it is created.
 struct Config {
 	int capacity = 2;
-	std::size_t stack_size = 0; // 0: the implementation's default
-	bool keep_idle = false;	    // idle workers must not expire
-	bool prealloc = false;	    // start every worker up front if possible
-	unsigned ring_capacity = 0; // our pool: slots per worker ring
+	std::size_t stack_size = 0;   // 0: the implementation's default
+	bool keep_idle = false;	      // idle workers must not expire
+	bool prealloc = false;	      // start every worker up front if possible
+	unsigned ring_capacity = 0;   // our pool: slots per worker ring
+	std::int64_t queue_limit = 0; // our pool: options.queue_limit
 };
 
 // A counter that tasks bump from any thread: padded slots picked per

@@ -143,6 +143,7 @@ class PoolImpl : public Impl
 			  (c.prealloc ? POOL_PREALLOC : 0);
 		o.stack_size = c.stack_size;
 		o.ring_capacity = c.ring_capacity;
+		o.queue_limit = c.queue_limit;
 		o.name = "perf";
 		return pool_new(&p_, &o);
 	}
