@@ -146,6 +146,10 @@ struct pool {
 	 * inflight < cap + Q). Stored under life_lock by
 	 * pool_set_queue_limit; read relaxed on every submit. */
 	_Atomic int64_t qbound;
+	/* pool_pause: 1 while paused. Stored under life_lock by
+	 * pool_pause / pool_resume / close; read by workers before each
+	 * task. */
+	_Atomic int32_t paused;
 
 	/* Workers awake and searching (or about to be: counted by the waker
 	 * or spawner). RMW by workers on spin transitions, by wakers and
@@ -169,10 +173,12 @@ struct pool {
 
 	/* Slow-path fields (spawn, exit, wake, block). */
 	_Atomic int32_t space_seq POOL_CACHE_ALIGNED; /* futex: a slot freed */
-	_Atomic int32_t nworkers; /* logical workers: <= cap on spawn */
-	_Atomic int32_t nthreads; /* threads not yet finished: futex */
-	_Atomic int32_t nidle;	  /* mirror of the idle stack size */
-	_Atomic pthread_t zombie; /* exited thread to join; 0 = none */
+	_Atomic int32_t pause_seq; /* futex: bumped by each resume */
+	_Atomic int32_t npaused;   /* workers waiting in the pause */
+	_Atomic int32_t nworkers;  /* logical workers: <= cap on spawn */
+	_Atomic int32_t nthreads;  /* threads not yet finished: futex */
+	_Atomic int32_t nidle;	   /* mirror of the idle stack size */
+	_Atomic pthread_t zombie;  /* exited thread to join; 0 = none */
 
 	/* Counters written off the fast path only. */
 	_Atomic uint64_t discarded;
@@ -278,6 +284,7 @@ void pool__shard_free(struct pool_shard *s);
 void pool__join_zombie(struct pool *p);
 bool pool__pop_any(struct pool *p, struct pool_task *t);
 void pool__bound_done(struct pool *p, size_t n);
+void pool__unpause(struct pool *p);
 void pool__run_one(struct pool *p, pool_task_fn fn, void *arg);
 
 /* stats.c: O(1) load estimate for the multi-pool pick (RCU read lock). */

@@ -862,6 +862,42 @@ int pool_tune(pool_t *p, int capacity)
 	return 0;
 }
 
+/* ---- pause ---- */
+
+int pool_pause(pool_t *p)
+{
+	int r = 0;
+
+	if (!p)
+		return POOL_EINVAL;
+	pthread_mutex_lock(&p->life_lock);
+	if (atomic_load_explicit(&p->state, memory_order_relaxed) !=
+	    POOL_ST_OPEN)
+		r = POOL_ECLOSED;
+	else
+		/* Relaxed: workers see it at their next task (pool.h). */
+		atomic_store_explicit(&p->paused, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&p->life_lock);
+	return r;
+}
+
+int pool_resume(pool_t *p)
+{
+	if (!p)
+		return POOL_EINVAL;
+	pthread_mutex_lock(&p->life_lock);
+	pool__unpause(p);
+	pthread_mutex_unlock(&p->life_lock);
+	return 0;
+}
+
+int pool_is_paused(const pool_t *p)
+{
+	if (!p)
+		return POOL_EINVAL;
+	return atomic_load_explicit(&p->paused, memory_order_relaxed) != 0;
+}
+
 /* ---- queue bound ---- */
 
 int pool_set_queue_limit(pool_t *p, int64_t limit)
@@ -993,6 +1029,8 @@ int pool_release(pool_t *p)
 		return POOL_EINVAL;
 	pthread_mutex_lock(&p->life_lock);
 	close_pool(p);
+	/* A paused pool resumes: what was accepted runs (pool_pause). */
+	pool__unpause(p);
 	pthread_mutex_unlock(&p->life_lock);
 	return 0;
 }
@@ -1018,8 +1056,15 @@ int pool_stop(pool_t *p, pool_discard_fn on_discard, void *ctx)
 		return POOL_EINVAL;
 	if (in_own_task(p))
 		return POOL_EDEADLK;
-	pool_release(p);
+	pthread_mutex_lock(&p->life_lock);
+	close_pool(p);
+	pthread_mutex_unlock(&p->life_lock);
+	/* A paused pool stays paused until its queue is discarded, so no
+	 * queued task starts after the pause (pool_pause). */
 	discard_rest(p, on_discard, ctx);
+	pthread_mutex_lock(&p->life_lock);
+	pool__unpause(p);
+	pthread_mutex_unlock(&p->life_lock);
 	return wait_drained(p, -1);
 }
 

@@ -152,6 +152,8 @@ int pool_stats(const pool_t *cp, pool_stats_t *out)
 	s.rejected_queue_limit = LOAD(rej_bound);
 	s.rejected_max_blocking = LOAD(rej_max_blocking);
 	s.queue_limit = pool_queue_limit(p);
+	s.paused = (uint64_t)LOAD(paused);
+	s.paused_workers = (uint64_t)LOAD(npaused);
 	{
 		int64_t f = LOAD(inflight);
 

@@ -177,6 +177,51 @@ void pool__run_one(struct pool *p, pool_task_fn fn, void *arg)
 	}
 }
 
+/*
+ * The pool is paused (pool_pause): stop being a searcher and wait, without
+ * taking a task, until pool_resume or a close clears `paused`. No lost
+ * wake-up: pause_seq is read before `paused`, and pool__unpause clears
+ * `paused` before it bumps pause_seq and wakes, so a resume between our
+ * check and the futex wait changes the word the wait compares.
+ */
+static void pause_wait(struct pool *p, bool *spinning)
+{
+	if (*spinning) {
+		*spinning = false;
+		atomic_fetch_sub_explicit(&p->nspinning, 1,
+					  memory_order_seq_cst);
+	}
+	atomic_fetch_add_explicit(&p->npaused, 1, memory_order_relaxed);
+	for (;;) {
+		/* Acquire: pairs with the release increment in
+		 * pool__unpause. */
+		int32_t seq = atomic_load_explicit(&p->pause_seq,
+						   memory_order_acquire);
+
+		if (!atomic_load_explicit(&p->paused, memory_order_acquire))
+			break;
+		pool__futex_wait(&p->pause_seq, seq, -1);
+	}
+	atomic_fetch_sub_explicit(&p->npaused, 1, memory_order_relaxed);
+}
+
+/* Clear the pause and wake the paused workers (life_lock held or not:
+ * callers serialise the store). Then wake parked workers if work waits,
+ * so the queue is run by every worker again, not only the paused ones. */
+void pool__unpause(struct pool *p)
+{
+	if (!atomic_load_explicit(&p->paused, memory_order_relaxed))
+		return;
+	/* seq_cst: before the pause_seq increment (see pause_wait). */
+	atomic_store_explicit(&p->paused, 0, memory_order_seq_cst);
+	/* Release: pairs with the acquire load in pause_wait. */
+	atomic_fetch_add_explicit(&p->pause_seq, 1, memory_order_release);
+	pool__futex_wake(&p->pause_seq, INT_MAX);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (pool__has_work(p))
+		pool__wake_all(p);
+}
+
 static void run_task(struct pool *p, struct pool_shard *self,
 		     struct pool_task *t, bool tagged)
 {
@@ -391,6 +436,12 @@ static void *worker_main(void *argp)
 		closed =
 			atomic_load_explicit(&p->state, memory_order_acquire) ==
 			POOL_ST_CLOSED;
+		/* Paused: start nothing new (pool_pause). Relaxed: a pause
+		 * set just now is seen at the next task at the latest. */
+		if (atomic_load_explicit(&p->paused, memory_order_relaxed)) {
+			pause_wait(p, &spinning);
+			continue;
+		}
 		from = find_work(p, self, &t, &tagged);
 		if (from) {
 			if (spinning) {

@@ -19,9 +19,11 @@
  *   destroy       no      no     no    no       no      no
  *
  * submit = pool_submit, pool_try_submit, pool_submit_timeout,
- * pool_submit_batch, pool_submit_wait, pool_invoke; reads = pool_cap,
- * pool_running, pool_available, pool_waiting, pool_queued, pool_is_closed,
- * pool_stats; release = pool_release, pool_release_timeout, pool_stop.
+ * pool_submit_batch, pool_submit_wait, pool_invoke, pool_submit_copy;
+ * reads = pool_cap, pool_running, pool_available, pool_waiting,
+ * pool_queued, pool_is_closed, pool_is_paused, pool_queue_limit,
+ * pool_stats; tune = pool_tune, pool_set_queue_limit, pool_pause,
+ * pool_resume; release = pool_release, pool_release_timeout, pool_stop.
  * Exception to "no" for
  * destroy: submitters already blocked in a submit when pool_destroy starts are
  * woken and return POOL_ECLOSED before pool_destroy frees anything. Any call
@@ -32,6 +34,26 @@
  * return POOL_EDEADLK (they would wait for the calling task). pool_submit_wait
  * runs the function inline. A blocking submit to the caller's own full pool
  * runs the task inline on the calling worker instead of waiting on itself.
+ *
+ * Ordering of task starts (tested in test_pause.c, order_*):
+ * - Each worker ring is FIFO: tasks leave a ring (taken by its owner or
+ *   stolen) in the order they entered it.
+ * - A submit from outside the pool puts its task in the ring after the one
+ *   the calling thread used last (round-robin over the first `capacity`
+ *   rings, skipping full ones); a batch puts consecutive runs of its tasks
+ *   in consecutive rings; a submit from inside a task uses the worker's
+ *   own ring first.
+ * - So with capacity 1 (one ring, one worker) tasks start in the order they
+ *   were accepted: in submission order from one producer, and per-producer
+ *   FIFO across producers (each producer's tasks in its order, interleaved
+ *   in the order the submits completed).
+ * - With capacity > 1 there is no order between tasks in different rings,
+ *   and two tasks taken from one ring in order by two workers may start in
+ *   either order (the first taker can be preempted before it starts). A
+ *   task submitted after another task of the same producer has started
+ *   starts after that start, as for any two calls ordered by the producer.
+ * Per-producer FIFO at capacity > 1 is not offered: it needs one ring per
+ * producer or a sequence check at every start, a cost on the fast path.
  */
 #ifndef POOL_POOL_H
 #define POOL_POOL_H
@@ -232,6 +254,9 @@ typedef struct pool_stats {
 	 * ended). */
 	int64_t queue_limit;
 	uint64_t bounded_inflight;
+	/* 1 while paused (pool_pause); workers waiting in the pause. */
+	uint64_t paused;
+	uint64_t paused_workers;
 } pool_stats_t;
 
 #define POOL_STATS_INIT                      \
@@ -375,6 +400,38 @@ POOL_EXTERN POOL_NODISCARD int pool_submit_wait(pool_t *p, pool_task_fn fn,
  * not allocate; capacity unchanged).
  */
 POOL_EXTERN POOL_NODISCARD int pool_tune(pool_t *p, int capacity);
+
+/*
+ * pool_pause - stop starting tasks until pool_resume (workerpool Pause).
+ *
+ * Workers finish the task they are running and then start no new one: each
+ * checks the pause before it takes its next task, so at most one task per
+ * worker (one it had already taken from a ring when the call began) starts
+ * after pool_pause returns; none starts after that worker has seen the
+ * pause. pool_stats.paused_workers counts the workers waiting in it. Submits
+ * keep being accepted and queue by the usual rules, up to the rings or the
+ * queue bound (pool_set_queue_limit), then block, time out or return
+ * POOL_EOVERLOAD as for a full pool: a blocking submit to a paused, full
+ * pool waits until pool_resume. Paused workers do not expire. Pausing a
+ * paused pool does nothing. Closing resumes: pool_release and
+ * pool_release_timeout run what was accepted, pool_destroy runs it and
+ * frees, pool_stop discards the queued tasks and waits for the running ones
+ * (none starts after the pause). pool_reboot reopens unpaused.
+ * Thread safety: any thread, also from a task (a task of the pool may pause
+ * it; it runs to its end). Ordering: none for user data. Blocking: never
+ * (takes the lifecycle lock briefly). Errors: POOL_EINVAL (p NULL),
+ * POOL_ECLOSED.
+ */
+POOL_EXTERN POOL_NODISCARD int pool_pause(pool_t *p);
+
+/*
+ * pool_resume - end a pause: paused workers take tasks again (in ring
+ * order), parked ones are woken if tasks are queued. Resuming a pool that is
+ * not paused does nothing. Thread safety: any thread. Blocking: never.
+ * Errors: POOL_EINVAL (p NULL). pool_is_paused: 1 paused, 0 not, POOL_EINVAL.
+ */
+POOL_EXTERN int pool_resume(pool_t *p);
+POOL_EXTERN int pool_is_paused(const pool_t *p);
 
 /*
  * pool_set_queue_limit - set or change the queue bound (load shedding).
