@@ -205,7 +205,8 @@ static bool is_small(const struct pool_copy *c)
 /* Into the cache's magazine; hand one to the depot when it has two. */
 static void small_free(struct pool *p, struct pool_copy_cache *cc, void *blk)
 {
-	struct copy_block *b = blk, *m, *old;
+	struct copy_block *b = blk, *m;
+	void *old;
 
 	b->next = cc->free_list;
 	cc->free_list = b;
