@@ -36,8 +36,10 @@
  * all freed with the arena. pool__arena_fini destroys the tcaches
  * (flushing their blocks back to the arena) before the arena.
  */
+#include <pthread.h>
 #include <stdalign.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <jemalloc/jemalloc.h>
@@ -67,7 +69,55 @@ static bool use_jemalloc(void)
 #endif
 }
 
-/* pool_new: create the pool's arena (no arena: malloc is used). */
+/*
+ * Arenas of destroyed pools, kept for the next pool_new. jemalloc 5.3 keeps
+ * the metadata of a destroyed arena (about 4 KiB each), so destroying one per
+ * pool made memory grow with the number of pool lifecycles; reusing them
+ * bounds it by the largest number of pools alive at once. Guarded by
+ * arena_lock (a leaf lock, taken only in pool_new and pool_destroy). The
+ * array is malloc'd, never from the pools' arenas.
+ */
+static pthread_mutex_t arena_lock = PTHREAD_MUTEX_INITIALIZER;
+static unsigned *arena_free;
+static size_t arena_nfree, arena_cap;
+
+static bool arena_take(unsigned *idx)
+{
+	bool got = false;
+
+	pthread_mutex_lock(&arena_lock);
+	if (arena_nfree) {
+		*idx = arena_free[--arena_nfree];
+		got = true;
+	}
+	pthread_mutex_unlock(&arena_lock);
+	return got;
+}
+
+/* Returns false when the index could not be kept (no memory). */
+static bool arena_keep(unsigned idx)
+{
+	bool kept = true;
+
+	pthread_mutex_lock(&arena_lock);
+	if (arena_nfree == arena_cap) {
+		size_t ncap = arena_cap ? 2 * arena_cap : 16;
+		unsigned *n = realloc(arena_free, ncap * sizeof(*n));
+
+		if (n) {
+			arena_free = n;
+			arena_cap = ncap;
+		}
+	}
+	if (arena_nfree < arena_cap)
+		arena_free[arena_nfree++] = idx;
+	else
+		kept = false;
+	pthread_mutex_unlock(&arena_lock);
+	return kept;
+}
+
+/* pool_new: take a kept arena or create one (no arena: malloc is used). */
 void pool__arena_init(struct pool *p)
 {
 	unsigned idx;
@@ -76,7 +126,8 @@ void pool__arena_init(struct pool *p)
 	p->arena = 0;
 	if (!use_jemalloc())
 		return;
-	if (mallctl("arenas.create", &idx, &sz, NULL, 0) != 0) {
+	if (!arena_take(&idx) &&
+	    mallctl("arenas.create", &idx, &sz, NULL, 0) != 0) {
 		pool__log(p, POOL_LOG_WARN,
 			  "jemalloc arenas.create failed: copies use malloc");
 		return;
@@ -84,10 +135,17 @@ void pool__arena_init(struct pool *p)
 	p->arena = idx + 1;
 }
 
-/* Final free: every copy was freed (run, panicked or discarded). */
+/*
+ * Final free: every copy was freed (run, panicked or discarded). Copies never
+ * use a thread cache (MALLOCX_TCACHE_NONE), so no cache holds this arena's
+ * memory: resetting it (dropping what it still caches) and purging it (giving
+ * its dirty pages back) is safe. The arena is then kept for the next pool; if
+ * it cannot be kept, it is destroyed.
+ */
 void pool__arena_fini(struct pool *p)
 {
 	char name[64];
+	unsigned idx;
 
 	if (!p->arena)
 		return;
@@ -110,9 +168,17 @@ void pool__arena_fini(struct pool *p)
 	for (int i = 0; i < POOL_COPY_CACHES; i++)
 		atomic_store_explicit(&p->copy_depot[i], NULL,
 				      memory_order_relaxed);
-	snprintf(name, sizeof(name), "arena.%u.destroy", p->arena - 1);
-	mallctl(name, NULL, NULL, NULL, 0);
+	idx = p->arena - 1;
 	p->arena = 0;
+	snprintf(name, sizeof(name), "arena.%u.reset", idx);
+	if (mallctl(name, NULL, NULL, NULL, 0) == 0) {
+		snprintf(name, sizeof(name), "arena.%u.purge", idx);
+		mallctl(name, NULL, NULL, NULL, 0);
+		if (arena_keep(idx))
+			return;
+	}
+	snprintf(name, sizeof(name), "arena.%u.destroy", idx);
+	mallctl(name, NULL, NULL, NULL, 0);
 }
 
 /* Copies allocated from the arena and not yet freed (0 without one):
@@ -328,7 +394,6 @@ int pool_submit_copy(pool_t *p, pool_task_fn fn, const void *data, size_t len)
 {
 	size_t size = offsetof(struct pool_copy, data) + len;
 	struct pool_copy *c;
-	int r;
 
 	if (!p || !fn || (!data && len) || len > POOL_COPY_MAX)
 		return POOL_EINVAL;
@@ -344,8 +409,7 @@ int pool_submit_copy(pool_t *p, pool_task_fn fn, const void *data, size_t len)
 	c->len = len;
 	if (len)
 		memcpy(c->data, data, len);
-	r = pool_submit(p, pool__copy_trampoline, c);
-	if (r < 0)
-		pool__copy_free(p, c);
-	return r;
+	/* On failure the submit frees c itself, before its last access to
+	 * the pool (pool_destroy may free the pool right after it). */
+	return pool__submit_copy(p, c);
 }

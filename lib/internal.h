@@ -131,6 +131,8 @@ struct pool {
 	void *worker_ctx;
 	pool_panic_fn panic_handler;
 	void *panic_ctx;
+	pool_discard_fn on_discard; /* tasks the pool drops on its own */
+	void *discard_ctx;
 	int max_spinners;
 	unsigned arena; /* jemalloc arena index + 1 for copies; 0: malloc */
 	bool signals;	/* holds a reference on the signal handlers */
@@ -161,9 +163,17 @@ struct pool {
 	 * signals; read by workers after every pop (fence first). Own line:
 	 * read on the consumer fast path, written only on the slow path. */
 	_Atomic int32_t space_want POOL_CACHE_ALIGNED;
-	/* Blocked submitters (max_blocking, pool_waiting, pool_destroy):
-	 * RMW by submitters on the slow path. */
+	/* Blocked submitters (max_blocking, pool_waiting): RMW by submitters
+	 * on the slow path. */
 	_Atomic int32_t waiting;
+	/* Holds: callers that may block and touch the pool afterwards (a
+	 * blocked submit, one waiting for the first worker's worker_init, a
+	 * batch past its first wait). Taken inside an RCU read-side section
+	 * that saw OPEN (so a close's grace period orders it before
+	 * pool_destroy's read); dropped with a release decrement as the
+	 * caller's last access (pairs with the acquire load in pool_destroy).
+	 * Futex word. */
+	_Atomic int32_t holds;
 
 	/* Tasks accepted under a queue bound (tagged in their ring slot) and
 	 * not yet ended: CAS up by submitters while a bound is set, fetch_sub
@@ -176,9 +186,18 @@ struct pool {
 	_Atomic int32_t pause_seq; /* futex: bumped by each resume */
 	_Atomic int32_t npaused;   /* workers waiting in the pause */
 	_Atomic int32_t nworkers;  /* logical workers: <= cap on spawn */
-	_Atomic int32_t nthreads;  /* threads not yet finished: futex */
-	_Atomic int32_t nidle;	   /* mirror of the idle stack size */
-	_Atomic pthread_t zombie;  /* exited thread to join; 0 = none */
+	/* Threads created and not yet searching (in pthread_create or in
+	 * worker_init): RMW (seq_cst) by spawners and by the new thread when
+	 * it starts searching or gives up. Not counted in nspinning: a thread
+	 * in worker_init does not look at the rings, so a submit must not
+	 * skip a parked worker for it (docs/design.md, "Starting workers"). */
+	_Atomic int32_t nstarting;
+	/* worker_init refusals since the last init that succeeded (relaxed;
+	 * bounds the replacements a refusal starts: worker.c). */
+	_Atomic uint32_t init_refusals;
+	_Atomic int32_t nthreads; /* threads not yet finished: futex */
+	_Atomic int32_t nidle;	  /* mirror of the idle stack size */
+	_Atomic pthread_t zombie; /* exited thread to join; 0 = none */
 
 	/* Counters written off the fast path only. */
 	_Atomic uint64_t discarded;
@@ -247,6 +266,8 @@ struct pool_copy {
 };
 void pool__copy_trampoline(void *arg);
 void pool__copy_free(struct pool *p, struct pool_copy *c);
+/* pool.c: submit a copy; frees it on failure before the call's last access. */
+int pool__submit_copy(struct pool *p, struct pool_copy *c);
 void pool__arena_init(struct pool *p);
 void pool__arena_fini(struct pool *p);
 uint64_t pool__arena_live(const struct pool *p);
@@ -259,6 +280,7 @@ void pool__ring_fini(struct pool_ring *r);
 int pool__futex_wait(_Atomic int32_t *addr, int32_t val, int64_t rel_ns);
 void pool__futex_wake(_Atomic int32_t *addr, int n);
 int64_t pool__now_ns(void);
+int64_t pool__deadline(int64_t now, int64_t rel_ns);
 bool pool__wake_one(struct pool *p);
 void pool__wake_all(struct pool *p);
 void pool__space_signal(struct pool *p);
@@ -275,9 +297,17 @@ enum {
 	 * must be OPEN, checked inside an RCU read-side section so that a
 	 * close's grace period orders the reservation before CLOSED. */
 	POOL_SPAWN_ANY = 1u << 1,
+	/* Do not log a failure: the caller is inside an RCU read-side
+	 * section, where no user callback may run; it logs afterwards. */
+	POOL_SPAWN_QUIET = 1u << 2,
 };
 int pool__spawn(struct pool *p, unsigned flags);
-void pool__ensure_worker(struct pool *p, unsigned spawn_flags);
+int pool__ensure_worker(struct pool *p, unsigned spawn_flags);
+void pool__log_spawn_failure(struct pool *p, int err);
+void pool__discard_task(struct pool *p, const struct pool_task *t,
+			pool_discard_fn fn, void *ctx);
+void pool__discard_all(struct pool *p, pool_discard_fn fn, void *ctx);
+void pool__discard_stranded(struct pool *p);
 bool pool__has_work(struct pool *p);
 struct pool_shard *pool__shard_new(struct pool *p, unsigned index);
 void pool__shard_free(struct pool_shard *s);
@@ -304,6 +334,29 @@ void pool__submit_wait_done(struct pool_waiter *w, int32_t how);
 
 void pool__test_fail_after(long k);
 long pool__test_alloc_calls(void);
+
+/*
+ * Test points: a test may install a hook that the library calls at these
+ * points of slow paths (never on the submit -> run fast path), to make an
+ * interleaving deterministic. The hook is user code of the test: it runs
+ * with no library lock held; POOL_TP_BATCH_KICK runs inside an RCU
+ * read-side section (the hook must not wait for a grace period).
+ */
+enum pool_test_point {
+	/* pool_submit_batch pushed a run and is about to kick (in RCU). */
+	POOL_TP_BATCH_KICK = 1,
+	/* A submitter that waited for the first worker's worker_init got
+	 * its verdict and is about to push. */
+	POOL_TP_FIRST_WORKER_VERDICT = 2,
+	/* A held submitter dropped its hold: its last access to the pool
+	 * is done (the pointer may be freed from now on). */
+	POOL_TP_SUBMIT_RELEASED = 3,
+	/* pool_destroy is about to wait for holds (some are held). */
+	POOL_TP_DESTROY_HOLDS = 4,
+};
+typedef void (*pool_test_hook_fn)(int point, struct pool *p);
+void pool__test_set_hook(pool_test_hook_fn fn);
+void pool__test_point(int point, struct pool *p);
 
 static inline struct pool_table *pool__table(struct pool *p)
 {

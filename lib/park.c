@@ -25,6 +25,20 @@ int64_t pool__now_ns(void)
 }
 
 /*
+ * now + rel_ns, saturating at INT64_MAX: every deadline in the library is
+ * computed here, so the largest timeout or expiry the API accepts
+ * (INT64_MAX) cannot overflow. rel_ns < 0 is treated as 0.
+ */
+int64_t pool__deadline(int64_t now, int64_t rel_ns)
+{
+	if (rel_ns < 0)
+		rel_ns = 0;
+	if (now > 0 && rel_ns > INT64_MAX - now)
+		return INT64_MAX;
+	return now + rel_ns;
+}
+
+/*
  * Sleep while *addr == val, at most rel_ns (< 0: no limit). Returns 0 when
  * woken or the value differed, POOL_ETIMEDOUT on timeout. Spurious returns
  * are possible: callers re-check their condition.
@@ -175,7 +189,7 @@ static bool must_rescan(struct pool *p)
 int pool__park(struct pool *p, struct pool_shard *self, bool *spinning)
 {
 	bool purge = !(p->flags & POOL_DISABLE_PURGE);
-	int64_t deadline = pool__now_ns() + p->expiry_ns;
+	int64_t deadline = pool__deadline(pool__now_ns(), p->expiry_ns);
 
 	/* P1: publish ourselves as parked. The token is reset under the
 	 * lock, so a waker's store (also under it) cannot be lost. */

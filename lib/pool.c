@@ -18,6 +18,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "internal.h"
 #include "ring-inl.h"
@@ -53,6 +54,22 @@ bool pool__inject_failure(void)
 			return false;
 	}
 	return k == 0;
+}
+
+static _Atomic(pool_test_hook_fn) test_hook;
+
+void pool__test_set_hook(pool_test_hook_fn fn)
+{
+	atomic_store_explicit(&test_hook, fn, memory_order_seq_cst);
+}
+
+void pool__test_point(int point, struct pool *p)
+{
+	pool_test_hook_fn fn =
+		atomic_load_explicit(&test_hook, memory_order_relaxed);
+
+	if (fn)
+		fn(point, p);
 }
 
 void *pool__alloc(size_t size)
@@ -204,10 +221,12 @@ static int check_options(const pool_options_t *in, pool_options_t *o)
 {
 	memset(o, 0, sizeof(*o));
 	if (in) {
-		/* The sizes this version knows: its own and 0.1's (which
-		 * ended before queue_limit; the rest stays zero = default). */
+		/* The sizes this version knows: its own, 0.1's (which ended
+		 * at panic_ctx) and the one before queue_limit; the fields
+		 * past a shorter size stay zero = default. */
 		if (in->size != sizeof(*o) &&
-		    in->size != offsetof(pool_options_t, queue_limit))
+		    in->size != offsetof(pool_options_t, queue_limit) &&
+		    in->size != offsetof(pool_options_t, on_discard))
 			return POOL_EINVAL;
 		memcpy(o, in, in->size);
 	}
@@ -273,6 +292,8 @@ static int pool_create(pool_t **out, pool_task_fn fn, const pool_options_t *in)
 	p->worker_ctx = o.worker_ctx;
 	p->panic_handler = o.panic_handler;
 	p->panic_ctx = o.panic_ctx;
+	p->on_discard = o.on_discard;
+	p->discard_ctx = o.discard_ctx;
 	/* At most half the CPUs search at once (at least one): more
 	 * searchers only steal cycles from producers. */
 	p->max_spinners = pool_default_capacity() / 2;
@@ -336,6 +357,25 @@ enum submit_mode { M_BLOCK, M_TRY, M_TIMEOUT };
 
 /* Retries (32 pauses apart) of a full pool before a submitter sleeps. */
 #define POOL_SUBMIT_SPINS 64
+
+/*
+ * One submit call. `held`: the call holds the pool (p->holds), so
+ * pool_destroy waits for submit_end before it frees anything. `copy`: arg is
+ * a struct pool_copy the call frees if the task is not accepted (before the
+ * hold is dropped: freeing it reads the pool's arena). `spawn_err`: a kick
+ * inside a read-side section could not start a thread; logged by submit_end
+ * (no user callback runs inside a read-side section).
+ */
+struct submit {
+	struct pool *p;
+	pool_task_fn fn;
+	void *arg;
+	enum submit_mode mode;
+	int64_t deadline;
+	bool copy;
+	bool held;
+	int spawn_err;
+};
 
 /*
  * Each thread's shard cursor. Threads start at different shards (one shared
@@ -436,43 +476,118 @@ static size_t push_any_n(struct pool *p, const pool_task_t *t, size_t n,
  * After a push: make sure a worker will look. S2: the fence pairs with P3 in
  * pool__park (and the fence in worker_exit): either a parking worker's
  * rescan sees our push, or we see it parked (nspinning dropped) and wake it.
+ * Runs inside the pusher's read-side section, so a worker it spawns is
+ * counted before a concurrent close's grace period ends; a failure to start
+ * one is returned, not logged (the caller logs outside the section).
  */
-static inline void kick(struct pool *p)
+static inline int kick(struct pool *p)
 {
 	atomic_thread_fence(memory_order_seq_cst);
 	/* S3 */
 	if (atomic_load_explicit(&p->nspinning, memory_order_relaxed) == 0)
-		pool__ensure_worker(p, POOL_SPAWN_ANY);
+		return pool__ensure_worker(p,
+					   POOL_SPAWN_ANY | POOL_SPAWN_QUIET);
+	return 0;
+}
+
+/* Take a hold; caller is inside a read-side section that saw OPEN. */
+static inline void hold_get(struct submit *s)
+{
+	if (!s->held) {
+		/* Relaxed: the grace period of close_pool orders it before
+		 * pool_destroy's acquire load of holds. */
+		atomic_fetch_add_explicit(&s->p->holds, 1,
+					  memory_order_relaxed);
+		s->held = true;
+	}
+}
+
+/*
+ * The end of every submit call that got past argument checks: count a
+ * rejection, free an unaccepted copy, log a deferred spawn failure, and drop
+ * the hold as the very last access to the pool.
+ */
+static int submit_end(struct submit *s, int r)
+{
+	struct pool *p = s->p;
+
+	if (r == 1)
+		r = 0;
+	if (r == POOL_ECLOSED)
+		atomic_fetch_add_explicit(&p->rej_closed, 1,
+					  memory_order_relaxed);
+	else if (r == POOL_ETIMEDOUT)
+		atomic_fetch_add_explicit(&p->rej_timeout, 1,
+					  memory_order_relaxed);
+	else if (r == POOL_EOVERLOAD)
+		atomic_fetch_add_explicit(&p->rej_overload, 1,
+					  memory_order_relaxed);
+	if (r < 0 && s->copy)
+		pool__copy_free(p, s->arg);
+	if (s->spawn_err) {
+		pool__log_spawn_failure(p, s->spawn_err);
+		/* A push may be stranded if no worker exists to run it. */
+		pool__discard_stranded(p);
+		s->spawn_err = 0;
+	}
+	if (s->held) {
+		s->held = false;
+		/* Release: our last access to the pool; pairs with the
+		 * acquire load in pool_destroy. The wake touches only the
+		 * futex address in the kernel. */
+		if (atomic_fetch_sub_explicit(&p->holds, 1,
+					      memory_order_release) == 1)
+			pool__futex_wake(&p->holds, INT_MAX);
+		pool__test_point(POOL_TP_SUBMIT_RELEASED, NULL);
+	}
+	return r;
 }
 
 /*
  * No worker at all (first submit, or all expired): start one now so that a
  * failure to start is reported to the caller instead of leaving the task
- * queued with nobody to run it.
+ * queued with nobody to run it. Only a blocking submit waits for the new
+ * worker's worker_init (holding the pool while it waits); the others never
+ * wait for user code: they start the worker and push, and if its worker_init
+ * refuses, the queued tasks no worker can run are discarded and reported
+ * (pool__discard_stranded).
  */
-static inline int ensure_first_worker(struct pool *p)
+static int ensure_first_worker(struct submit *s)
 {
+	struct pool *p = s->p;
+	bool wait = s->mode == M_BLOCK && p->worker_init;
 	int r;
 
 	if (atomic_load_explicit(&p->nworkers, memory_order_relaxed) != 0)
 		return 0;
-	r = pool__spawn(p, POOL_SPAWN_WAIT);
-	if (r < 0 &&
-	    atomic_load_explicit(&p->nworkers, memory_order_relaxed) == 0)
-		return r;
+	if (wait) {
+		pool__rcu_read_lock();
+		/* Inside the read-side section: a close's grace period waits
+		 * for us, so pool_destroy sees the hold (relaxed: RCU
+		 * orders it). */
+		r = atomic_load_explicit(&p->state, memory_order_relaxed) ==
+				    POOL_ST_OPEN
+			    ? 0
+			    : POOL_ECLOSED;
+		if (r == 0)
+			hold_get(s);
+		pool__rcu_read_unlock();
+		if (r < 0)
+			return r;
+	}
+	r = pool__spawn(p, wait ? POOL_SPAWN_WAIT : 0);
+	if (wait)
+		pool__test_point(POOL_TP_FIRST_WORKER_VERDICT, p);
+	if (r < 0) {
+		/* Our reservation may have made another submitter skip its
+		 * own spawn (nworkers was at cap): with no worker left, what
+		 * it pushed is stranded. */
+		pool__discard_stranded(p);
+		if (atomic_load_explicit(&p->nworkers, memory_order_relaxed) ==
+		    0)
+			return r;
+	}
 	return 0;
-}
-
-static int reject(struct pool *p, int err)
-{
-	_Atomic uint64_t *c = err == POOL_ECLOSED     ? &p->rej_closed
-			      : err == POOL_ETIMEDOUT ? &p->rej_timeout
-						      : &p->rej_overload;
-
-	if (err == POOL_ECLOSED || err == POOL_ETIMEDOUT ||
-	    err == POOL_EOVERLOAD)
-		atomic_fetch_add_explicit(c, 1, memory_order_relaxed);
-	return err;
 }
 
 /*
@@ -531,10 +646,12 @@ static inline bool push_one(struct pool *p, pool_task_fn fn, void *arg)
 /*
  * One push attempt; returns 1 pushed, 0 full, POOL_ECLOSED. The wake-up
  * (kick) runs inside the same read-side section, so a worker it spawns is
- * counted before a concurrent close's grace period ends.
+ * counted before a concurrent close's grace period ends. A full pool that
+ * the caller may wait on takes the hold inside the section too.
  */
-static inline int try_push(struct pool *p, pool_task_fn fn, void *arg)
+static inline int try_push(struct submit *s)
 {
+	struct pool *p = s->p;
 	int r;
 
 	pool__rcu_read_lock();
@@ -544,32 +661,39 @@ static inline int try_push(struct pool *p, pool_task_fn fn, void *arg)
 	    POOL_ST_OPEN)
 		r = POOL_ECLOSED;
 	else
-		r = push_one(p, fn, arg);
-	if (r == 1)
-		kick(p);
+		r = push_one(p, s->fn, s->arg);
+	if (r == 1) {
+		int e = kick(p);
+
+		if (e < 0)
+			s->spawn_err = e;
+	} else if (r == 0 && s->mode != M_TRY) {
+		hold_get(s);
+	}
 	pool__rcu_read_unlock();
 	return r;
 }
 
-static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
-		       enum submit_mode mode, int64_t deadline)
+/* The pool is full: wait for a slot (or not) by the mode's rules. */
+static int submit_slow(struct submit *s)
 {
+	struct pool *p = s->p;
 	int32_t w;
 	int r;
 
-	if (mode == M_TRY) {
+	if (s->mode == M_TRY) {
 		if (at_bound(p))
 			atomic_fetch_add_explicit(&p->rej_bound, 1,
 						  memory_order_relaxed);
-		return reject(p, POOL_EOVERLOAD);
+		return POOL_EOVERLOAD;
 	}
-	if (mode == M_BLOCK && in_own_task(p)) {
+	if (s->mode == M_BLOCK && in_own_task(p)) {
 		/* A task must not wait on its own pool: run it here. */
 		atomic_fetch_add_explicit(&p->inline_runs, 1,
 					  memory_order_relaxed);
-		pool__run_one(p, fn, arg);
-		if (fn == pool__submit_wait_trampoline)
-			pool__submit_wait_done(arg, 1);
+		pool__run_one(p, s->fn, s->arg);
+		if (s->fn == pool__submit_wait_trampoline)
+			pool__submit_wait_done(s->arg, 1);
 		return 0;
 	}
 	w = atomic_load_explicit(&p->waiting, memory_order_relaxed);
@@ -577,10 +701,11 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 		if (p->max_blocking && w >= p->max_blocking) {
 			atomic_fetch_add_explicit(&p->rej_max_blocking, 1,
 						  memory_order_relaxed);
-			return reject(p, POOL_EOVERLOAD);
+			return POOL_EOVERLOAD;
 		}
-		/* Counted for max_blocking, pool_waiting and pool_destroy;
-		 * the wake-up handshake is space_want below. */
+		/* Counted for max_blocking and pool_waiting; the wake-up
+		 * handshake is space_want below, the lifetime guard is the
+		 * hold try_push took. */
 	} while (!atomic_compare_exchange_weak_explicit(&p->waiting, &w, w + 1,
 							memory_order_relaxed,
 							memory_order_relaxed));
@@ -592,10 +717,10 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 	for (int spin = 0; spin < POOL_SUBMIT_SPINS; spin++) {
 		for (int k = 0; k < 32; k++)
 			cpu_relax();
-		r = try_push(p, fn, arg);
+		r = try_push(s);
 		if (r != 0)
 			goto done;
-		if (mode == M_TIMEOUT && pool__now_ns() >= deadline) {
+		if (s->mode == M_TIMEOUT && pool__now_ns() >= s->deadline) {
 			r = POOL_ETIMEDOUT;
 			goto done;
 		}
@@ -615,15 +740,11 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 		atomic_store_explicit(&p->space_want, 1, memory_order_seq_cst);
 		atomic_thread_fence(memory_order_seq_cst);
 
-		r = try_push(p, fn, arg);
-		if (r == 1) {
-			r = 0;
+		r = try_push(s);
+		if (r != 0)
 			break;
-		}
-		if (r < 0)
-			break;
-		if (mode == M_TIMEOUT) {
-			rel = deadline - pool__now_ns();
+		if (s->mode == M_TIMEOUT) {
+			rel = s->deadline - pool__now_ns();
 			if (rel <= 0) {
 				r = POOL_ETIMEDOUT;
 				break;
@@ -632,38 +753,39 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 		pool__futex_wait(&p->space_seq, seq, rel);
 	}
 done:
-	if (r == 1)
-		r = 0;
-	if (r < 0)
-		reject(p, r);
-	/* Release: our last access to the pool; pairs with the acquire load
-	 * in wait_no_waiters (pool_destroy). The wake touches only the futex
-	 * address in the kernel. */
-	if (atomic_fetch_sub_explicit(&p->waiting, 1, memory_order_release) ==
-	    1)
-		pool__futex_wake(&p->waiting, INT_MAX);
+	atomic_fetch_sub_explicit(&p->waiting, 1, memory_order_relaxed);
 	return r;
 }
 
-static int submit_one(struct pool *p, pool_task_fn fn, void *arg,
-		      enum submit_mode mode, int64_t deadline)
+static int submit_run(struct submit *s)
 {
 	int r;
 
-	if (!p || !fn)
-		return POOL_EINVAL;
-	if (atomic_load_explicit(&p->state, memory_order_relaxed) !=
+	if (atomic_load_explicit(&s->p->state, memory_order_relaxed) !=
 	    POOL_ST_OPEN)
-		return reject(p, POOL_ECLOSED);
-	r = ensure_first_worker(p);
+		return POOL_ECLOSED;
+	r = ensure_first_worker(s);
 	if (r < 0)
 		return r;
-	r = try_push(p, fn, arg);
-	if (r == 1)
-		return 0;
-	if (r < 0)
-		return reject(p, r);
-	return submit_slow(p, fn, arg, mode, deadline);
+	r = try_push(s);
+	if (r != 0)
+		return r;
+	return submit_slow(s);
+}
+
+static int submit_one(struct pool *p, pool_task_fn fn, void *arg,
+		      enum submit_mode mode, int64_t deadline, bool copy)
+{
+	struct submit s = {.p = p,
+			   .fn = fn,
+			   .arg = arg,
+			   .mode = mode,
+			   .deadline = deadline,
+			   .copy = copy};
+
+	if (!p || !fn)
+		return POOL_EINVAL;
+	return submit_end(&s, submit_run(&s));
 }
 
 static inline enum submit_mode block_mode(struct pool *p)
@@ -675,27 +797,28 @@ int pool_submit(pool_t *p, pool_task_fn fn, void *arg)
 {
 	if (!p)
 		return POOL_EINVAL;
-	return submit_one(p, fn, arg, block_mode(p), 0);
+	return submit_one(p, fn, arg, block_mode(p), 0, false);
+}
+
+int pool__submit_copy(struct pool *p, struct pool_copy *c)
+{
+	return submit_one(p, pool__copy_trampoline, c, block_mode(p), 0, true);
 }
 
 int pool_try_submit(pool_t *p, pool_task_fn fn, void *arg)
 {
-	return submit_one(p, fn, arg, M_TRY, 0);
+	return submit_one(p, fn, arg, M_TRY, 0, false);
 }
 
 int pool_submit_timeout(pool_t *p, pool_task_fn fn, void *arg,
 			int64_t timeout_ns)
 {
-	int64_t now;
-
 	if (timeout_ns < 0)
 		return POOL_EINVAL;
 	if (timeout_ns == 0)
-		return submit_one(p, fn, arg, M_TRY, 0);
-	now = pool__now_ns();
-	if (timeout_ns > INT64_MAX - now)
-		timeout_ns = INT64_MAX - now;
-	return submit_one(p, fn, arg, M_TIMEOUT, now + timeout_ns);
+		return submit_one(p, fn, arg, M_TRY, 0, false);
+	return submit_one(p, fn, arg, M_TIMEOUT,
+			  pool__deadline(pool__now_ns(), timeout_ns), false);
 }
 
 int pool_invoke(pool_t *p, void *arg)
@@ -724,9 +847,45 @@ static size_t push_batch(struct pool *p, const pool_task_t *t, size_t n)
 	return done;
 }
 
+/* Push tasks[*i ..] while they fit, then one kick, all in one read-side
+ * section. Returns 1 if every task was pushed, 0 if the pool is full,
+ * POOL_ECLOSED. */
+static int batch_push(struct submit *s, const pool_task_t *tasks, size_t n,
+		      size_t *i)
+{
+	struct pool *p = s->p;
+	size_t start = *i;
+	int r = 0;
+
+	pool__rcu_read_lock();
+	if (atomic_load_explicit(&p->state, memory_order_relaxed) !=
+	    POOL_ST_OPEN) {
+		r = POOL_ECLOSED;
+	} else {
+		*i += push_batch(p, tasks + *i, n - *i);
+		r = *i == n;
+	}
+	if (*i > start) {
+		int e;
+
+		pool__test_point(POOL_TP_BATCH_KICK, p);
+		/* One wake-up for the run just pushed, inside the section
+		 * (as try_push): a worker it spawns is counted before a
+		 * concurrent close's grace period ends. */
+		e = kick(p);
+		if (e < 0)
+			s->spawn_err = e;
+	}
+	if (r == 0 && s->mode != M_TRY)
+		hold_get(s);
+	pool__rcu_read_unlock();
+	return r;
+}
+
 int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 		      size_t *accepted)
 {
+	struct submit s = {.p = p};
 	size_t i = 0;
 	int r = 0;
 
@@ -739,36 +898,27 @@ int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 			return POOL_EINVAL;
 	if (n == 0)
 		return 0;
-	r = ensure_first_worker(p);
-	if (r < 0)
-		return r;
-	while (i < n) {
-		size_t start = i;
-
-		pool__rcu_read_lock();
-		if (atomic_load_explicit(&p->state, memory_order_relaxed) !=
-		    POOL_ST_OPEN)
-			r = POOL_ECLOSED;
-		else
-			i += push_batch(p, tasks + i, n - i);
-		pool__rcu_read_unlock();
-		if (i > start)
-			kick(p); /* one wake-up for the run just pushed */
-		if (r < 0) {
-			reject(p, r);
-			break;
-		}
-		if (i == n)
+	s.mode = block_mode(p);
+	r = atomic_load_explicit(&p->state, memory_order_relaxed) ==
+			    POOL_ST_OPEN
+		    ? ensure_first_worker(&s)
+		    : POOL_ECLOSED;
+	while (r == 0 && i < n) {
+		r = batch_push(&s, tasks, n, &i);
+		if (r != 0)
 			break;
 		/* Full: wait (or not) for task i as pool_submit would. */
-		r = submit_slow(p, tasks[i].fn, tasks[i].arg, block_mode(p), 0);
+		s.fn = tasks[i].fn;
+		s.arg = tasks[i].arg;
+		r = submit_slow(&s);
 		if (r < 0)
 			break;
 		i++;
+		r = 0;
 	}
 	if (accepted)
 		*accepted = i;
-	return r;
+	return submit_end(&s, r);
 }
 
 void pool__submit_wait_trampoline(void *arg)
@@ -800,15 +950,19 @@ int pool_submit_wait(pool_t *p, pool_task_fn fn, void *arg)
 		return POOL_EINVAL;
 	if (in_own_task(p)) {
 		if (atomic_load_explicit(&p->state, memory_order_relaxed) !=
-		    POOL_ST_OPEN)
-			return reject(p, POOL_ECLOSED);
+		    POOL_ST_OPEN) {
+			atomic_fetch_add_explicit(&p->rej_closed, 1,
+						  memory_order_relaxed);
+			return POOL_ECLOSED;
+		}
 		atomic_fetch_add_explicit(&p->inline_runs, 1,
 					  memory_order_relaxed);
 		pool__run_guarded(p, fn, arg);
 		return 0;
 	}
 	atomic_init(&w.done, 0);
-	r = submit_one(p, pool__submit_wait_trampoline, &w, block_mode(p), 0);
+	r = submit_one(p, pool__submit_wait_trampoline, &w, block_mode(p), 0,
+		       false);
 	if (r < 0)
 		return r;
 	/* Acquire: pairs with the release store in the trampoline. */
@@ -849,8 +1003,8 @@ int pool_tune(pool_t *p, int capacity)
 		/* More rings: blocked submitters may fit now; queued work
 		 * may use more workers. */
 		pool__space_signal(p);
-		if (pool__has_work(p))
-			pool__ensure_worker(p, 0);
+		if (pool__has_work(p) && pool__ensure_worker(p, 0) < 0)
+			pool__discard_stranded(p);
 	} else if (capacity < old) {
 		/* Parked surplus workers wake to retire. */
 		surplus = atomic_load_explicit(&p->nworkers,
@@ -958,35 +1112,19 @@ static int close_pool(struct pool *p)
 	return 1;
 }
 
-static void discard_rest(struct pool *p, pool_discard_fn fn, void *ctx)
-{
-	struct pool_task t;
-
-	while (pool__pop_any(p, &t)) {
-		if (t.fn == pool__submit_wait_trampoline) {
-			pool__submit_wait_done(t.arg, 2);
-		} else if (t.fn == pool__copy_trampoline) {
-			struct pool_copy *c = t.arg;
-
-			if (fn)
-				fn(c->fn, c->data, ctx);
-			pool__copy_free(p, c);
-		} else if (fn) {
-			fn(t.fn, t.arg, ctx);
-		}
-		atomic_fetch_add_explicit(&p->discarded, 1,
-					  memory_order_relaxed);
-	}
-}
-
 /*
  * Wait until every worker thread exited and no task is queued (deadline
- * < 0: no limit). If tasks are queued with no thread to run them (thread
- * creation failed), start one; with no deadline and no way to start one,
- * the tasks are discarded and logged (pool_destroy must terminate).
+ * < 0: no limit). If tasks are queued with no thread to run them, start one
+ * and wait for its worker_init's verdict (a refusing init discards what no
+ * worker can run: pool__discard_stranded). If no thread can be started at
+ * all, retry with a growing pause until the deadline (POOL_ETIMEDOUT, the
+ * tasks stay queued), or, with no deadline, discard and report them
+ * (pool_destroy must terminate).
  */
 static int wait_drained(struct pool *p, int64_t deadline)
 {
+	int64_t pause = 1000000; /* 1 ms, doubling to 100 ms */
+
 	for (;;) {
 		/* Acquire: pairs with the release decrement in
 		 * worker_exit: the workers' writes are visible. */
@@ -999,17 +1137,31 @@ static int wait_drained(struct pool *p, int64_t deadline)
 
 			if (!pool__has_work(p))
 				break;
-			r = pool__spawn(p, POOL_SPAWN_ANY);
-			if (r != 0 &&
-			    atomic_load_explicit(&p->nthreads,
-						 memory_order_acquire) == 0) {
-				if (deadline >= 0)
-					return POOL_ETIMEDOUT;
+			r = pool__spawn(p, POOL_SPAWN_ANY | POOL_SPAWN_WAIT);
+			if (r >= 0 || !pool__has_work(p))
+				continue;
+			/* Could not start a thread (or its init refused and
+			 * another task arrived meanwhile). */
+			if (deadline < 0) {
 				pool__log(p, POOL_LOG_ERROR,
 					  "no worker can start: discarding "
 					  "the queued tasks");
-				discard_rest(p, NULL, NULL);
+				pool__discard_all(p, p->on_discard,
+						  p->discard_ctx);
+				continue;
 			}
+			rel = deadline - pool__now_ns();
+			if (rel <= 0)
+				return POOL_ETIMEDOUT;
+			if (rel > pause)
+				rel = pause;
+			{
+				struct timespec ts = {0, (long)rel};
+
+				nanosleep(&ts, NULL);
+			}
+			if (pause < 100000000)
+				pause *= 2;
 			continue;
 		}
 		if (deadline >= 0) {
@@ -1045,9 +1197,7 @@ int pool_release_timeout(pool_t *p, int64_t timeout_ns)
 		return POOL_EDEADLK;
 	pool_release(p);
 	now = pool__now_ns();
-	if (timeout_ns > INT64_MAX - now)
-		timeout_ns = INT64_MAX - now;
-	return wait_drained(p, now + timeout_ns);
+	return wait_drained(p, pool__deadline(now, timeout_ns));
 }
 
 int pool_stop(pool_t *p, pool_discard_fn on_discard, void *ctx)
@@ -1061,7 +1211,7 @@ int pool_stop(pool_t *p, pool_discard_fn on_discard, void *ctx)
 	pthread_mutex_unlock(&p->life_lock);
 	/* A paused pool stays paused until its queue is discarded, so no
 	 * queued task starts after the pause (pool_pause). */
-	discard_rest(p, on_discard, ctx);
+	pool__discard_all(p, on_discard, ctx);
 	pthread_mutex_lock(&p->life_lock);
 	pool__unpause(p);
 	pthread_mutex_unlock(&p->life_lock);
@@ -1104,11 +1254,16 @@ int pool_destroy(pool_t *p)
 		return POOL_EDEADLK;
 	pool_release(p);
 	wait_drained(p, -1);
-	/* Blocked submitters were woken by the close; wait until each has
-	 * made its last access (the release decrement in submit_slow). */
-	while ((w = atomic_load_explicit(&p->waiting, memory_order_acquire)) !=
-	       0)
-		pool__futex_wait(&p->waiting, w, -1);
+	/* Callers that may block took a hold inside a read-side section that
+	 * saw OPEN, so after the close's grace period every such hold is
+	 * visible here. They were woken by the close (blocked submitters) or
+	 * by their worker's verdict (the first worker's init, which
+	 * wait_drained waited for); wait until each made its last access
+	 * (the release decrement in submit_end). */
+	if (atomic_load_explicit(&p->holds, memory_order_acquire) != 0)
+		pool__test_point(POOL_TP_DESTROY_HOLDS, p);
+	while ((w = atomic_load_explicit(&p->holds, memory_order_acquire)) != 0)
+		pool__futex_wait(&p->holds, w, -1);
 	pool_free_all(p);
 	return 0;
 }

@@ -24,6 +24,10 @@
 /* Spins of find_work before parking (each a cpu_relax apart). */
 #define POOL_SPIN_ROUNDS 256
 
+/* Refused worker_inits in a row after which a refusal no longer starts a
+ * replacement (init_failed). */
+#define POOL_INIT_RETRIES 3
+
 _Thread_local struct pool_tls pool__tls;
 
 struct pool_shard *pool__shard_new(struct pool *p, unsigned index)
@@ -153,6 +157,73 @@ void pool__bound_done(struct pool *p, size_t n)
 	if (atomic_load_explicit(&p->space_want, memory_order_relaxed) &&
 	    atomic_exchange_explicit(&p->space_want, 0, memory_order_seq_cst))
 		pool__space_signal(p);
+}
+
+/*
+ * Hand one popped task to a discard callback (NULL: drop it) and count it.
+ * Internal kinds: a pool_submit_wait waiter is released with "discarded"
+ * (its caller gets POOL_ECLOSED, the callback does not see it); a copy is
+ * passed as (fn, data) and freed after the callback. Runs user code: the
+ * caller holds no lock and is outside every read-side section.
+ */
+void pool__discard_task(struct pool *p, const struct pool_task *t,
+			pool_discard_fn fn, void *ctx)
+{
+	if (t->fn == pool__submit_wait_trampoline) {
+		pool__submit_wait_done(t->arg, 2);
+	} else if (t->fn == pool__copy_trampoline) {
+		struct pool_copy *c = t->arg;
+
+		if (fn)
+			fn(c->fn, c->data, ctx);
+		pool__copy_free(p, c);
+	} else if (fn) {
+		fn(t->fn, t->arg, ctx);
+	}
+	atomic_fetch_add_explicit(&p->discarded, 1, memory_order_relaxed);
+}
+
+/* Discard every queued task (pool_stop, pool_destroy without a worker). */
+void pool__discard_all(struct pool *p, pool_discard_fn fn, void *ctx)
+{
+	struct pool_task t;
+
+	while (pool__pop_any(p, &t))
+		pool__discard_task(p, &t, fn, ctx);
+}
+
+/*
+ * A worker could not start (worker_init refused, or no thread could be
+ * created) and tasks may be queued: if no worker is left to run them, they
+ * would wait for ever. Discard them, each to options.on_discard, count and
+ * log. With a worker alive (running, searching, starting or parked: the
+ * caller woke a parked one first) nothing is done: that worker scans the
+ * rings before it can park. Caller: outside every read-side section, no
+ * lock held (the callback is user code).
+ */
+void pool__discard_stranded(struct pool *p)
+{
+	struct pool_task t;
+	uint64_t n = 0;
+
+	/* Pairs with the seq_cst reservation of nworkers in pool__spawn: a
+	 * worker reserved before this read is seen (and will scan); one
+	 * reserved after it can only find what we did not pop. */
+	atomic_thread_fence(memory_order_seq_cst);
+	while (atomic_load_explicit(&p->nworkers, memory_order_seq_cst) == 0 &&
+	       pool__pop_any(p, &t)) {
+		pool__discard_task(p, &t, p->on_discard, p->discard_ctx);
+		n++;
+	}
+	if (n) {
+		/* Slots were freed: wake blocked submitters (as after_pop
+		 * does; unconditionally, this is no fast path). */
+		pool__space_signal(p);
+		pool__log(p, POOL_LOG_ERROR,
+			  "no worker can start: discarded %llu queued "
+			  "task(s)",
+			  (unsigned long long)n);
+	}
 }
 
 /*
@@ -291,18 +362,31 @@ void pool__join_zombie(struct pool *p)
  * Some work is queued and maybe nobody is looking: wake a parked worker or
  * spawn one. Called after a seq_cst fence by the caller.
  */
-void pool__ensure_worker(struct pool *p, unsigned spawn_flags)
+int pool__ensure_worker(struct pool *p, unsigned spawn_flags)
 {
+	int r;
+
 	if (pool__wake_one(p))
-		return;
+		return 0;
 	/* Nobody parked. A worker that just left the stack in its park
 	 * rescan (P4) counted itself as a searcher before leaving, and the
 	 * acquire load of nidle in pool__wake_one makes that count visible
 	 * here: a searcher is responsible for the queued work, so no thread
-	 * is started for it. */
-	if (atomic_load_explicit(&p->nspinning, memory_order_seq_cst) > 0)
-		return;
-	(void)pool__spawn(p, spawn_flags & ~(unsigned)POOL_SPAWN_WAIT);
+	 * is started for it. A thread still starting (nstarting) counts
+	 * itself as a searcher before it stops starting, then scans; if its
+	 * worker_init refuses it hands off (worker_main). Either way it
+	 * covers the queued work, so no second thread is started for it. */
+	if (atomic_load_explicit(&p->nspinning, memory_order_seq_cst) > 0 ||
+	    atomic_load_explicit(&p->nstarting, memory_order_seq_cst) > 0)
+		return 0;
+	r = pool__spawn(p, spawn_flags & ~(unsigned)POOL_SPAWN_WAIT);
+	return r < 0 ? r : 0;
+}
+
+void pool__log_spawn_failure(struct pool *p, int err)
+{
+	pool__log(p, POOL_LOG_ERROR, "cannot start a worker: %s",
+		  pool_strerror(err));
 }
 
 struct spawn_arg {
@@ -346,8 +430,9 @@ static void worker_exit(struct pool *p, struct pool_shard *self,
 	 * its task here and make sure a worker runs it. */
 	atomic_thread_fence(memory_order_seq_cst);
 	if (why != EXIT_INIT && pool__has_work(p) &&
-	    atomic_load_explicit(&p->nspinning, memory_order_relaxed) == 0)
-		pool__ensure_worker(p, POOL_SPAWN_ANY);
+	    atomic_load_explicit(&p->nspinning, memory_order_relaxed) == 0 &&
+	    pool__ensure_worker(p, POOL_SPAWN_ANY) < 0)
+		pool__discard_stranded(p);
 
 	old = atomic_exchange_explicit(&p->zombie, pthread_self(),
 				       memory_order_acq_rel);
@@ -362,12 +447,66 @@ static void worker_exit(struct pool *p, struct pool_shard *self,
 		pthread_join(old, NULL);
 }
 
+/*
+ * worker_init refused. Give back the slot and the shard, deliver the verdict,
+ * then hand off like every other way out of the starting state: a submitter
+ * may have skipped its wake-up because it saw us starting
+ * (pool__ensure_worker). The fence pairs with S2: either that submitter saw
+ * our nstarting decrement (and woke or spawned), or we see its push here.
+ * The hand-off wakes a parked worker or starts a replacement, but only while
+ * fewer than POOL_INIT_RETRIES inits in a row have refused: an init that
+ * keeps refusing must not spin up threads for ever. Past that, queued tasks
+ * wait for a live worker (the next submit that finds none free tries a new
+ * one), and if no worker is alive at all they are discarded and reported.
+ * Runs with the calling thread no longer in the pool's context, so the
+ * callbacks it may run (logger, on_discard) call in as an outside caller.
+ */
+static void init_failed(struct pool *p, struct pool_shard *self,
+			struct spawn_arg *sa, int r)
+{
+	uint32_t streak;
+
+	pool__tls.pool = NULL;
+	pool__tls.shard = NULL;
+	atomic_fetch_add_explicit(&p->spawn_failed, 1, memory_order_relaxed);
+	streak = atomic_fetch_add_explicit(&p->init_refusals, 1,
+					   memory_order_relaxed) +
+		 1;
+	/* Give back shard and slot before the verdict, so a spawner that
+	 * sees the failure also sees no worker (pool_submit then reports
+	 * the failure). */
+	self->state = NULL;
+	atomic_store_explicit(&self->owner, 0, memory_order_release);
+	atomic_fetch_sub_explicit(&p->nworkers, 1, memory_order_seq_cst);
+	atomic_fetch_sub_explicit(&p->nstarting, 1, memory_order_seq_cst);
+	if (sa->wait) {
+		/* Release: pairs with the spawner's acquire load; sa lives on
+		 * its stack until then. */
+		atomic_store_explicit(&sa->result, r, memory_order_release);
+		pool__futex_wake(&sa->result, 1);
+	} else {
+		pool__free(sa);
+	}
+	pool__log(p, POOL_LOG_ERROR, "worker %u: worker_init failed: %d",
+		  self->index, r);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (!pool__has_work(p) ||
+	    atomic_load_explicit(&p->nspinning, memory_order_seq_cst) != 0)
+		return;
+	if (streak < POOL_INIT_RETRIES) {
+		if (pool__ensure_worker(p, POOL_SPAWN_ANY) < 0)
+			pool__discard_stranded(p);
+	} else if (!pool__wake_one(p)) {
+		pool__discard_stranded(p);
+	}
+}
+
 static void *worker_main(void *argp)
 {
 	struct spawn_arg *sa = argp;
 	struct pool *p = sa->pool;
 	struct pool_shard *self = sa->shard;
-	bool spinning = true; /* the spawner counted us */
+	bool spinning = false; /* the spawner counted us in nstarting */
 	bool tagged = false;
 	struct pool_shard *from;
 	void *altstack = NULL;
@@ -388,35 +527,23 @@ static void *worker_main(void *argp)
 		if (r > 0)
 			r = POOL_EINVAL;
 		if (r < 0) {
-			pool__log(p, POOL_LOG_ERROR,
-				  "worker %u: worker_init failed: %d",
-				  self->index, r);
-			atomic_fetch_add_explicit(&p->spawn_failed, 1,
-						  memory_order_relaxed);
-			atomic_fetch_sub_explicit(&p->nspinning, 1,
-						  memory_order_seq_cst);
-			/* Give back shard and slot before the verdict, so a
-			 * spawner that sees the failure also sees no worker
-			 * (pool_submit then reports the failure). */
-			self->state = NULL;
-			atomic_store_explicit(&self->owner, 0,
-					      memory_order_release);
-			atomic_fetch_sub_explicit(&p->nworkers, 1,
-						  memory_order_seq_cst);
-			if (sa->wait) {
-				/* Release: pairs with the spawner's acquire
-				 * load; sa lives on its stack until then. */
-				atomic_store_explicit(&sa->result, r,
-						      memory_order_release);
-				pool__futex_wake(&sa->result, 1);
-			} else {
-				pool__free(sa);
-			}
+			init_failed(p, self, sa, r);
 			pool__altstack_off(altstack);
 			worker_exit(p, self, EXIT_INIT);
 			return NULL;
 		}
 	}
+	if (p->worker_init)
+		atomic_store_explicit(&p->init_refusals, 0,
+				      memory_order_relaxed);
+	/* Start searching: count as a searcher first, stop starting second
+	 * (both seq_cst, in the single order with the submitters' fence S2).
+	 * A submitter that read either count skipped its wake-up; from here
+	 * on we are a searcher like any other and scan before we can park
+	 * (docs/design.md, "Starting workers"). */
+	atomic_fetch_add_explicit(&p->nspinning, 1, memory_order_seq_cst);
+	atomic_fetch_sub_explicit(&p->nstarting, 1, memory_order_seq_cst);
+	spinning = true;
 	if (sa->wait) {
 		atomic_store_explicit(&sa->result, 0, memory_order_release);
 		pool__futex_wake(&sa->result, 1);
@@ -597,7 +724,9 @@ int pool__spawn(struct pool *p, unsigned flags)
 	sa->wait = wait_init;
 	atomic_init(&sa->result, 1);
 
-	atomic_fetch_add_explicit(&p->nspinning, 1, memory_order_seq_cst);
+	/* Counted as starting (not searching) until it scans: see
+	 * pool__ensure_worker and worker_main. */
+	atomic_fetch_add_explicit(&p->nstarting, 1, memory_order_seq_cst);
 	pthread_attr_init(&attr);
 	if (p->stack_size)
 		pthread_attr_setstacksize(&attr, p->stack_size);
@@ -606,13 +735,13 @@ int pool__spawn(struct pool *p, unsigned flags)
 		      : pthread_create(&tid, &attr, worker_main, sa);
 	pthread_attr_destroy(&attr);
 	if (err) {
-		atomic_fetch_sub_explicit(&p->nspinning, 1,
+		atomic_fetch_sub_explicit(&p->nstarting, 1,
 					  memory_order_seq_cst);
 		if (!wait_init)
 			pool__free(sa);
-		pool__log(p, POOL_LOG_ERROR, "cannot start a worker: %s",
-			  strerror(err));
 		err = POOL_ENOMEM;
+		if (!(flags & POOL_SPAWN_QUIET))
+			pool__log_spawn_failure(p, err);
 		goto fail;
 	}
 	atomic_fetch_add_explicit(&p->spawned, 1, memory_order_relaxed);

@@ -130,7 +130,10 @@ pool_multi_new_opts(pool_multi_t **out, int n, const pool_options_t *per_pool,
  * task never runs and the caller keeps arg.
  * Blocking: as pool_submit on the picked member (blocks while that member is
  * full unless POOL_NONBLOCKING or max_blocking; inline run from inside a
- * task of that same member). Under round-robin (and POOL_LB_CUSTOM), when
+ * task of that same member). A blocking submit from a task of one member
+ * that lands on a sibling member can deadlock when both are full and each
+ * waits on the other: from inside member tasks use pool_multi_try_submit or
+ * pool_multi_submit_timeout. Under round-robin (and POOL_LB_CUSTOM), when
  * the picked member returns POOL_EOVERLOAD the task is offered once more to
  * the least-loaded other member with the same call; its result is returned.
  * Errors: POOL_EINVAL (m or fn NULL), then as pool_submit: POOL_ECLOSED,

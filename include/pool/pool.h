@@ -78,7 +78,14 @@ typedef struct pool_task {
 	void *arg;
 } pool_task_t;
 
-/* Called once per task discarded by pool_stop, on the thread calling it. */
+/*
+ * A discard callback: told once about each accepted task that will never
+ * run. pool_stop calls its argument on the thread calling pool_stop;
+ * options.on_discard is called for the tasks the pool drops on its own (see
+ * pool_options_t), on the thread that found them stranded. It runs outside
+ * every pool lock and may call into the library (submit to this or another
+ * pool, read stats), but must not destroy this pool.
+ */
 typedef void (*pool_discard_fn)(pool_task_fn fn, void *arg, void *ctx);
 
 /* Log levels passed to a pool_log_fn. */
@@ -90,7 +97,11 @@ enum pool_log_level {
 
 /*
  * A logger. Called from any pool thread or caller thread, never with a pool
- * lock held; must be thread-safe. `msg` is valid only during the call.
+ * lock held and never inside the library's RCU read-side sections, so it may
+ * call any pool function, also ones that wait for a grace period (pool_tune,
+ * pool_release, pool_destroy of another pool); must be thread-safe. `msg` is
+ * valid only during the call. pool_panic inside a logger called outside a
+ * task ends the process (docs/panic.md): do not panic in it.
  */
 typedef void (*pool_log_fn)(void *ctx, int level, const char *msg);
 
@@ -100,6 +111,23 @@ typedef void (*pool_log_fn)(void *ctx, int level, const char *msg);
  * code to refuse (the worker then exits without running a task, and the
  * spawn is reported as failed). worker_fini runs on the same thread when the
  * worker exits (expiry, shrink, release), with the state init produced.
+ * Both run outside every pool lock and read-side section and may call into
+ * the library (a submit from them counts as from inside the pool).
+ *
+ * Only a blocking pool_submit (and pool_submit_batch, pool_submit_wait and
+ * pool_invoke in blocking mode) waits for the first worker's worker_init and
+ * returns its code. Calls that never block (pool_try_submit, a
+ * POOL_NONBLOCKING pool) and pool_submit_timeout start the worker without
+ * waiting for user code and accept the task. A thread in worker_init does not
+ * keep parked workers asleep: a task submitted meanwhile wakes one.
+ *
+ * A pool whose worker_init refuses does not strand accepted tasks: when an
+ * init refuses (or no thread can be created) while tasks are queued and no
+ * other worker is alive to run them, those tasks are discarded: each is
+ * passed to options.on_discard, counted in pool_stats_t.discarded, and one
+ * line is logged. No thread is spawned again from a refusing init (the next
+ * submit tries again), so an init that always refuses costs one thread
+ * start per submit that finds no worker, not a spin.
  */
 typedef int (*pool_worker_init_fn)(void *ctx, unsigned worker_id, void **state);
 typedef void (*pool_worker_fini_fn)(void *ctx, unsigned worker_id, void *state);
@@ -155,9 +183,11 @@ typedef struct pool_options {
 	/* Max workers (and rings). 0: pool_default_capacity(). < 0 or
 	 * > 1 << 20: EINVAL. */
 	int capacity;
-	/* POOL_NONBLOCKING | POOL_PREALLOC | POOL_DISABLE_PURGE. */
+	/* POOL_NONBLOCKING | POOL_PREALLOC | POOL_DISABLE_PURGE |
+	 * POOL_CATCH_SIGNALS. */
 	unsigned flags;
-	/* Idle time after which a parked worker exits. 0: 1 s. < 0: EINVAL. */
+	/* Idle time after which a parked worker exits. 0: 1 s. < 0: EINVAL.
+	 * Any larger value, up to INT64_MAX, is valid. */
 	int64_t expiry_ns;
 	/* Max submitters blocked at once on a full pool; more get
 	 * POOL_EOVERLOAD. 0: unlimited. < 0: EINVAL. */
@@ -183,13 +213,22 @@ typedef struct pool_options {
 	 * (at most 10 a second per pool, then a count of those dropped). */
 	pool_panic_fn panic_handler;
 	void *panic_ctx;
+	/* Called for each accepted task the pool drops on its own because no
+	 * worker can run it (worker_init refused or no thread could start
+	 * while no other worker was alive; pool_destroy finding no way to
+	 * start one). Not called by pool_stop (it has its own callback).
+	 * NULL: dropped, counted in pool_stats_t.discarded and logged. A
+	 * pool_submit_copy task is passed as (fn, copy) and freed after the
+	 * call; a pool_submit_wait task is not passed (its caller gets
+	 * POOL_ECLOSED). */
+	pool_discard_fn on_discard;
+	void *discard_ctx;
 	/* Queue bound (load shedding; see pool_set_queue_limit for the exact
 	 * rule). 0: unbounded, today's behaviour (only the rings bound the
 	 * queue). > 0: at most this many tasks wait while every worker runs
 	 * one. POOL_QUEUE_NONE: no queue (ants): a task is accepted only when
 	 * a worker takes it at once. Other negative values: EINVAL. Added in
-	 * 0.2: a struct of the 0.1 size (ending at panic_ctx) is accepted and
-	 * means 0 here. */
+	 * 0.2: a struct of the 0.1 size is accepted and means 0 here. */
 	int64_t queue_limit;
 } pool_options_t;
 
@@ -223,7 +262,7 @@ typedef struct pool_stats {
 	/* Counters since pool_new. */
 	uint64_t submitted; /* accepted tasks */
 	uint64_t completed; /* tasks that ended (returned or panicked) */
-	uint64_t discarded; /* tasks dropped by pool_stop */
+	uint64_t discarded; /* tasks dropped by pool_stop or on_discard */
 	uint64_t rejected_overload; /* POOL_EOVERLOAD returned */
 	uint64_t rejected_closed;   /* POOL_ECLOSED returned */
 	uint64_t rejected_timeout;  /* POOL_ETIMEDOUT returned by submits */
@@ -312,17 +351,22 @@ POOL_EXTERN POOL_NODISCARD int pool_new_func(pool_t **out, pool_task_fn fn,
  * inline on the calling worker (counted in inline_runs), so a task never
  * waits on its own pool. Lock-free otherwise: no lock and no syscall when a
  * worker is awake.
+ * The first submit to a pool with no worker starts one; in blocking mode it
+ * waits for that worker's worker_init (see pool_worker_init_fn).
  * Errors: POOL_EINVAL (p or fn NULL), POOL_ECLOSED (released, stopped or
  * being destroyed, also when it happens while blocked), POOL_EOVERLOAD,
  * POOL_ENOMEM (no worker exists and none could be started; the task was not
- * accepted), or the negative code a worker_init returned in that case.
+ * accepted), or the negative code a worker_init returned in that case
+ * (blocking mode only).
  */
 POOL_EXTERN POOL_NODISCARD int pool_submit(pool_t *p, pool_task_fn fn,
 					   void *arg);
 
 /*
  * pool_try_submit - like pool_submit but never blocks: a full pool returns
- * POOL_EOVERLOAD at once, also from inside a task (no inline run).
+ * POOL_EOVERLOAD at once, also from inside a task (no inline run). It never
+ * waits for user code either: with no worker alive it starts one without
+ * waiting for its worker_init (POOL_ENOMEM if no thread can be created).
  */
 POOL_EXTERN POOL_NODISCARD int pool_try_submit(pool_t *p, pool_task_fn fn,
 					       void *arg);
@@ -333,6 +377,8 @@ POOL_EXTERN POOL_NODISCARD int pool_try_submit(pool_t *p, pool_task_fn fn,
  * behaves as pool_try_submit; < 0 is POOL_EINVAL. Honours max_blocking;
  * ignores POOL_NONBLOCKING (an explicit timeout is an explicit wish to wait).
  * From inside a task of the same pool it waits like any caller (bounded).
+ * Any timeout up to INT64_MAX is valid. It waits for a slot, never for a
+ * worker_init (started as by pool_try_submit).
  */
 POOL_EXTERN POOL_NODISCARD int
 pool_submit_timeout(pool_t *p, pool_task_fn fn, void *arg, int64_t timeout_ns);
@@ -525,11 +571,13 @@ POOL_EXTERN int pool_release(pool_t *p);
  * pool_release_timeout - close, run every accepted task, and wait until every
  * worker thread has exited, for at most timeout_ns (ants ReleaseTimeout).
  *
- * Ordering: every accepted task's return happens-before a 0 return. On
- * POOL_ETIMEDOUT the pool stays closed and keeps running what remains;
- * nothing is freed; call it again or pool_destroy later. Errors: POOL_EINVAL
- * (p NULL, timeout_ns < 0), POOL_ETIMEDOUT, POOL_EDEADLK (from inside a task
- * of this pool).
+ * Ordering: every accepted task's return (or its discard, when no worker can
+ * start: see pool_worker_init_fn) happens-before a 0 return. Any timeout up
+ * to INT64_MAX is valid. If no thread can be created, it retries until the
+ * deadline. On POOL_ETIMEDOUT the pool stays closed and keeps running what
+ * remains; nothing is freed; call it again or pool_destroy later. Errors:
+ * POOL_EINVAL (p NULL, timeout_ns < 0), POOL_ETIMEDOUT, POOL_EDEADLK (from
+ * inside a task of this pool).
  */
 POOL_EXTERN int pool_release_timeout(pool_t *p, int64_t timeout_ns);
 
@@ -558,16 +606,21 @@ POOL_EXTERN int pool_reboot(pool_t *p);
  * the pool.
  *
  * Blocking: waits for all accepted tasks (there is no timeout: use
- * pool_release_timeout first for one). Blocked submitters return
- * POOL_ECLOSED before memory is freed. Errors: POOL_EINVAL (p NULL),
- * POOL_EDEADLK (from inside a task of this pool; nothing is done).
+ * pool_release_timeout first for one). Submitters blocked on a full pool or
+ * waiting for the first worker's worker_init return POOL_ECLOSED (or 0 if
+ * their task got in before the close) before memory is freed. Always
+ * returns: tasks that no worker can run because no thread can start are
+ * discarded (options.on_discard), logged and counted. Errors: POOL_EINVAL (p
+ * NULL), POOL_EDEADLK (from inside a task of this pool; nothing is done).
  */
 POOL_EXTERN int pool_destroy(pool_t *p);
 
 /*
  * Worker context, valid only inside a task (or worker_init/fini):
  *   pool_worker_state  the state worker_init set for this worker, else NULL
- *   pool_worker_id     this worker's index (0 .. capacity-1), else -1
+ *   pool_worker_id     this worker's shard index, else -1: 0 .. capacity-1,
+ *                      except that a worker started before a shrink keeps
+ *                      its index (up to the largest capacity the pool had)
  *   pool_self          the pool running the calling task, else NULL
  */
 POOL_EXTERN void *pool_worker_state(void);

@@ -35,6 +35,18 @@
  *                    more queued work
  *   BUG_NO_FENCE_ORDER  the submitter reads nspinning before its push
  *                    (S3 before S1: what a missing S2 fence allows)
+ *   BUG_INIT_SPINNING  (with INIT) the old start protocol: the spawner
+ *                    counts the new thread as a searcher while it runs
+ *                    worker_init, and a refusing init gives up without a
+ *                    hand-off (issue 9, defect 3)
+ *
+ *   INIT    each new thread runs worker_init, which may refuse (at most
+ *           MAXREFUSE times in a run, default 1): the thread counts in
+ *           nstarting, not nspinning, until it starts searching; a refusal
+ *           hands off (wakes a parked worker) and, with no worker alive,
+ *           discards the queued tasks (counted as reported, not run).
+ *           KRETRY (POOL_INIT_RETRIES, default 3): refusals in a row after
+ *           which a refusal no longer starts a replacement
  */
 
 #ifndef NW
@@ -55,13 +67,23 @@
 #ifndef MAXEXP
 #define MAXEXP 1
 #endif
+#ifndef MAXREFUSE
+#define MAXREFUSE 1
+#endif
+#ifndef KRETRY
+#define KRETRY 3	/* POOL_INIT_RETRIES */
+#endif
 #ifndef NGATE
 #define NGATE 2
 #endif
 
 /* Thread slots: a spawned thread may still be exiting (shard already
  * released) while a new one runs on the same shard. */
+#ifdef INIT
+#define NTHR (2 * NW + 1) /* + a refusing thread still exiting */
+#else
 #define NTHR (2 * NW)
+#endif
 
 #define ST_OPEN    0
 #define ST_CLOSING 1
@@ -83,6 +105,7 @@ byte rtail[NW];		/* ring.tail: next pop position */
 byte state = ST_OPEN;	/* pool.state */
 byte cap = NW;		/* pool.cap */
 byte nspinning;		/* pool.nspinning */
+byte nstarting;		/* pool.nstarting (threads before their first scan) */
 byte nworkers;		/* pool.nworkers (logical workers) */
 byte nthreads;		/* pool.nthreads (threads not finished) */
 byte waiting;		/* pool.waiting (blocked submitters) */
@@ -102,6 +125,10 @@ byte tshard[NTHR];
 
 /* Ground truth. */
 byte runs[NT];		/* times task i ran */
+byte disc[NT];		/* times task i was discarded (reported) */
+byte ndisc;		/* tasks discarded in all */
+byte nrefused;		/* worker_init refusals so far (<= MAXREFUSE) */
+byte streak;		/* pool.init_refusals: refusals in a row */
 bool acc[NT];		/* task i was accepted */
 byte accepted;
 byte ran;
@@ -203,7 +230,11 @@ inline spawn(sp_any, sp_ok, sp_s, sp_t)
 			if
 			:: sp_s < NW ->
 				owner[sp_s] = true;
+#ifdef BUG_INIT_SPINNING
 				nspinning++;
+#else
+				nstarting++;
+#endif
 				sp_t = 0;
 				do
 				:: sp_t < NTHR && alive[sp_t] -> sp_t++
@@ -227,12 +258,14 @@ inline spawn(sp_any, sp_ok, sp_s, sp_t)
 	fi
 }
 
-/* pool__ensure_worker: wake a parked worker, else spawn one. */
+/* pool__ensure_worker: wake a parked worker, else spawn one unless a
+ * thread is searching or starting (each of those scans before it parks). */
 inline ensure_worker(ew_any, ew_woke, ew_ok, ew_s, ew_t)
 {
 	wake_one(ew_woke, ew_s, ew_t);
 	if
-	:: !ew_woke -> spawn(ew_any, ew_ok, ew_s, ew_t)
+	:: !ew_woke && nspinning == 0 && nstarting == 0 ->
+		spawn(ew_any, ew_ok, ew_s, ew_t)
 	:: else -> skip
 	fi;
 	ew_woke = false;
@@ -240,6 +273,49 @@ inline ensure_worker(ew_any, ew_woke, ew_ok, ew_s, ew_t)
 }
 
 /* pool__space_signal. */
+/* pool__discard_stranded: while no worker is alive, pop and report each
+ * queued task (one pop per step, as pool__pop_any). */
+inline discard_stranded(ds_i, ds_pos, ds_got)
+{
+	do
+	:: true ->
+		atomic {
+			ds_got = false;
+			if
+			:: nworkers == 0 ->
+				ds_i = 0;
+				do
+				:: ds_i < NW && ring_count(ds_i) == 0 -> ds_i++
+				:: else -> break
+				od;
+				if
+				:: ds_i < NW && seq[ds_i * RING + rtail[ds_i] % RING] ==
+					       2 * rtail[ds_i] + 1 ->
+					ds_pos = ds_i * RING + rtail[ds_i] % RING;
+					disc[sid[ds_pos]]++;
+					if
+					:: sid[ds_pos] < NGATE -> grejected++
+					:: else -> skip
+					fi;
+					ndisc++;
+					seq[ds_pos] = 2 * (rtail[ds_i] + RING);
+					rtail[ds_i]++;
+					ds_got = true
+				:: else -> skip
+				fi
+			:: else -> skip
+			fi;
+			ds_i = 0;
+			ds_pos = 0
+		};
+		if
+		:: ds_got -> skip
+		:: else -> break
+		fi
+	od;
+	ds_got = false
+}
+
 inline space_signal()
 {
 	space_seq++
@@ -404,7 +480,58 @@ proctype worker(byte me)
 end_idle:
 	(alive[me]);
 	s = tshard[me];
+#ifdef BUG_INIT_SPINNING
 	spinning = true;	/* the spawner counted us */
+#endif
+#ifdef INIT
+	/* worker_init: succeeds, or refuses (bounded). */
+	if
+	:: atomic { nrefused < MAXREFUSE -> nrefused++ } ->
+		/* init_failed: give back shard and slot, stop starting. */
+		owner[s] = false;
+		nworkers--;
+#ifdef BUG_INIT_SPINNING
+		nspinning--;
+#else
+		nstarting--;
+		/* fence; hand off: wake a parked worker or start a
+		 * replacement (the code stops starting replacements after
+		 * POOL_INIT_RETRIES refusals in a row; MAXREFUSE stays below
+		 * it), then discard what no worker is left to run. */
+		streak++;
+		has_work(got, i);
+		if
+		:: got && nspinning == 0 && streak < KRETRY ->
+			ensure_worker(true, woke, ok, j, i)
+		:: got && nspinning == 0 && streak >= KRETRY ->
+			wake_one(woke, j, i);
+			if
+			:: !woke -> discard_stranded(i, j, got)
+			:: else -> skip
+			fi;
+			woke = false
+		:: else -> skip
+		fi;
+		got = false;
+#endif
+		atomic {
+			s = 0;
+			nthreads--;
+			alive[me] = false
+		};
+		goto end_idle
+	:: true -> skip
+	fi;
+#endif
+#ifdef INIT
+	streak = 0;	/* init succeeded: init_refusals = 0 */
+#endif
+#ifndef BUG_INIT_SPINNING
+	/* Start searching: count as a searcher, then stop starting. */
+	nspinning++;
+	nstarting--;
+	spinning = true;
+#endif
 loop:
 	/* try_retire: CAS nworkers > cap -> nworkers - 1. */
 	atomic {
@@ -500,7 +627,7 @@ loop:
 		/* run_task */
 		atomic {
 			runs[id]++;
-			assert(runs[id] == 1);	/* no task runs twice */
+			assert(runs[id] + disc[id] == 1); /* once, never also discarded */
 			if
 			:: id < NGATE -> gstarted++
 			:: else -> ran++; id = NT
@@ -734,7 +861,7 @@ proctype releaser()
 	fi;
 	if
 	:: got -> got = false
-	:: else -> (prod_done == NP && ran == accepted)
+	:: else -> (prod_done == NP && ran + ndisc == accepted)
 	fi;
 	/* close_pool (under life_lock) */
 	state = ST_CLOSING;
@@ -763,16 +890,17 @@ proctype releaser()
 
 	/* Final checks. */
 	(prod_done == NP);
-	assert(ran == accepted);
+	assert(ran + ndisc == accepted);
 	i = 0;
 	do
 	:: i < NT ->
-		assert(runs[i] == acc[i]);	/* accepted: once; else never */
+		/* accepted: run once or reported once; else never */
+		assert(runs[i] + disc[i] == acc[i]);
 		i++
 	:: else -> break
 	od;
-	assert(nworkers == 0 && nspinning == 0 && nidle == 0 &&
-	       waiting == 0);
+	assert(nworkers == 0 && nspinning == 0 && nstarting == 0 &&
+	       nidle == 0 && waiting == 0);
 	i = 0;
 	do
 	:: i < NW -> assert(ring_count(i) == 0 && !owner[i]); i++

@@ -13,7 +13,14 @@
 #   expiry    safety with idle expiry (POOL_DISABLE_PURGE off)
 #   liveness  non-progress cycles under weak fairness (-DNP, pan -l -f): no
 #             execution runs forever, so with "safety" every task is run
-#   bug_no_rescan, bug_no_research, bug_no_handoff, bug_no_fence_order:
+#   init      safety with worker_init (-DINIT): threads count as starting,
+#             not searching, while in it; it may refuse once (hand-off, and
+#             discard-and-report when no worker is left)
+#   init_exhausted  the same with refusals past POOL_INIT_RETRIES: a
+#             refusal only wakes a parked worker or discards (no gate
+#             tasks: running below capacity is then the documented cost)
+#   bug_no_rescan, bug_no_research, bug_no_handoff, bug_no_fence_order,
+#   bug_init_spinning:
 #             seeded bugs; each must FAIL (the checker catches it)
 # --large: bigger settings (3 tasks instead of 2, etc.); minutes and GBs.
 #
@@ -34,8 +41,9 @@ if [ "${1:-}" = --large ]; then
 fi
 configs=("$@")
 [ ${#configs[@]} -eq 0 ] &&
-	configs=(safety tune expiry liveness bug_no_rescan bug_no_research
-		bug_no_handoff bug_no_fence_order)
+	configs=(safety tune expiry liveness init init_exhausted bug_no_rescan
+		bug_no_research bug_no_handoff bug_no_fence_order
+		bug_init_spinning)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pool-model.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -112,6 +120,9 @@ for c in "${configs[@]}"; do
 		bug_no_research) a=(fail safety -DNT=2 -DBUG_NO_RESEARCH) ;;
 		bug_no_handoff) a=(fail safety -DNT=2 -DBUG_NO_HANDOFF) ;;
 		bug_no_fence_order) a=(fail safety -DNT=2 -DBUG_NO_FENCE_ORDER) ;;
+		init) a=(pass safety -DNT=2 -DNP=1 -DINIT) ;;
+		init_exhausted) a=(pass safety -DNT=2 -DNP=1 -DNGATE=1 -DINIT -DMAXREFUSE=2 -DKRETRY=1) ;;
+		bug_init_spinning) a=(fail safety -DNT=2 -DNP=1 -DINIT -DBUG_INIT_SPINNING) ;;
 		*) echo "unknown config: $c" >&2; exit 2 ;;
 		esac
 	fi

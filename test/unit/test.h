@@ -353,6 +353,7 @@ static inline pool_stats_t test_stats(const pool_t *p)
  */
 enum bg_kind {
 	BG_SUBMIT,
+	BG_TRY_SUBMIT,
 	BG_SUBMIT_TIMEOUT,
 	BG_SUBMIT_WAIT,
 	BG_DESTROY,
@@ -381,6 +382,9 @@ static inline void *bg_call_main(void *arg)
 	switch (b->kind) {
 	case BG_SUBMIT:
 		rc = pool_submit(b->pool, b->fn, b->arg);
+		break;
+	case BG_TRY_SUBMIT:
+		rc = pool_try_submit(b->pool, b->fn, b->arg);
 		break;
 	case BG_SUBMIT_TIMEOUT:
 		rc = pool_submit_timeout(b->pool, b->fn, b->arg, b->timeout_ns);

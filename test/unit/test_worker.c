@@ -232,21 +232,37 @@ static void task_flag(void *arg)
 }
 
 /* Every init fails: a submit on a pool without workers is not accepted. */
+static void count_discard(pool_task_fn fn, void *arg, void *ctx)
+{
+	(void)fn;
+	(void)arg;
+	atomic_fetch_add((atomic_int *)ctx, 1);
+}
+
 TEST(worker_init_always_fails_lazy)
 {
 	struct wctx c;
 	pool_options_t o = w_opts(&c, 2, 0);
-	atomic_int r = 0;
+	atomic_int r = 0, dropped = 0;
 	pool_t *p;
 
 	c.fail_code = -EACCES;
 	c.fail_from = 0;
 	c.fail_to = 1 << 30;
+	o.on_discard = count_discard;
+	o.discard_ctx = &dropped;
 	ASSERT_OK(pool_new(&p, &o));
+	/* Blocking calls wait for the verdict and return it. */
 	ASSERT_ERR(pool_submit(p, task_flag, &r), -EACCES);
-	ASSERT_ERR(pool_try_submit(p, task_flag, &r), -EACCES);
 	ASSERT_ERR(pool_submit_wait(p, task_flag, &r), -EACCES);
 	ASSERT_UEQ(test_stats(p).submitted, 0);
+	/* A never-blocking call does not wait for worker_init: the task is
+	 * accepted, and when the init refuses with no worker alive it is
+	 * discarded and reported, not stranded. */
+	ASSERT_OK(pool_try_submit(p, task_flag, &r));
+	WAIT_UNTIL(atomic_load(&dropped) == 1);
+	ASSERT_UEQ(test_stats(p).submitted, 1);
+	ASSERT_UEQ(test_stats(p).discarded, 1);
 	ASSERT_UGE(test_stats(p).spawn_failed, 3);
 	ASSERT_OK(pool_destroy(p));
 	ASSERT_EQ(atomic_load(&r), 0);
