@@ -13,6 +13,7 @@
 #define POOL_INTERNAL_H
 
 #include <pthread.h>
+#include <setjmp.h>
 #include <stdalign.h>
 #include <stdatomic.h>
 #include <stdbool.h>
@@ -21,6 +22,7 @@
 
 #include "pool/pool.h"
 #include "pool/metrics.h"
+#include "pool/panic.h"
 #include "arch.h"
 #include "rcu-inl.h"
 
@@ -295,8 +297,38 @@ void *pool__alloc_aligned(size_t size);
 void pool__free(void *ptr);
 bool pool__inject_failure(void);
 
-/* panic.c */
+/* panic.c: a guard (docs/design.md, "Panics"). */
+struct pool_defer {
+	void (*fn)(void *);
+	void *arg;
+};
+
+struct pool_frame {
+	sigjmp_buf env;
+	struct pool_frame *prev;
+	struct pool *pool;
+	/* Written between sigsetjmp and siglongjmp: volatile, so their
+	 * values after the jump are the stored ones. */
+	volatile int panicked;
+	volatile int code;
+	volatile int signo;
+	volatile unsigned ndefer;
+	struct pool_defer defers[POOL_MAX_DEFERS];
+	char msg[POOL_PANIC_MSG_MAX];
+};
+
+/* The innermost guard of this thread; NULL outside every task. */
+extern _Thread_local struct pool_frame *pool__frame_cur
+	__attribute__((tls_model("initial-exec")));
 bool pool__run_guarded(struct pool *p, pool_task_fn fn, void *arg);
+/* A long-lived frame (the worker's): pool__frame_init once; the owner
+ * arms it with sigsetjmp(f->env, 0) in a function that stays active, runs
+ * each task with pool__frame_cur = f, and calls pool__frame_end(f, ...)
+ * after a task that deferred calls (f->ndefer) or jumped to f: it runs the
+ * deferred calls, reports a panic (returns true) and resets f. */
+void pool__frame_init(struct pool_frame *f, struct pool *p);
+bool pool__frame_end(struct pool_frame *f, struct pool *p, pool_task_fn fn,
+		     void *arg);
 int pool__signals_acquire(void);
 void pool__signals_release(void);
 void *pool__altstack_on(void);

@@ -7,12 +7,17 @@
  * the pool's final free, never by a worker or inside a signal handler.
  *
  * A guard is a struct pool_frame on the worker's C stack, linked from the
- * thread-local `tls_frame`. pool_panic and the signal handler record the
- * panic in the innermost frame and siglongjmp to it; the frame then runs its
- * deferred calls (each in a frame of its own, so a panic there is caught
- * too), and pool__run_guarded reports the panic. sigsetjmp(env, 0) does not
- * save the signal mask (no syscall per task); the signal handler is installed
- * with SA_NODEFER, so jumping out of it leaves the mask as it was.
+ * thread-local `tls_frame` (pool__frame_cur). A worker runs its plain tasks
+ * in one long-lived frame of its own, armed once and again after each
+ * panic it catches (worker.c, worker_guarded); every other guarded call
+ * (inline runs, sampled or hooked tasks, trampolines, deferred calls, the
+ * panic handler) gets a frame of its own from pool__run_guarded. pool_panic and
+ * the signal handler record the panic in the innermost frame and siglongjmp to
+ * it; the frame then runs its deferred calls (each in a frame of its own, so a
+ * panic there is caught too), and pool__run_guarded reports the panic.
+ * sigsetjmp(env, 0) does not save the signal mask (no syscall per task); the
+ * signal handler is installed with SA_NODEFER, so jumping out of it leaves the
+ * mask as it was.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -26,43 +31,29 @@
 #include "internal.h"
 #include "pool/panic.h"
 
-struct pool_defer {
-	void (*fn)(void *);
-	void *arg;
-};
-
-struct pool_frame {
-	sigjmp_buf env;
-	struct pool_frame *prev;
-	struct pool *pool;
-	/* Written between sigsetjmp and siglongjmp: volatile, so their
-	 * values after the jump are the stored ones. */
-	volatile int panicked;
-	volatile int code;
-	volatile int signo;
-	volatile unsigned ndefer;
-	struct pool_defer defers[POOL_MAX_DEFERS];
-	char msg[POOL_PANIC_MSG_MAX];
-};
-
 /* Initial-exec: read by the signal handler, which must not allocate. */
-static _Thread_local struct pool_frame *tls_frame
+_Thread_local struct pool_frame *pool__frame_cur
 	__attribute__((tls_model("initial-exec")));
+#define tls_frame pool__frame_cur
 
-/* Run fn(arg) in frame f, then f's deferred calls; f says if it panicked. */
-static void frame_run(struct pool_frame *f, struct pool *p, void (*fn)(void *),
-		      void *arg)
+static void frame_reset(struct pool_frame *f, struct pool *p)
 {
-	f->prev = tls_frame;
+	f->prev = NULL;
 	f->pool = p;
 	f->panicked = 0;
 	f->code = 0;
 	f->signo = 0;
 	f->ndefer = 0;
 	f->msg[0] = '\0';
-	tls_frame = f;
-	if (sigsetjmp(f->env, 0) == 0)
-		fn(arg);
+}
+
+static void frame_run(struct pool_frame *f, struct pool *p, void (*fn)(void *),
+		      void *arg);
+
+/* After fn returned or jumped to f: run f's deferred calls (each in a frame
+ * of its own; a panic in one replaces f's, as in Go), then leave f. */
+static void frame_leave(struct pool_frame *f, struct pool *p)
+{
 	/* Normal return or a jump to us: tls_frame is f again either way
 	 * (a jump only ever targets the innermost frame). */
 	tls_frame = f;
@@ -80,6 +71,18 @@ static void frame_run(struct pool_frame *f, struct pool *p, void (*fn)(void *),
 		}
 	}
 	tls_frame = f->prev;
+}
+
+/* Run fn(arg) in frame f, then f's deferred calls; f says if it panicked. */
+static void frame_run(struct pool_frame *f, struct pool *p, void (*fn)(void *),
+		      void *arg)
+{
+	frame_reset(f, p);
+	f->prev = tls_frame;
+	tls_frame = f;
+	if (sigsetjmp(f->env, 0) == 0)
+		fn(arg);
+	frame_leave(f, p);
 }
 
 struct handler_call {
@@ -122,23 +125,21 @@ static void log_panic(struct pool *p, const char *what,
 		  (unsigned long long)dropped);
 }
 
-bool pool__run_guarded(struct pool *p, pool_task_fn fn, void *arg)
+/* f panicked running fn(arg): count it and call the handler or log. */
+static void report_panic(struct pool *p, struct pool_frame *f, pool_task_fn fn,
+			 void *arg)
 {
-	struct pool_frame f;
 	struct handler_call hc;
 
-	frame_run(&f, p, fn, arg);
-	if (!f.panicked)
-		return false;
 	atomic_fetch_add_explicit(&p->panicked, 1, memory_order_relaxed);
 	hc.pool = p;
 	hc.info.pool_name = p->name;
 	hc.info.fn = fn;
 	hc.info.arg = arg;
-	hc.info.code = f.code;
-	hc.info.msg = f.msg;
+	hc.info.code = f->code;
+	hc.info.msg = f->msg;
 	hc.info.worker_id = pool_worker_id();
-	hc.info.signo = f.signo;
+	hc.info.signo = f->signo;
 	if (p->panic_handler) {
 		struct pool_frame hf;
 
@@ -154,7 +155,35 @@ bool pool__run_guarded(struct pool *p, pool_task_fn fn, void *arg)
 	} else {
 		log_panic(p, "task panicked", &hc.info);
 	}
+}
+
+bool pool__run_guarded(struct pool *p, pool_task_fn fn, void *arg)
+{
+	struct pool_frame f;
+
+	frame_run(&f, p, fn, arg);
+	if (!f.panicked)
+		return false;
+	report_panic(p, &f, fn, arg);
 	return true;
+}
+
+void pool__frame_init(struct pool_frame *f, struct pool *p)
+{
+	frame_reset(f, p);
+}
+
+bool pool__frame_end(struct pool_frame *f, struct pool *p, pool_task_fn fn,
+		     void *arg)
+{
+	bool panicked;
+
+	frame_leave(f, p);
+	panicked = f->panicked;
+	if (panicked)
+		report_panic(p, f, fn, arg);
+	frame_reset(f, p);
+	return panicked;
 }
 
 static __attribute__((noreturn)) void panic_jump(int code, const char *msg,

@@ -305,11 +305,10 @@ void pool__unpause(struct pool *p)
 		pool__wake_all(p);
 }
 
-static void run_task(struct pool *p, struct pool_shard *self,
-		     struct pool_work *t, bool tagged)
+/* A task ended (returned or panicked): count it. */
+static inline void task_done(struct pool *p, struct pool_shard *self,
+			     bool tagged)
 {
-	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
-	pool__obs_run_task(p, self, t);
 	atomic_store_explicit(&self->running, 0, memory_order_relaxed);
 	/* The task ended: its place under the queue bound is free. Before
 	 * completed, so a caller that sees the task counted complete (or
@@ -321,10 +320,60 @@ static void run_task(struct pool *p, struct pool_shard *self,
 		atomic_load_explicit(&self->completed, memory_order_relaxed) +
 			1,
 		memory_order_relaxed);
+}
+
+/* A task of an internal kind, sampled, or with hooks: a guard of its own
+ * (pool__run_guarded, through the observation path). */
+static void run_task(struct pool *p, struct pool_shard *self,
+		     struct pool_work *t, bool tagged)
+{
+	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
+	pool__obs_run_task(p, self, t);
+	task_done(p, self, tagged);
 	/* After completed, so that pool_submit_wait returns with the task
 	 * counted. */
 	if (t->fn == pool__submit_wait_trampoline)
 		pool__submit_wait_done(t->arg, 1);
+}
+
+/*
+ * The state of a worker's task loop, kept out of worker_loop's own frame:
+ * a panic in a plain task jumps out of worker_loop (whose locals are lost)
+ * back to worker_guarded, which finishes the task from here.
+ */
+struct worker_loop {
+	/* The long-lived guard plain tasks run in (lib/panic.c). */
+	struct pool_frame frame;
+	struct pool_work t; /* the task popped last */
+	void *altstack;
+	bool spinning;
+	bool tagged;
+};
+
+/* The common task: no marker function, not sampled, no hooks. */
+static inline bool plain_task(const struct pool *p, const struct pool_work *t)
+{
+	return t->stamp == 0 && !p->hook_before && !p->hook_after &&
+	       t->fn != pool__submit_wait_trampoline &&
+	       t->fn != pool__copy_trampoline;
+}
+
+/*
+ * Run a plain task in the worker's frame: no sigsetjmp per task (the frame
+ * was armed by worker_guarded); a panic jumps there. The stores to
+ * pool__frame_cur are thread-local: only this thread and its signal
+ * handler read them.
+ */
+static inline void run_plain(struct pool *p, struct pool_shard *self,
+			     struct worker_loop *w)
+{
+	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
+	pool__frame_cur = &w->frame;
+	w->t.fn(w->t.arg);
+	pool__frame_cur = NULL;
+	if (__builtin_expect(w->frame.ndefer != 0, 0))
+		pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
+	task_done(p, self, w->tagged);
 }
 
 /*
@@ -513,16 +562,125 @@ static void init_failed(struct pool *p, struct pool_shard *self,
 	}
 }
 
+/* The task loop; returns why the worker leaves (searcher count dropped). */
+static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
+				    struct worker_loop *w)
+{
+	struct pool_shard *from;
+
+	for (;;) {
+		int closed;
+		int r;
+
+		/* Shrink: surplus workers retire before taking more work
+		 * (after their current task, or as soon as pool_tune wakes
+		 * them from the idle stack). */
+		if (try_retire(p))
+			goto retire;
+		closed =
+			atomic_load_explicit(&p->state, memory_order_acquire) ==
+			POOL_ST_CLOSED;
+		/* Paused: start nothing new (pool_pause). Relaxed: a pause
+		 * set just now is seen at the next task at the latest. */
+		if (atomic_load_explicit(&p->paused, memory_order_relaxed)) {
+			pause_wait(p, &w->spinning);
+			continue;
+		}
+		from = find_work(p, self, &w->t, &w->tagged);
+		if (from) {
+			if (w->spinning) {
+				w->spinning = false;
+				pool__obs_busy(self);
+				/* The last searcher found work. If more is
+				 * queued, hand the search on (wake a parked
+				 * worker or spawn one): otherwise queued tasks
+				 * could wait behind ours while a worker
+				 * idles. The fence pairs with S2 in the submit
+				 * path: either the submitter saw our decrement
+				 * (and woke someone), or we see its push. */
+				if (atomic_fetch_sub_explicit(
+					    &p->nspinning, 1,
+					    memory_order_seq_cst) == 1) {
+					atomic_thread_fence(
+						memory_order_seq_cst);
+					if (ring_count(&from->ring) != 0 ||
+					    pool__has_work(p))
+						pool__ensure_worker(
+							p, POOL_SPAWN_ANY);
+				}
+			}
+			after_pop(p);
+			if (plain_task(p, &w->t))
+				run_plain(p, self, w);
+			else
+				run_task(p, self, &w->t, w->tagged);
+			continue;
+		}
+		/* Acquire load of state above: a CLOSED state means every
+		 * push happened before it (grace period), so an empty scan
+		 * after it is final. */
+		if (closed) {
+			if (w->spinning)
+				atomic_fetch_sub_explicit(&p->nspinning, 1,
+							  memory_order_seq_cst);
+			return EXIT_CLOSED;
+		}
+		if (!w->spinning &&
+		    atomic_load_explicit(&p->nspinning, memory_order_relaxed) <
+			    p->max_spinners) {
+			atomic_fetch_add_explicit(&p->nspinning, 1,
+						  memory_order_seq_cst);
+			w->spinning = true;
+		}
+		if (w->spinning) {
+			bool got = false;
+
+			for (int i = 0; i < POOL_SPIN_ROUNDS && !got; i++) {
+				cpu_relax();
+				got = ring_count(&self->ring) != 0 ||
+				      (i % 16 == 15 && pool__has_work(p));
+			}
+			if (got)
+				continue;
+		}
+		r = pool__park(p, self, &w->spinning);
+		if (r == POOL_PARK_EXPIRED)
+			return EXIT_EXPIRED;
+	}
+retire:
+	if (w->spinning)
+		atomic_fetch_sub_explicit(&p->nspinning, 1,
+					  memory_order_seq_cst);
+	return EXIT_RETIRED;
+}
+
+/*
+ * Arm the worker's frame and run the loop in it. A panic in a plain task
+ * (pool_panic, or a caught signal) jumps back here with sigsetjmp returning
+ * non-zero: the deferred calls run, the panic is reported, the task is
+ * counted as it would have been on return, and the loop starts again (it
+ * was running a task, so it was not a searcher). This function's frame
+ * stays active for the worker's life, and nothing it owns changes after
+ * the sigsetjmp (p, self and w are not written), so the jump is defined.
+ */
+static __attribute__((noinline)) enum exit_reason
+worker_guarded(struct pool *p, struct pool_shard *self, struct worker_loop *w)
+{
+	if (sigsetjmp(w->frame.env, 0) != 0) {
+		pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
+		task_done(p, self, w->tagged);
+	}
+	return worker_loop(p, self, w);
+}
+
 static void *worker_main(void *argp)
 {
 	struct spawn_arg *sa = argp;
 	struct pool *p = sa->pool;
 	struct pool_shard *self = sa->shard;
-	bool spinning = false; /* the spawner counted us in nstarting */
-	bool tagged = false;
-	struct pool_shard *from;
+	struct worker_loop w = {.spinning = false}; /* counted in nstarting */
 	void *altstack = NULL;
-	struct pool_work t;
+	enum exit_reason why;
 	char name[16];
 
 	if (p->flags & POOL_CATCH_SIGNALS)
@@ -555,7 +713,7 @@ static void *worker_main(void *argp)
 	 * (docs/design.md, "Starting workers"). */
 	atomic_fetch_add_explicit(&p->nspinning, 1, memory_order_seq_cst);
 	atomic_fetch_sub_explicit(&p->nstarting, 1, memory_order_seq_cst);
-	spinning = true;
+	w.spinning = true;
 	if (sa->wait) {
 		atomic_store_explicit(&sa->result, 0, memory_order_release);
 		pool__futex_wake(&sa->result, 1);
@@ -563,93 +721,11 @@ static void *worker_main(void *argp)
 		pool__free(sa);
 	}
 
-	for (;;) {
-		int closed;
-		int r;
-
-		/* Shrink: surplus workers retire before taking more work
-		 * (after their current task, or as soon as pool_tune wakes
-		 * them from the idle stack). */
-		if (try_retire(p))
-			goto retire;
-		closed =
-			atomic_load_explicit(&p->state, memory_order_acquire) ==
-			POOL_ST_CLOSED;
-		/* Paused: start nothing new (pool_pause). Relaxed: a pause
-		 * set just now is seen at the next task at the latest. */
-		if (atomic_load_explicit(&p->paused, memory_order_relaxed)) {
-			pause_wait(p, &spinning);
-			continue;
-		}
-		from = find_work(p, self, &t, &tagged);
-		if (from) {
-			if (spinning) {
-				spinning = false;
-				pool__obs_busy(self);
-				/* The last searcher found work. If more is
-				 * queued, hand the search on (wake a parked
-				 * worker or spawn one): otherwise queued tasks
-				 * could wait behind ours while a worker
-				 * idles. The fence pairs with S2 in the submit
-				 * path: either the submitter saw our decrement
-				 * (and woke someone), or we see its push. */
-				if (atomic_fetch_sub_explicit(
-					    &p->nspinning, 1,
-					    memory_order_seq_cst) == 1) {
-					atomic_thread_fence(
-						memory_order_seq_cst);
-					if (ring_count(&from->ring) != 0 ||
-					    pool__has_work(p))
-						pool__ensure_worker(
-							p, POOL_SPAWN_ANY);
-				}
-			}
-			after_pop(p);
-			run_task(p, self, &t, tagged);
-			continue;
-		}
-		/* Acquire load of state above: a CLOSED state means every
-		 * push happened before it (grace period), so an empty scan
-		 * after it is final. */
-		if (closed) {
-			if (spinning)
-				atomic_fetch_sub_explicit(&p->nspinning, 1,
-							  memory_order_seq_cst);
-			pool__altstack_off(altstack);
-			worker_exit(p, self, EXIT_CLOSED);
-			return NULL;
-		}
-		if (!spinning &&
-		    atomic_load_explicit(&p->nspinning, memory_order_relaxed) <
-			    p->max_spinners) {
-			atomic_fetch_add_explicit(&p->nspinning, 1,
-						  memory_order_seq_cst);
-			spinning = true;
-		}
-		if (spinning) {
-			bool got = false;
-
-			for (int i = 0; i < POOL_SPIN_ROUNDS && !got; i++) {
-				cpu_relax();
-				got = ring_count(&self->ring) != 0 ||
-				      (i % 16 == 15 && pool__has_work(p));
-			}
-			if (got)
-				continue;
-		}
-		r = pool__park(p, self, &spinning);
-		if (r == POOL_PARK_EXPIRED) {
-			pool__altstack_off(altstack);
-			worker_exit(p, self, EXIT_EXPIRED);
-			return NULL;
-		}
-	}
-retire:
-	if (spinning)
-		atomic_fetch_sub_explicit(&p->nspinning, 1,
-					  memory_order_seq_cst);
-	pool__altstack_off(altstack);
-	worker_exit(p, self, EXIT_RETIRED);
+	pool__frame_init(&w.frame, p);
+	w.altstack = altstack;
+	why = worker_guarded(p, self, &w);
+	pool__altstack_off(w.altstack);
+	worker_exit(p, self, why);
 	return NULL;
 }
 

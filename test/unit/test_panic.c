@@ -985,3 +985,87 @@ TEST(panic_outside_task_aborts)
 	if (!strstr(err, "plain thread"))
 		FAIL("child stderr does not report the misuse: %s", err);
 }
+
+/* ---- the worker's long-lived frame ---- */
+
+/* One worker alternates: a task that defers then panics, a task that
+ * defers and returns, a task that panics without deferring. The worker's
+ * frame (re-armed after each panic) must start every task clean: each
+ * deferred call runs once, after its own task, each panic reports its own
+ * code and message, and the queue-bound places of the panicked tasks come
+ * back (tasks are tagged: the pool has a bound). */
+struct frame_case {
+	struct seen *s;
+	struct rec r[3];
+	int kind;
+};
+
+static void task_frame_case(void *arg)
+{
+	struct frame_case *c = arg;
+
+	switch (c->kind) {
+	case 0:
+		ASSERT_OK(pool_defer(defer_record, &c->r[0]));
+		pool_panic(7, "deferred then panicked");
+		break;
+	case 1:
+		ASSERT_OK(pool_defer(defer_record, &c->r[1]));
+		break;
+	default:
+		pool_panicf(8, "plain %d", c->kind);
+	}
+}
+
+TEST(worker_frame_reused_across_panics)
+{
+	enum { ROUNDS = 50 };
+	static struct frame_case cs[ROUNDS * 3];
+	pool_options_t o = test_opts(1, 0, POOL_DISABLE_PURGE);
+	pool_stats_t st = POOL_STATS_INIT;
+	struct seen s;
+	pool_t *p;
+	int defers = 0, handler = 0;
+
+	seen_init(&s);
+	o.panic_handler = seen_handler;
+	o.panic_ctx = &s;
+	o.queue_limit = ROUNDS * 3;
+	ASSERT_OK(pool_new(&p, &o));
+	for (int i = 0; i < ROUNDS * 3; i++) {
+		cs[i].s = &s;
+		cs[i].kind = i % 3;
+		for (int k = 0; k < 3; k++) {
+			cs[i].r[k].s = &s;
+			cs[i].r[k].id = i;
+		}
+		ASSERT_OK(pool_submit(p, task_frame_case, &cs[i]));
+	}
+	ASSERT_OK(pool_release_timeout(p, SEC(30)));
+	ASSERT_EQ(s.calls, 2 * ROUNDS);
+	/* Order: each deferred call with its task's id, each handler call
+	 * right after task 3k's deferred call or alone for task 3k + 2. */
+	for (int i = 0; i < s.norder; i++) {
+		if (s.order[i] == ORDER_HANDLER)
+			handler++;
+		else
+			defers++;
+	}
+	ASSERT_EQ(s.norder, 64); /* the log keeps the first 64 entries */
+	ASSERT_EQ(s.order[0], 0);
+	ASSERT_EQ(s.order[1], ORDER_HANDLER);
+	ASSERT_EQ(s.order[2], 1);
+	ASSERT_EQ(s.order[3], ORDER_HANDLER);
+	ASSERT_EQ(s.order[4], 3);
+	ASSERT_EQ(s.order[5], ORDER_HANDLER);
+	ASSERT_EQ(s.order[6], 4);
+	ASSERT_EQ(s.order[7], ORDER_HANDLER);
+	ASSERT_EQ(s.code, 8);
+	ASSERT_STR_EQ(s.msg, "plain 2");
+	ASSERT_OK(pool_stats(p, &st));
+	ASSERT_UEQ(st.completed, ROUNDS * 3);
+	ASSERT_UEQ(st.panicked, 2 * ROUNDS);
+	ASSERT_UEQ(st.bounded_inflight, 0);
+	ASSERT(defers > 0 && handler > 0);
+	ASSERT_OK(pool_destroy(p));
+}
