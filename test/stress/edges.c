@@ -21,7 +21,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +29,9 @@
 #include <time.h>
 
 #include <pool.h>
+
+#define STRESS_PROG "stress_edges"
+#include "common.h"
 
 /* Library test hook (lib/internal.h): the k-th allocation or thread
  * creation from now fails, and every later one, until reset with -1. */
@@ -46,7 +48,6 @@ static atomic_uchar runs[MAX_IDS];
 static atomic_uchar reported[MAX_IDS];
 static unsigned char outcome[MAX_IDS];
 static atomic_uint next_id;
-static atomic_long errors;
 
 /* Per lifecycle. */
 static pool_t *pool;
@@ -56,46 +57,12 @@ static atomic_int live_subs;  /* submitters not yet finished */
 static atomic_int stop_subs;  /* submitters make no new call once set */
 static atomic_uint rng_seed = 12345;
 
-static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void report(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (atomic_fetch_add(&errors, 1) >= 20)
-		return;
-	va_start(ap, fmt);
-	fputs("stress_edges: error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 static unsigned rnd(unsigned n)
 {
 	unsigned s = atomic_fetch_add(&rng_seed, 0x9e3779b9u);
 	uint64_t x = (uint64_t)s * 0x2545F4914F6CDD1Dull + 1;
 
 	return n ? (unsigned)((xorshift(&x) >> 11) % n) : 0;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* A bounded busy delay of up to `us` microseconds (the workload, not a
