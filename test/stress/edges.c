@@ -360,6 +360,29 @@ static void lifecycle(void)
 }
 
 /*
+ * Start the id space again (a run lasts the seconds asked for, not as long
+ * as 2^20 ids do). Only between lifecycles: the last pool was destroyed
+ * (its workers joined) and its submitters joined, so no task or callback of
+ * an earlier id can still run or be reported.
+ */
+static uint64_t ids_recycled;
+
+static void recycle_ids(void)
+{
+	unsigned n = atomic_load(&next_id);
+
+	if (n > MAX_IDS)
+		n = MAX_IDS;
+	for (unsigned id = 0; id < n; id++) {
+		atomic_store_explicit(&runs[id], 0, memory_order_relaxed);
+		atomic_store_explicit(&reported[id], 0, memory_order_relaxed);
+		outcome[id] = OUT_NONE;
+	}
+	ids_recycled += n;
+	atomic_store(&next_id, 0);
+}
+
+/*
  * Watchdog: a lifecycle that makes no progress for 60 s is a hang (each one
  * normally takes milliseconds). Print what the pool says and abort, so the
  * run leaves a core and a reason instead of a bare timeout.
@@ -416,14 +439,15 @@ int main(int argc, char **argv)
 {
 	const char *env = getenv("POOL_STRESS_SECONDS");
 	long seconds = 5;
-	int64_t end;
+	int64_t t0, end;
 	pthread_t c;
 
 	if (env && atol(env) > 0)
 		seconds = atol(env);
 	if (argc > 1 && atol(argv[1]) > 0)
 		seconds = atol(argv[1]);
-	end = now_ns() + seconds * 1000000000;
+	t0 = now_ns();
+	end = t0 + seconds * 1000000000;
 	pthread_create(&c, NULL, chaos, NULL);
 	{
 		pthread_t w;
@@ -431,15 +455,20 @@ int main(int argc, char **argv)
 		pthread_create(&w, NULL, watchdog, NULL);
 		pthread_detach(w);
 	}
-	while (now_ns() < end && atomic_load(&errors) == 0 &&
-	       atomic_load(&next_id) + NSUB * PER_SUB * MAX_BATCH < MAX_IDS)
+	while (now_ns() < end && atomic_load(&errors) == 0) {
+		if (atomic_load(&next_id) + NSUB * PER_SUB * MAX_BATCH >=
+		    MAX_IDS)
+			recycle_ids();
 		lifecycle();
+	}
 	atomic_store(&chaos_stop, 1);
 	pthread_join(c, NULL);
 	pool__test_fail_after(-1);
 	printf("stress_edges: %.1fs lifecycles=%ld destroys_racing=%ld "
-	       "pool_new_enomem=%ld ids=%u discarded=%ld errors=%ld\n",
-	       (double)seconds, lifecycles, destroys_racing, pool_new_failed,
-	       atomic_load(&next_id), discarded_total, atomic_load(&errors));
+	       "pool_new_enomem=%ld ids=%llu discarded=%ld errors=%ld\n",
+	       (double)(now_ns() - t0) / 1e9, lifecycles, destroys_racing,
+	       pool_new_failed,
+	       (unsigned long long)(ids_recycled + atomic_load(&next_id)),
+	       discarded_total, atomic_load(&errors));
 	return atomic_load(&errors) == 0 && lifecycles > 0 ? 0 : 1;
 }
