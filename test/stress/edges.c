@@ -141,6 +141,27 @@ static void e_fini(void *ctx, unsigned id, void *state)
 	delay(atomic_load(&slow_us));
 }
 
+/*
+ * The library's log lines: expected by the thousands here (refused inits,
+ * threads that could not start, discarded tasks), so counted, and the last
+ * few kept for the watchdog's report instead of flooding stderr.
+ */
+#define LOG_KEEP 8
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char log_last[LOG_KEEP][160];
+static unsigned long log_lines;
+
+static void e_log(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	(void)level;
+	pthread_mutex_lock(&log_mu);
+	snprintf(log_last[log_lines % LOG_KEEP], sizeof(log_last[0]), "%s",
+		 msg);
+	log_lines++;
+	pthread_mutex_unlock(&log_mu);
+}
+
 static unsigned new_id(void)
 {
 	unsigned id = atomic_fetch_add(&next_id, 1);
@@ -243,7 +264,8 @@ static void *chaos(void *arg)
 	return NULL;
 }
 
-static long lifecycles, destroys_racing, discarded_total, pool_new_failed;
+static long lifecycles, destroys_racing, discarded_total, pool_new_failed,
+	release_timeouts;
 static atomic_long progress; /* lifecycles done (the watchdog reads it) */
 
 static void lifecycle(void)
@@ -265,6 +287,7 @@ static void lifecycle(void)
 	o.worker_fini = e_fini;
 	o.on_discard = on_discard;
 	o.name = "edges";
+	o.logger = e_log;
 	rc = pool_new(&pool, &o);
 	if (rc != 0) {
 		if (rc != POOL_ENOMEM)
@@ -284,6 +307,17 @@ static void lifecycle(void)
 		rc = pool_release_timeout(pool, 200000000);
 		if (rc != 0 && rc != POOL_ETIMEDOUT)
 			report("release_timeout: %s", pool_err_name(rc));
+		if (rc == POOL_ETIMEDOUT) {
+			/* The contract: call it again (or destroy). Tasks
+			 * queued with no thread able to start at the deadline
+			 * wait for that call, and so does a pool_submit_wait
+			 * caller among the submitters joined below. */
+			release_timeouts++;
+			rc = pool_release_timeout(pool, 10000000000);
+			if (rc != 0)
+				report("second release_timeout: %s",
+				       pool_err_name(rc));
+		}
 		for (int i = 0; i < NSUB; i++)
 			pthread_join(t[i], NULL);
 	} else {
@@ -430,6 +464,13 @@ static void *watchdog(void *arg)
 					st.discarded, st.spawned,
 					st.spawn_failed);
 		}
+		pthread_mutex_lock(&log_mu);
+		fprintf(stderr, "  %lu log lines, the last:\n", log_lines);
+		for (unsigned long i =
+			     log_lines > LOG_KEEP ? log_lines - LOG_KEEP : 0;
+		     i < log_lines; i++)
+			fprintf(stderr, "    %s\n", log_last[i % LOG_KEEP]);
+		pthread_mutex_unlock(&log_mu);
 		abort();
 	}
 	return NULL;
@@ -465,10 +506,11 @@ int main(int argc, char **argv)
 	pthread_join(c, NULL);
 	pool__test_fail_after(-1);
 	printf("stress_edges: %.1fs lifecycles=%ld destroys_racing=%ld "
-	       "pool_new_enomem=%ld ids=%llu discarded=%ld errors=%ld\n",
+	       "pool_new_enomem=%ld release_timeouts=%ld ids=%llu "
+	       "discarded=%ld log_lines=%lu errors=%ld\n",
 	       (double)(now_ns() - t0) / 1e9, lifecycles, destroys_racing,
-	       pool_new_failed,
+	       pool_new_failed, release_timeouts,
 	       (unsigned long long)(ids_recycled + atomic_load(&next_id)),
-	       discarded_total, atomic_load(&errors));
+	       discarded_total, log_lines, atomic_load(&errors));
 	return atomic_load(&errors) == 0 && lifecycles > 0 ? 0 : 1;
 }
