@@ -21,7 +21,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -30,6 +29,9 @@
 #include <time.h>
 
 #include <pool.h>
+
+#define STRESS_PROG "stress_edges"
+#include "common.h"
 
 /* Library test hook (lib/internal.h): the k-th allocation or thread
  * creation from now fails, and every later one, until reset with -1. */
@@ -46,7 +48,6 @@ static atomic_uchar runs[MAX_IDS];
 static atomic_uchar reported[MAX_IDS];
 static unsigned char outcome[MAX_IDS];
 static atomic_uint next_id;
-static atomic_long errors;
 
 /* Per lifecycle. */
 static pool_t *pool;
@@ -56,46 +57,12 @@ static atomic_int live_subs;  /* submitters not yet finished */
 static atomic_int stop_subs;  /* submitters make no new call once set */
 static atomic_uint rng_seed = 12345;
 
-static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void report(const char *fmt, ...)
-{
-	va_list ap;
-
-	if (atomic_fetch_add(&errors, 1) >= 20)
-		return;
-	va_start(ap, fmt);
-	fputs("stress_edges: error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
 static unsigned rnd(unsigned n)
 {
 	unsigned s = atomic_fetch_add(&rng_seed, 0x9e3779b9u);
 	uint64_t x = (uint64_t)s * 0x2545F4914F6CDD1Dull + 1;
 
 	return n ? (unsigned)((xorshift(&x) >> 11) % n) : 0;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
 }
 
 /* A bounded busy delay of up to `us` microseconds (the workload, not a
@@ -172,6 +139,27 @@ static void e_fini(void *ctx, unsigned id, void *state)
 	(void)id;
 	(void)state;
 	delay(atomic_load(&slow_us));
+}
+
+/*
+ * The library's log lines: expected by the thousands here (refused inits,
+ * threads that could not start, discarded tasks), so counted, and the last
+ * few kept for the watchdog's report instead of flooding stderr.
+ */
+#define LOG_KEEP 8
+static pthread_mutex_t log_mu = PTHREAD_MUTEX_INITIALIZER;
+static char log_last[LOG_KEEP][160];
+static unsigned long log_lines;
+
+static void e_log(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	(void)level;
+	pthread_mutex_lock(&log_mu);
+	snprintf(log_last[log_lines % LOG_KEEP], sizeof(log_last[0]), "%s",
+		 msg);
+	log_lines++;
+	pthread_mutex_unlock(&log_mu);
 }
 
 static unsigned new_id(void)
@@ -276,7 +264,8 @@ static void *chaos(void *arg)
 	return NULL;
 }
 
-static long lifecycles, destroys_racing, discarded_total, pool_new_failed;
+static long lifecycles, destroys_racing, discarded_total, pool_new_failed,
+	release_timeouts;
 static atomic_long progress; /* lifecycles done (the watchdog reads it) */
 
 static void lifecycle(void)
@@ -298,6 +287,7 @@ static void lifecycle(void)
 	o.worker_fini = e_fini;
 	o.on_discard = on_discard;
 	o.name = "edges";
+	o.logger = e_log;
 	rc = pool_new(&pool, &o);
 	if (rc != 0) {
 		if (rc != POOL_ENOMEM)
@@ -317,6 +307,17 @@ static void lifecycle(void)
 		rc = pool_release_timeout(pool, 200000000);
 		if (rc != 0 && rc != POOL_ETIMEDOUT)
 			report("release_timeout: %s", pool_err_name(rc));
+		if (rc == POOL_ETIMEDOUT) {
+			/* The contract: call it again (or destroy). Tasks
+			 * queued with no thread able to start at the deadline
+			 * wait for that call, and so does a pool_submit_wait
+			 * caller among the submitters joined below. */
+			release_timeouts++;
+			rc = pool_release_timeout(pool, 10000000000);
+			if (rc != 0)
+				report("second release_timeout: %s",
+				       pool_err_name(rc));
+		}
 		for (int i = 0; i < NSUB; i++)
 			pthread_join(t[i], NULL);
 	} else {
@@ -393,6 +394,29 @@ static void lifecycle(void)
 }
 
 /*
+ * Start the id space again (a run lasts the seconds asked for, not as long
+ * as 2^20 ids do). Only between lifecycles: the last pool was destroyed
+ * (its workers joined) and its submitters joined, so no task or callback of
+ * an earlier id can still run or be reported.
+ */
+static uint64_t ids_recycled;
+
+static void recycle_ids(void)
+{
+	unsigned n = atomic_load(&next_id);
+
+	if (n > MAX_IDS)
+		n = MAX_IDS;
+	for (unsigned id = 0; id < n; id++) {
+		atomic_store_explicit(&runs[id], 0, memory_order_relaxed);
+		atomic_store_explicit(&reported[id], 0, memory_order_relaxed);
+		outcome[id] = OUT_NONE;
+	}
+	ids_recycled += n;
+	atomic_store(&next_id, 0);
+}
+
+/*
  * Watchdog: a lifecycle that makes no progress for 60 s is a hang (each one
  * normally takes milliseconds). Print what the pool says and abort, so the
  * run leaves a core and a reason instead of a bare timeout.
@@ -440,6 +464,13 @@ static void *watchdog(void *arg)
 					st.discarded, st.spawned,
 					st.spawn_failed);
 		}
+		pthread_mutex_lock(&log_mu);
+		fprintf(stderr, "  %lu log lines, the last:\n", log_lines);
+		for (unsigned long i =
+			     log_lines > LOG_KEEP ? log_lines - LOG_KEEP : 0;
+		     i < log_lines; i++)
+			fprintf(stderr, "    %s\n", log_last[i % LOG_KEEP]);
+		pthread_mutex_unlock(&log_mu);
 		abort();
 	}
 	return NULL;
@@ -449,14 +480,15 @@ int main(int argc, char **argv)
 {
 	const char *env = getenv("POOL_STRESS_SECONDS");
 	long seconds = 5;
-	int64_t end;
+	int64_t t0, end;
 	pthread_t c;
 
 	if (env && atol(env) > 0)
 		seconds = atol(env);
 	if (argc > 1 && atol(argv[1]) > 0)
 		seconds = atol(argv[1]);
-	end = now_ns() + seconds * 1000000000;
+	t0 = now_ns();
+	end = t0 + seconds * 1000000000;
 	pthread_create(&c, NULL, chaos, NULL);
 	{
 		pthread_t w;
@@ -464,15 +496,21 @@ int main(int argc, char **argv)
 		pthread_create(&w, NULL, watchdog, NULL);
 		pthread_detach(w);
 	}
-	while (now_ns() < end && atomic_load(&errors) == 0 &&
-	       atomic_load(&next_id) + NSUB * PER_SUB * MAX_BATCH < MAX_IDS)
+	while (now_ns() < end && atomic_load(&errors) == 0) {
+		if (atomic_load(&next_id) + NSUB * PER_SUB * MAX_BATCH >=
+		    MAX_IDS)
+			recycle_ids();
 		lifecycle();
+	}
 	atomic_store(&chaos_stop, 1);
 	pthread_join(c, NULL);
 	pool__test_fail_after(-1);
 	printf("stress_edges: %.1fs lifecycles=%ld destroys_racing=%ld "
-	       "pool_new_enomem=%ld ids=%u discarded=%ld errors=%ld\n",
-	       (double)seconds, lifecycles, destroys_racing, pool_new_failed,
-	       atomic_load(&next_id), discarded_total, atomic_load(&errors));
+	       "pool_new_enomem=%ld release_timeouts=%ld ids=%llu "
+	       "discarded=%ld log_lines=%lu errors=%ld\n",
+	       (double)(now_ns() - t0) / 1e9, lifecycles, destroys_racing,
+	       pool_new_failed, release_timeouts,
+	       (unsigned long long)(ids_recycled + atomic_load(&next_id)),
+	       discarded_total, log_lines, atomic_load(&errors));
 	return atomic_load(&errors) == 0 && lifecycles > 0 ? 0 : 1;
 }

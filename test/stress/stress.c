@@ -30,7 +30,6 @@
 #include <inttypes.h>
 #include <pthread.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdatomic.h>
 #include <stdint.h>
 #include <stdio.h>
@@ -41,6 +40,9 @@
 #include <unistd.h>
 
 #include <pool.h>
+
+#define STRESS_PROG "stress"
+#include "common.h"
 
 #define MAX_IDS	      (1u << 22)
 #define MAX_BATCH     16
@@ -76,7 +78,6 @@ static unsigned char outcome[MAX_IDS];
 
 static atomic_uint next_id;
 static atomic_int stop_flag;
-static atomic_long errors;
 static pool_t *pool;
 
 /* Totals, summed from per-thread counts after join. */
@@ -88,41 +89,6 @@ struct tally {
 	long timeout;
 	long calls;
 };
-
-static void report(const char *fmt, ...) __attribute__((format(printf, 1, 2)));
-
-static void report(const char *fmt, ...)
-{
-	va_list ap;
-
-	/* Print the first few only; the count decides the exit status. */
-	if (atomic_fetch_add(&errors, 1) >= 20)
-		return;
-	va_start(ap, fmt);
-	fputs("stress: error: ", stderr);
-	vfprintf(stderr, fmt, ap);
-	fputc('\n', stderr);
-	va_end(ap);
-}
-
-static uint64_t xorshift(uint64_t *s)
-{
-	uint64_t x = *s;
-
-	x ^= x << 13;
-	x ^= x >> 7;
-	x ^= x << 17;
-	*s = x;
-	return x;
-}
-
-static int64_t now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
 
 static void pause_ns(long ns)
 {

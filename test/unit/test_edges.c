@@ -12,6 +12,9 @@
  */
 #define _GNU_SOURCE
 #include <errno.h>
+#include <signal.h>
+#include <sys/syscall.h>
+#include <unistd.h>
 
 #include "test.h"
 
@@ -384,6 +387,116 @@ TEST(batch_kick_before_drain_returns)
 	pool__test_set_hook(NULL);
 	gate_destroy(&g);
 	e_done(&c);
+}
+
+/* The thread of the first worker (its worker_init records it). */
+static atomic_long first_tid;
+
+static int init_note_tid(void *ctx, unsigned id, void **state)
+{
+	long none = 0;
+
+	(void)ctx;
+	(void)id;
+	(void)state;
+	atomic_compare_exchange_strong(&first_tid, &none,
+				       (long)syscall(SYS_gettid));
+	return 0;
+}
+
+static int thread_gone(long tid)
+{
+	return syscall(SYS_tgkill, (long)getpid(), tid, 0) != 0 &&
+	       errno == ESRCH;
+}
+
+/*
+ * The batch got the first worker's verdict and is about to push: hold it
+ * until that worker has expired and its thread ended (its exit rescan saw
+ * empty rings), then make the next spawn fail (the kick's).
+ */
+static void hook_first_gone(int point, struct pool *p)
+{
+	(void)p;
+	if (point != POOL_TP_FIRST_WORKER_VERDICT ||
+	    !atomic_exchange(&hook_armed, 0))
+		return;
+	WAIT_UNTIL(atomic_load(&first_tid) != 0 &&
+		   thread_gone(atomic_load(&first_tid)));
+	pool__test_fail_after(0);
+}
+
+/* The failed spawn is logged before anything is discarded: from here on
+ * threads may start again. */
+static void logger_disarms(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	(void)level;
+	if (strstr(msg, "cannot start a worker"))
+		pool__test_fail_after(-1);
+}
+
+struct batch_call {
+	pool_t *p;
+	pool_task_t t[2];
+	size_t acc;
+	int rc;
+	atomic_int done;
+};
+
+static void *batch2_main(void *arg)
+{
+	struct batch_call *b = arg;
+
+	b->rc = pool_submit_batch(b->p, b->t, 2, &b->acc);
+	atomic_store(&b->done, 1);
+	return NULL;
+}
+
+/*
+ * A batch whose kick cannot start a worker while none is alive must not
+ * then block for its next task: nothing would run what it pushed or free a
+ * slot (commit 39e32e3; stress_edges hung so, 1 in 16 runs under TSan).
+ * Capacity 1, one ring slot: the batch starts the first worker and waits
+ * for its worker_init (POOL_TP_FIRST_WORKER_VERDICT), that worker expires
+ * and ends, the batch pushes task 0 (the ring is full) and its kick fails
+ * (failure injection, disarmed by the logger when the failure is logged).
+ * Task 0 is discarded and reported, task 1 is pushed, starts a worker and
+ * runs; the old code slept in submit_slow for ever.
+ */
+TEST(batch_failed_kick_does_not_block)
+{
+	pool_options_t o = test_opts(1, 1, 0);
+	struct batch_call b = {0};
+	atomic_int ran0 = 0, ran1 = 0, dropped = 0;
+	pthread_t t;
+	pool_t *p;
+
+	o.worker_init = init_note_tid;
+	o.expiry_ns = MS(1);
+	o.on_discard = count_discard;
+	o.discard_ctx = &dropped;
+	o.logger = logger_disarms;
+	ASSERT_OK(pool_new(&p, &o));
+	pool__test_set_hook(hook_first_gone);
+	atomic_store(&hook_armed, 1);
+	b.p = p;
+	b.t[0] = (pool_task_t){task_flag, &ran0};
+	b.t[1] = (pool_task_t){task_flag, &ran1};
+	thread_start(&t, batch2_main, &b);
+	WAIT_UNTIL(atomic_load(&b.done));
+	thread_join(t);
+	pool__test_fail_after(-1);
+	ASSERT_OK(b.rc);
+	ASSERT_UEQ(b.acc, 2);
+	ASSERT_EQ(atomic_load(&hook_armed), 0);
+	ASSERT_OK(pool_release_timeout(p, SEC(10)));
+	ASSERT_EQ(atomic_load(&ran0), 0);
+	ASSERT_EQ(atomic_load(&dropped), 1);
+	ASSERT_EQ(atomic_load(&ran1), 1);
+	ASSERT_UEQ(test_stats(p).discarded, 1);
+	ASSERT_OK(pool_destroy(p));
+	pool__test_set_hook(NULL);
 }
 
 static atomic_int copy_released;

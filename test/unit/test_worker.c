@@ -187,7 +187,7 @@ TEST(worker_fini_once_per_init_across_expiry)
 	pool_options_t o = w_opts(&c, K, 0);
 	struct gate g[ROUNDS];
 	pool_t *p;
-	int r, i;
+	int r, i, prev = 0;
 
 	o.expiry_ns = MS(10);
 	ASSERT_OK(pool_new(&p, &o));
@@ -200,10 +200,15 @@ TEST(worker_fini_once_per_init_across_expiry)
 		gate_open(&g[r]);
 		WAIT_UNTIL(test_stats(p).workers == 0);
 		ASSERT_EQ(atomic_load(&c.finis), atomic_load(&c.init_ok));
-		ASSERT_EQ(atomic_load(&c.init_ok), K * (r + 1));
+		/* At least K new workers (K tasks ran at once); more when a
+		 * started worker expired (10 ms) before a task reached it, as
+		 * on a loaded machine (11 runs in 100 here failed an exact
+		 * count of K, with one extra worker spawned and expired). */
+		ASSERT_GE(atomic_load(&c.init_ok), prev + K);
+		prev = atomic_load(&c.init_ok);
 	}
 	ASSERT_OK(pool_destroy(p));
-	ASSERT_EQ(atomic_load(&c.finis), K * ROUNDS);
+	ASSERT_EQ(atomic_load(&c.finis), prev);
 	ASSERT_EQ(atomic_load(&c.bad_fini), 0);
 	for (r = 0; r < ROUNDS; r++)
 		gate_destroy(&g[r]);
