@@ -10,5 +10,8 @@
 #include "pool/pool.h"
 #include "pool/multi.h"
 #include "pool/panic.h"
+#include "pool/ctx.h"
+#include "pool/group.h"
+#include "pool/sem.h"
 
 #endif /* POOL_H */

@@ -323,7 +323,14 @@ int pool_new_func(pool_t **out, pool_task_fn fn, const pool_options_t *o)
 
 /* ---- submit ---- */
 
-enum submit_mode { M_BLOCK, M_TRY, M_TIMEOUT };
+/* M_UNTIL: M_BLOCK's inline rule, M_TIMEOUT's deadline, and a stop hook
+ * (pool__submit_until). */
+enum submit_mode { M_BLOCK, M_TRY, M_TIMEOUT, M_UNTIL };
+
+struct stop_hook {
+	int (*fn)(void *);
+	void *arg;
+};
 
 /* Retries (32 pauses apart) of a full pool before a submitter sleeps. */
 #define POOL_SUBMIT_SPINS 64
@@ -446,14 +453,15 @@ static inline int try_push(struct pool *p, pool_task_fn fn, void *arg)
 }
 
 static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
-		       enum submit_mode mode, int64_t deadline)
+		       enum submit_mode mode, int64_t deadline,
+		       const struct stop_hook *stop)
 {
 	int32_t w;
 	int r;
 
 	if (mode == M_TRY)
 		return reject(p, POOL_EOVERLOAD);
-	if (mode == M_BLOCK && in_own_task(p)) {
+	if ((mode == M_BLOCK || mode == M_UNTIL) && in_own_task(p)) {
 		/* A task must not wait on its own pool: run it here. */
 		atomic_fetch_add_explicit(&p->inline_runs, 1,
 					  memory_order_relaxed);
@@ -482,10 +490,12 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 		r = try_push(p, fn, arg);
 		if (r != 0)
 			goto done;
-		if (mode == M_TIMEOUT && pool__now_ns() >= deadline) {
+		if (mode >= M_TIMEOUT && pool__now_ns() >= deadline) {
 			r = POOL_ETIMEDOUT;
 			goto done;
 		}
+		if (stop && (r = stop->fn(stop->arg)) < 0)
+			goto done;
 	}
 	for (;;) {
 		/* Acquire: pairs with the release increment in
@@ -509,7 +519,12 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 		}
 		if (r < 0)
 			break;
-		if (mode == M_TIMEOUT) {
+		/* After the space_want request: a stopper signals space_seq
+		 * after making stop true, so either we see it here or our
+		 * futex wait sees the new space_seq. */
+		if (stop && (r = stop->fn(stop->arg)) < 0)
+			break;
+		if (mode >= M_TIMEOUT) {
 			rel = deadline - pool__now_ns();
 			if (rel <= 0) {
 				r = POOL_ETIMEDOUT;
@@ -533,7 +548,8 @@ done:
 }
 
 static int submit_one(struct pool *p, pool_task_fn fn, void *arg,
-		      enum submit_mode mode, int64_t deadline)
+		      enum submit_mode mode, int64_t deadline,
+		      const struct stop_hook *stop)
 {
 	int r;
 
@@ -550,7 +566,7 @@ static int submit_one(struct pool *p, pool_task_fn fn, void *arg,
 		return 0;
 	if (r < 0)
 		return reject(p, r);
-	return submit_slow(p, fn, arg, mode, deadline);
+	return submit_slow(p, fn, arg, mode, deadline, stop);
 }
 
 static inline enum submit_mode block_mode(struct pool *p)
@@ -562,12 +578,12 @@ int pool_submit(pool_t *p, pool_task_fn fn, void *arg)
 {
 	if (!p)
 		return POOL_EINVAL;
-	return submit_one(p, fn, arg, block_mode(p), 0);
+	return submit_one(p, fn, arg, block_mode(p), 0, NULL);
 }
 
 int pool_try_submit(pool_t *p, pool_task_fn fn, void *arg)
 {
-	return submit_one(p, fn, arg, M_TRY, 0);
+	return submit_one(p, fn, arg, M_TRY, 0, NULL);
 }
 
 int pool_submit_timeout(pool_t *p, pool_task_fn fn, void *arg,
@@ -578,11 +594,23 @@ int pool_submit_timeout(pool_t *p, pool_task_fn fn, void *arg,
 	if (timeout_ns < 0)
 		return POOL_EINVAL;
 	if (timeout_ns == 0)
-		return submit_one(p, fn, arg, M_TRY, 0);
+		return submit_one(p, fn, arg, M_TRY, 0, NULL);
 	now = pool__now_ns();
 	if (timeout_ns > INT64_MAX - now)
 		timeout_ns = INT64_MAX - now;
-	return submit_one(p, fn, arg, M_TIMEOUT, now + timeout_ns);
+	return submit_one(p, fn, arg, M_TIMEOUT, now + timeout_ns, NULL);
+}
+
+int pool__submit_until(struct pool *p, pool_task_fn fn, void *arg,
+		       int64_t deadline, int (*stop)(void *), void *stop_arg)
+{
+	struct stop_hook h = {stop, stop_arg};
+
+	if (!p)
+		return POOL_EINVAL;
+	return submit_one(p, fn, arg,
+			  (p->flags & POOL_NONBLOCKING) ? M_TRY : M_UNTIL,
+			  deadline, stop ? &h : NULL);
 }
 
 int pool_invoke(pool_t *p, void *arg)
@@ -630,7 +658,8 @@ int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 		if (i == n)
 			break;
 		/* Full: wait (or not) for task i as pool_submit would. */
-		r = submit_slow(p, tasks[i].fn, tasks[i].arg, block_mode(p), 0);
+		r = submit_slow(p, tasks[i].fn, tasks[i].arg, block_mode(p), 0,
+				NULL);
 		if (r < 0)
 			break;
 		i++;
@@ -648,6 +677,13 @@ void pool__submit_wait_trampoline(void *arg)
 
 	w->fn(w->arg);
 	pool__submit_wait_done(w, 1);
+}
+
+void pool__itask_trampoline(void *arg)
+{
+	struct pool_itask *t = arg;
+
+	t->run(t);
 }
 
 void pool__submit_wait_done(struct pool_waiter *w, int32_t how)
@@ -673,17 +709,19 @@ int pool_submit_wait(pool_t *p, pool_task_fn fn, void *arg)
 			return reject(p, POOL_ECLOSED);
 		atomic_fetch_add_explicit(&p->inline_runs, 1,
 					  memory_order_relaxed);
-		pool__run_guarded(p, fn, arg);
-		return 0;
+		return pool__run_guarded(p, fn, arg) ? POOL_EPANIC : 0;
 	}
 	atomic_init(&w.done, 0);
-	r = submit_one(p, pool__submit_wait_trampoline, &w, block_mode(p), 0);
+	r = submit_one(p, pool__submit_wait_trampoline, &w, block_mode(p), 0,
+		       NULL);
 	if (r < 0)
 		return r;
 	/* Acquire: pairs with the release store in the trampoline. */
 	while ((d = atomic_load_explicit(&w.done, memory_order_acquire)) == 0)
 		pool__futex_wait(&w.done, 0, -1);
-	return d == 1 ? 0 : POOL_ECLOSED;
+	if (d != 1)
+		return POOL_ECLOSED;
+	return w.panicked ? POOL_EPANIC : 0;
 }
 
 /* ---- tune ---- */
@@ -763,6 +801,10 @@ static void discard_rest(struct pool *p, pool_discard_fn fn, void *ctx)
 	while (pool__pop_any(p, &t)) {
 		if (t.fn == pool__submit_wait_trampoline) {
 			pool__submit_wait_done(t.arg, 2);
+		} else if (t.fn == pool__itask_trampoline) {
+			struct pool_itask *it = t.arg;
+
+			it->discard(it, fn, ctx);
 		} else if (t.fn == pool__copy_trampoline) {
 			struct pool_copy *c = t.arg;
 

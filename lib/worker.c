@@ -140,7 +140,7 @@ void pool__run_one(struct pool *p, pool_task_fn fn, void *arg)
 	if (fn == pool__submit_wait_trampoline) {
 		struct pool_waiter *w = arg;
 
-		pool__run_guarded(p, w->fn, w->arg);
+		w->panicked = pool__run_guarded(p, w->fn, w->arg);
 	} else if (fn == pool__copy_trampoline) {
 		struct pool_copy *c = arg;
 
@@ -151,21 +151,33 @@ void pool__run_one(struct pool *p, pool_task_fn fn, void *arg)
 	}
 }
 
-static void run_task(struct pool *p, struct pool_shard *self,
-		     struct pool_task *t)
+/* Run a popped task and count it. nested: inside another task's helping
+ * wait, whose running flag stays set. */
+static void run_task_(struct pool *p, struct pool_shard *self,
+		      struct pool_task *t, bool nested)
 {
-	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
+	if (!nested)
+		atomic_store_explicit(&self->running, 1, memory_order_relaxed);
 	pool__run_one(p, t->fn, t->arg);
-	atomic_store_explicit(&self->running, 0, memory_order_relaxed);
+	if (!nested)
+		atomic_store_explicit(&self->running, 0, memory_order_relaxed);
+	/* Release: pairs with the acquire loads in pool__idle_now, so a
+	 * pool_wait_idle that sees the task counted sees its effects. */
 	atomic_store_explicit(
 		&self->completed,
 		atomic_load_explicit(&self->completed, memory_order_relaxed) +
 			1,
-		memory_order_relaxed);
+		memory_order_release);
 	/* After completed, so that pool_submit_wait returns with the task
 	 * counted. */
 	if (t->fn == pool__submit_wait_trampoline)
 		pool__submit_wait_done(t->arg, 1);
+}
+
+static void run_task(struct pool *p, struct pool_shard *self,
+		     struct pool_task *t)
+{
+	run_task_(p, self, t, false);
 }
 
 /*
@@ -181,6 +193,18 @@ static inline void after_pop(struct pool *p)
 	if (atomic_load_explicit(&p->space_want, memory_order_relaxed) &&
 	    atomic_exchange_explicit(&p->space_want, 0, memory_order_seq_cst))
 		pool__space_signal(p);
+}
+
+bool pool__help_one(struct pool *p)
+{
+	struct pool_shard *self = pool__tls.shard;
+	struct pool_task t;
+
+	if (pool__tls.pool != p || !self || !find_work(p, self, &t))
+		return false;
+	after_pop(p);
+	run_task_(p, self, &t, true);
+	return true;
 }
 
 /* Retire if the pool shrank below the live worker count (CAS: exactly the

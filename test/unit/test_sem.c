@@ -1,0 +1,5 @@
+/* placeholder */
+#include "test.h"
+TEST(sem_placeholder)
+{
+}
