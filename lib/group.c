@@ -22,9 +22,14 @@
 #include "pool/group.h"
 
 #define GROUP_MAX_LIMIT (1 << 30)
-/* A helping waiter that found nothing to run sleeps at most this long
- * before looking for queued work again. */
-#define HELP_NAP_NS 1000000
+/* A helping waiter that finds nothing to run keeps looking (32 pauses
+ * apart) for HELP_SPIN_NS: in fork-join the child it waits for was stolen
+ * and the thief pushes grandchildren it can take. Then it naps, from
+ * HELP_NAP_MIN_NS doubling up to HELP_NAP_NS, looking again after each nap
+ * (a submit does not wake it: it is not on the idle stack). */
+#define HELP_SPIN_NS	250000
+#define HELP_NAP_MIN_NS 20000
+#define HELP_NAP_NS	1000000
 
 struct pool_group {
 	/* Immutable after pool_group_new. */
@@ -44,6 +49,9 @@ struct pool_group {
 	_Atomic int32_t err;   /* first error: CAS 0 -> code, once */
 	_Atomic uint64_t skipped;
 	_Atomic int32_t sleepers; /* test hook: callers asleep in a wait */
+	/* The newest shared task (exchange by go and by waiters; its slot
+	 * reference goes with it). Own line: written per go from tasks. */
+	_Atomic(struct group_task *) last POOL_CACHE_ALIGNED;
 };
 
 /* A task of a group (an itask, see internal.h). */
@@ -53,6 +61,14 @@ struct group_task {
 	pool_group_fn fn;
 	void *arg;
 	int ret;
+	/* Shared (submitted from a task of the group's pool): the record is
+	 * also in the group's `last` slot, so a waiter may run it before a
+	 * worker pops it. claimed: CAS 0 -> 1 by whoever runs or discards
+	 * it (exactly one). refs: the ring's and the slot's (acq_rel on the
+	 * decrement that frees). */
+	bool shared;
+	_Atomic int32_t claimed;
+	_Atomic int32_t refs;
 };
 
 /* The groups whose tasks run on this thread's stack (innermost first). */
@@ -130,9 +146,30 @@ static void call_task(void *arg)
 	t->ret = t->fn(t->arg);
 }
 
-static void gt_run(struct pool_itask *it)
+static void gt_unref(struct group_task *t)
 {
-	struct group_task *t = (struct group_task *)it;
+	if (!t->shared ||
+	    atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+		pool__free(t);
+}
+
+/* The one runner of a shared task: the ring's pop or a waiter. */
+static bool gt_claim(struct group_task *t)
+{
+	int32_t zero = 0;
+
+	/* Relaxed: the record's fields were published by the push (ring) or
+	 * by the slot exchange (acquire), and the claim orders nothing
+	 * else. */
+	return !t->shared ||
+	       atomic_compare_exchange_strong_explicit(&t->claimed, &zero, 1,
+						       memory_order_relaxed,
+						       memory_order_relaxed);
+}
+
+/* Run a claimed task (or skip it) and end it. */
+static void gt_exec(struct group_task *t)
+{
 	struct pool_group *g = t->g;
 	int e = pool_ctx_err(g->ctx);
 
@@ -154,8 +191,37 @@ static void gt_run(struct pool_itask *it)
 		else if (t->ret < 0)
 			set_err(g, t->ret);
 	}
-	pool__free(t);
 	task_end(g);
+}
+
+static void gt_run(struct pool_itask *it)
+{
+	struct group_task *t = (struct group_task *)it;
+
+	if (gt_claim(t))
+		gt_exec(t);
+	gt_unref(t);
+}
+
+/*
+ * The waiter's work-first step: run the group's newest queued task here,
+ * if no worker took it yet (fork-join: the child just pushed). Returns
+ * true if the slot held a task (run here or already taken).
+ */
+static bool run_last(struct pool_group *g)
+{
+	struct group_task *t;
+
+	if (!atomic_load_explicit(&g->last, memory_order_relaxed))
+		return false;
+	/* Acquire: pairs with the release exchange in go_common. */
+	t = atomic_exchange_explicit(&g->last, NULL, memory_order_acquire);
+	if (!t)
+		return false;
+	if (gt_claim(t))
+		gt_exec(t);
+	gt_unref(t);
+	return true;
 }
 
 static void gt_discard(struct pool_itask *it, pool_discard_fn fn, void *ctx)
@@ -165,9 +231,11 @@ static void gt_discard(struct pool_itask *it, pool_discard_fn fn, void *ctx)
 
 	(void)fn;
 	(void)ctx;
-	report_skip(g, t, POOL_ECLOSED);
-	pool__free(t);
-	task_end(g);
+	if (gt_claim(t)) {
+		report_skip(g, t, POOL_ECLOSED);
+		task_end(g);
+	}
+	gt_unref(t);
 }
 
 /* ---- life ---- */
@@ -209,6 +277,7 @@ int pool_group_new(pool_group_t **out, pool_t *p, const pool_group_options_t *o)
 	atomic_init(&g->err, 0);
 	atomic_init(&g->skipped, 0);
 	atomic_init(&g->sleepers, 0);
+	atomic_init(&g->last, NULL);
 	*out = g;
 	return 0;
 }
@@ -222,6 +291,15 @@ int pool_group_destroy(pool_group_t *g)
 		return POOL_EBUSY;
 	while (atomic_load_explicit(&g->exiting, memory_order_acquire) != 0)
 		cpu_relax();
+	/* A record left in the slot has ended (pending is 0): drop the
+	 * slot's reference. */
+	{
+		struct group_task *t = atomic_exchange_explicit(
+			&g->last, NULL, memory_order_acquire);
+
+		if (t)
+			gt_unref(t);
+	}
 	pool_ctx_destroy(g->ctx);
 	pool__free(g);
 	return 0;
@@ -281,6 +359,9 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 	bool helping = pool__tls.pool == g->pool;
 	_Atomic int32_t *want = what == W_IDLE ? &g->wwant : &g->swant;
 	struct pool_ctx_watch wc, wg;
+	int64_t nap = HELP_NAP_MIN_NS;
+	int64_t spin_until = 0;
+	unsigned spins = 0;
 	int r = 0;
 
 	if (cond_met(g, what))
@@ -303,8 +384,29 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 			break;
 		if (what == W_SLOT && (r = pool_ctx_err(g->ctx)) != 0)
 			break;
-		if (helping && pool__help_one(g->pool))
-			continue;
+		if (helping) {
+			if ((what == W_IDLE && run_last(g)) ||
+			    pool__help_one(g->pool)) {
+				spin_until = 0;
+				nap = HELP_NAP_MIN_NS;
+				continue;
+			}
+			/* Spin, reading the clock every 64 rounds only;
+			 * spin_until < 0: spun out, nap. */
+			if (spin_until >= 0 && spins++ % 64 == 0) {
+				int64_t now = pool__now_ns();
+
+				if (!spin_until)
+					spin_until = now + HELP_SPIN_NS;
+				else if (now >= spin_until)
+					spin_until = -1;
+			}
+			if (spin_until >= 0) {
+				for (int k = 0; k < 32; k++)
+					cpu_relax();
+				continue;
+			}
+		}
 		/* Acquire: pairs with bump()'s release increment. Loaded
 		 * before the announcement, so a bump after it changes the
 		 * word our futex wait compares. */
@@ -322,10 +424,12 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 			continue;
 		}
 		if (helping) {
-			int64_t nap = pool__deadline_after(HELP_NAP_NS);
+			int64_t wake = pool__deadline_after(nap);
 
-			if (nap < until)
-				until = nap;
+			if (wake < until)
+				until = wake;
+			if (nap < HELP_NAP_NS)
+				nap *= 2;
 		}
 		atomic_fetch_add_explicit(&g->sleepers, 1,
 					  memory_order_relaxed);
@@ -412,6 +516,9 @@ static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 	t->fn = fn;
 	t->arg = arg;
 	t->ret = 0;
+	t->shared = pool__tls.pool == g->pool;
+	atomic_init(&t->claimed, 0);
+	atomic_init(&t->refs, 2);
 	if (mode == GO_TRY)
 		r = pool_try_submit(g->pool, pool__itask_trampoline, &t->it);
 	else
@@ -420,6 +527,14 @@ static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 	if (r < 0) {
 		pool__free(t);
 		task_end(g);
+	} else if (t->shared) {
+		/* Release: publishes the record to run_last's acquire. The
+		 * record stays alive for the slot: its reference. */
+		struct group_task *old = atomic_exchange_explicit(
+			&g->last, t, memory_order_acq_rel);
+
+		if (old)
+			gt_unref(old);
 	}
 	return r;
 }

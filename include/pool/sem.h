@@ -36,7 +36,7 @@ POOL_BEGIN_DECLS
 typedef struct pool_sem pool_sem_t;
 
 /* The largest size (and weight) a semaphore accepts. */
-#define POOL_SEM_MAX ((int64_t)1 << 62)
+#define POOL_SEM_MAX ((int64_t)1 << 61)
 
 /*
  * pool_sem_new - a semaphore of `size` units, all available.

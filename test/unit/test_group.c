@@ -171,14 +171,21 @@ TEST(group_error_skips_queued_tasks_and_reports)
 	pool_t *p = new_pool(1); /* FIFO on one worker */
 	pool_group_t *g;
 
+	struct gate gt;
+
 	counter_init(&ran);
 	skiplog_init(&sk);
+	gate_init(&gt);
 	g = new_group(p, 0, NULL, on_skip, &sk);
+	/* Hold the worker until all are queued. */
+	ASSERT_OK(pool_submit(p, task_gate, &gt));
+	gate_wait_entered(&gt, 1);
 	/* Positive returns are success. */
 	ASSERT_OK(pool_group_go(g, gtask_ret, (void *)(intptr_t)7));
 	ASSERT_OK(pool_group_go(g, gtask_ret, (void *)(intptr_t)-3));
 	for (int i = 0; i < 5; i++)
 		ASSERT_OK(pool_group_go(g, gtask_count, &ran));
+	gate_open(&gt);
 	ASSERT_EQ(pool_group_wait(g), -3);
 	/* One worker runs them in order: all five came after the error. */
 	ASSERT_EQ(counter_get(&ran), 0);
@@ -189,6 +196,7 @@ TEST(group_error_skips_queued_tasks_and_reports)
 	ASSERT_PTR_EQ(sk.arg, &ran);
 	ASSERT_OK(pool_group_destroy(g));
 	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&gt);
 	counter_destroy(&ran);
 	counter_destroy(&sk.n);
 }
