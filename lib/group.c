@@ -22,12 +22,14 @@
 #include "pool/group.h"
 
 #define GROUP_MAX_LIMIT (1 << 30)
-/* A helping waiter that finds nothing to run keeps looking (32 pauses
- * apart) for HELP_SPIN_NS: in fork-join the child it waits for was stolen
- * and the thief pushes grandchildren it can take. Then it naps, from
- * HELP_NAP_MIN_NS doubling up to HELP_NAP_NS, looking again after each nap
- * (a submit does not wake it: it is not on the idle stack). */
-#define HELP_SPIN_NS	250000
+/* A waiter that finds nothing to run keeps looking (32 pauses apart) for
+ * SPIN_NS before it sleeps: a slot or the group's end is usually a task's
+ * time away, and in fork-join the child it waits for was stolen and the
+ * thief pushes grandchildren it can take. Then a helping waiter naps, from
+ * HELP_NAP_MIN_NS doubling up to HELP_NAP_NS, looking for queued work after
+ * each nap (a submit does not wake it: it is not on the idle stack); a
+ * waiter outside the pool sleeps until woken. */
+#define SPIN_NS		250000
 #define HELP_NAP_MIN_NS 20000
 #define HELP_NAP_NS	1000000
 
@@ -384,28 +386,28 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 			break;
 		if (what == W_SLOT && (r = pool_ctx_err(g->ctx)) != 0)
 			break;
-		if (helping) {
-			if ((what == W_IDLE && run_last(g)) ||
-			    pool__help_one(g->pool)) {
-				spin_until = 0;
-				nap = HELP_NAP_MIN_NS;
-				continue;
-			}
-			/* Spin, reading the clock every 64 rounds only;
-			 * spin_until < 0: spun out, nap. */
-			if (spin_until >= 0 && spins++ % 64 == 0) {
-				int64_t now = pool__now_ns();
+		if (helping && ((what == W_IDLE && run_last(g)) ||
+				pool__help_one(g->pool))) {
+			spin_until = 0;
+			nap = HELP_NAP_MIN_NS;
+			continue;
+		}
+		/* Spin before sleeping (helping or not: a slot or the end
+		 * is usually a task's time away, and a futex sleep and wake
+		 * per task made a go at the limit crawl). The clock is read
+		 * every 64 rounds only; spin_until < 0: spun out. */
+		if (spin_until >= 0 && spins++ % 64 == 0) {
+			int64_t now = pool__now_ns();
 
-				if (!spin_until)
-					spin_until = now + HELP_SPIN_NS;
-				else if (now >= spin_until)
-					spin_until = -1;
-			}
-			if (spin_until >= 0) {
-				for (int k = 0; k < 32; k++)
-					cpu_relax();
-				continue;
-			}
+			if (!spin_until)
+				spin_until = now + SPIN_NS;
+			else if (now >= spin_until)
+				spin_until = -1;
+		}
+		if (spin_until >= 0) {
+			for (int k = 0; k < 32; k++)
+				cpu_relax();
+			continue;
 		}
 		/* Acquire: pairs with bump()'s release increment. Loaded
 		 * before the announcement, so a bump after it changes the
