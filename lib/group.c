@@ -481,6 +481,7 @@ static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 		     void *arg, enum go_mode mode)
 {
 	struct group_task *t;
+	bool shared;
 	int r;
 
 	if (!g || !fn)
@@ -518,9 +519,16 @@ static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 	t->fn = fn;
 	t->arg = arg;
 	t->ret = 0;
-	t->shared = pool__tls.pool == g->pool;
+	/* Decided before the submit: once submitted, a record that is not
+	 * shared may already be freed. */
+	shared = pool__tls.pool == g->pool;
+	t->shared = shared;
 	atomic_init(&t->claimed, 0);
 	atomic_init(&t->refs, 2);
+	/* Shared: the slot exchange below touches g after the task may have
+	 * ended; exiting keeps a waiter (and so a destroy) off until then. */
+	if (shared)
+		atomic_fetch_add_explicit(&g->exiting, 1, memory_order_relaxed);
 	if (mode == GO_TRY)
 		r = pool_try_submit(g->pool, pool__itask_trampoline, &t->it);
 	else
@@ -529,7 +537,7 @@ static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 	if (r < 0) {
 		pool__free(t);
 		task_end(g);
-	} else if (t->shared) {
+	} else if (shared) {
 		/* Release: publishes the record to run_last's acquire. The
 		 * record stays alive for the slot: its reference. */
 		struct group_task *old = atomic_exchange_explicit(
@@ -538,6 +546,10 @@ static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 		if (old)
 			gt_unref(old);
 	}
+	/* Release: our last access to g; pairs with the acquire loads of
+	 * exiting in cond_met and pool_group_destroy. */
+	if (shared)
+		atomic_fetch_sub_explicit(&g->exiting, 1, memory_order_release);
 	return r;
 }
 
