@@ -524,7 +524,7 @@ static int submit_slow(struct pool *p, pool_task_fn fn, void *arg,
 		 * futex wait sees the new space_seq. */
 		if (stop && (r = stop->fn(stop->arg)) < 0)
 			break;
-		if (mode >= M_TIMEOUT) {
+		if (mode >= M_TIMEOUT && deadline != INT64_MAX) {
 			rel = deadline - pool__now_ns();
 			if (rel <= 0) {
 				r = POOL_ETIMEDOUT;

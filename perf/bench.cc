@@ -531,8 +531,7 @@ void bm_group(benchmark::State &st)
 	pool_t *p = nullptr;
 	int rc = pool_new(&p, &o);
 	if (rc) {
-		st.SkipWithError((std::string("pool_new: ") +
-				  pool_err_name(rc))
+		st.SkipWithError((std::string("pool_new: ") + pool_err_name(rc))
 					 .c_str());
 		return;
 	}
@@ -607,10 +606,10 @@ void bm_sem(benchmark::State &st, SemKind kind, bool contended)
 		std::thread a(body), b(body);
 		a.join();
 		b.join();
-		if (errors.load() ||
-		    (contended && shared != long(2 * pairs))) {
-			st.SkipWithError("semaphore: a call failed, or "
-					 "updates under the unit of 1 were lost");
+		if (errors.load() || (contended && shared != long(2 * pairs))) {
+			st.SkipWithError(
+				"semaphore: a call failed, or "
+				"updates under the unit of 1 were lost");
 			break;
 		}
 	}

@@ -95,7 +95,8 @@ POOL_EXTERN int pool_group_destroy(pool_group_t *g);
  * Ownership: on 0 the task is the group's until it ran or was skipped and
  * reported; on < 0 it never runs and the caller keeps arg.
  * Blocking: at the limit, waits for a task of the group to end (from a task
- * of the same pool: runs queued tasks meanwhile); then submits as
+ * of the same pool: runs queued tasks meanwhile; elsewhere: spins up to
+ * 250 us, then sleeps on a futex woken by the end); then submits as
  * pool_submit does (a full pool blocks, or runs the task inline from inside
  * a task of that pool).
  * Errors: POOL_EINVAL (g or fn NULL), the group context's cause (already
@@ -133,12 +134,13 @@ POOL_EXTERN POOL_NODISCARD int pool_group_go_ctx(pool_group_t *g, pool_ctx_t *c,
  * POOL_ECLOSED for a task pool_stop discarded). It stays: every later wait
  * returns it too. The pool stays open; go may be called again afterwards.
  * Ordering: every task's end happens-before the return.
- * Blocking: from a thread outside the pool, a futex sleep woken by the last
- * task's end. From inside a task of the pool: runs queued tasks of the pool
- * (its own ring first, then stealing) while any task of the group is
- * outstanding, and otherwise sleeps at most 1 ms at a time before looking
- * again, so a capacity-1 pool cannot deadlock on it. A task that waits for
- * a group it is itself part of (directly or through the tasks below it on
+ * Blocking: from a thread outside the pool, spins up to 250 us, then a
+ * futex sleep woken by the last task's end. From inside a task of the pool:
+ * runs queued tasks while any task of the group is outstanding (the group's
+ * newest queued task first, then the pool's: its own ring, then stealing),
+ * and when none is queued spins 250 us, then naps (20 us doubling to 1 ms)
+ * between looks, so a capacity-1 pool cannot deadlock on it. A task that waits
+ * for a group it is itself part of (directly or through the tasks below it on
  * the same worker's stack) would wait for itself: POOL_EDEADLK.
  * Errors: POOL_EINVAL (g NULL), POOL_EDEADLK, else the group's first error.
  */

@@ -73,9 +73,9 @@ POOL_EXTERN POOL_NODISCARD int pool_sem_try_acquire(pool_sem_t *s,
 /*
  * pool_sem_acquire_timeout - pool_sem_acquire giving up after timeout_ns
  * (CLOCK_MONOTONIC; 0: one try, POOL_ETIMEDOUT if not taken; any
- * int64_t >= 0 is accepted, the deadline is saturated). If the units were granted at the moment it gave
- * up, the grant wins and it returns 0. Errors: POOL_ETIMEDOUT, POOL_EINVAL
- * (also timeout_ns < 0).
+ * int64_t >= 0 is accepted, the deadline is saturated). If the units were
+ * granted at the moment it gave up, the grant wins and it returns 0. Errors:
+ * POOL_ETIMEDOUT, POOL_EINVAL (also timeout_ns < 0).
  */
 POOL_EXTERN POOL_NODISCARD int
 pool_sem_acquire_timeout(pool_sem_t *s, int64_t weight, int64_t timeout_ns);
