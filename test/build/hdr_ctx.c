@@ -16,6 +16,7 @@ static void hdr_task(void *arg)
 
 int main(void)
 {
+	static pool_options_t o;
 	pool_ctx_t *c = 0, *k = 0;
 	pool_t *p = 0;
 
@@ -25,7 +26,11 @@ int main(void)
 	if (pool_ctx_on_cancel(k, hdr_on_cancel, 0) != 0 ||
 	    pool_ctx_set_on_skip(k, 0, 0) != 0)
 		return 1;
-	if (pool_new(&p, 0) != 0 || pool_submit_ctx(p, k, hdr_task, 0) != 0 ||
+	/* One worker, FIFO: the first task has run when the waited one
+	 * returns, so none is skipped by the cancel below. */
+	o.size = sizeof(o);
+	o.capacity = 1;
+	if (pool_new(&p, &o) != 0 || pool_submit_ctx(p, k, hdr_task, 0) != 0 ||
 	    pool_submit_wait_ctx(p, k, hdr_task, 0) != 0)
 		return 1;
 	if (pool_ctx_cancel(c, 0) != 1 || pool_ctx_err(k) != POOL_ECANCELED ||
