@@ -124,6 +124,12 @@ static void log_panic(struct pool *p, const char *what,
 
 bool pool__run_guarded(struct pool *p, pool_task_fn fn, void *arg)
 {
+	return pool__run_guarded_as(p, fn, arg, fn, arg);
+}
+
+bool pool__run_guarded_as(struct pool *p, pool_task_fn fn, void *arg,
+			  pool_task_fn shown_fn, void *shown_arg)
+{
 	struct pool_frame f;
 	struct handler_call hc;
 
@@ -133,8 +139,8 @@ bool pool__run_guarded(struct pool *p, pool_task_fn fn, void *arg)
 	atomic_fetch_add_explicit(&p->panicked, 1, memory_order_relaxed);
 	hc.pool = p;
 	hc.info.pool_name = p->name;
-	hc.info.fn = fn;
-	hc.info.arg = arg;
+	hc.info.fn = shown_fn;
+	hc.info.arg = shown_arg;
 	hc.info.code = f.code;
 	hc.info.msg = f.msg;
 	hc.info.worker_id = pool_worker_id();

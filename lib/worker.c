@@ -145,8 +145,10 @@ bool pool__pop_any(struct pool *p, struct pool_task *t)
 /*
  * Hand one popped task to a discard callback (NULL: drop it) and count it.
  * Internal kinds: a pool_submit_wait waiter is released with "discarded"
- * (its caller gets POOL_ECLOSED, the callback does not see it); a copy is
- * passed as (fn, data) and freed after the callback. Runs user code: the
+ * (its caller gets POOL_ECLOSED, the callback does not see it); a context
+ * or group task (struct pool_itask) reports itself through its discard; a
+ * copy is passed as (fn, data) and freed after the callback. Runs user
+ * code: the
  * caller holds no lock and is outside every read-side section.
  */
 void pool__discard_task(struct pool *p, const struct pool_task *t,
@@ -154,6 +156,12 @@ void pool__discard_task(struct pool *p, const struct pool_task *t,
 {
 	if (t->fn == pool__submit_wait_trampoline) {
 		pool__submit_wait_done(t->arg, 2);
+	} else if (t->fn == pool__itask_trampoline) {
+		struct pool_itask *it = t->arg;
+
+		/* The kind reports its user task (to fn, or its own way) and
+		 * frees its record. */
+		it->discard(it, fn, ctx);
 	} else if (t->fn == pool__copy_trampoline) {
 		struct pool_copy *c = t->arg;
 
@@ -223,32 +231,53 @@ bool pool__run_one(struct pool *p, pool_task_fn fn, void *arg)
 		struct pool_waiter *w = arg;
 
 		panicked = pool__run_guarded(p, w->fn, w->arg);
+		/* Read by pool_submit_wait after the release store of done. */
+		w->panicked = panicked;
 	} else if (fn == pool__copy_trampoline) {
 		struct pool_copy *c = arg;
 
 		panicked = pool__run_guarded(p, c->fn, c->data);
 		pool__copy_free(p, c);
+	} else if (fn == pool__itask_trampoline) {
+		/* A context or group task: its run guards the user's function
+		 * itself and reports a panic there; the outer guard covers
+		 * the rest (an on-cancel callback run by the start's check). */
+		pool__tls.itask_panicked = false;
+		panicked = pool__run_guarded(p, fn, arg) ||
+			   pool__tls.itask_panicked;
 	} else {
 		panicked = pool__run_guarded(p, fn, arg);
 	}
 	return panicked;
 }
 
-static void run_task(struct pool *p, struct pool_shard *self,
-		     struct pool_work *t)
+/* Run a popped task and count it. nested: inside another task's helping
+ * wait, whose running flag stays set. */
+static void run_task_(struct pool *p, struct pool_shard *self,
+		      struct pool_work *t, bool nested)
 {
-	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
+	if (!nested)
+		atomic_store_explicit(&self->running, 1, memory_order_relaxed);
 	pool__obs_run_task(p, self, t);
-	atomic_store_explicit(&self->running, 0, memory_order_relaxed);
+	if (!nested)
+		atomic_store_explicit(&self->running, 0, memory_order_relaxed);
+	/* Release: pairs with the acquire loads in pool__idle_now, so a
+	 * pool_wait_idle that sees the task counted sees its effects. */
 	atomic_store_explicit(
 		&self->completed,
 		atomic_load_explicit(&self->completed, memory_order_relaxed) +
 			1,
-		memory_order_relaxed);
+		memory_order_release);
 	/* After completed, so that pool_submit_wait returns with the task
 	 * counted. */
 	if (t->fn == pool__submit_wait_trampoline)
 		pool__submit_wait_done(t->arg, 1);
+}
+
+static void run_task(struct pool *p, struct pool_shard *self,
+		     struct pool_work *t)
+{
+	run_task_(p, self, t, false);
 }
 
 /*
@@ -264,6 +293,18 @@ static inline void after_pop(struct pool *p)
 	if (atomic_load_explicit(&p->space_want, memory_order_relaxed) &&
 	    atomic_exchange_explicit(&p->space_want, 0, memory_order_seq_cst))
 		pool__space_signal(p);
+}
+
+bool pool__help_one(struct pool *p)
+{
+	struct pool_shard *self = pool__tls.shard;
+	struct pool_work t;
+
+	if (pool__tls.pool != p || !self || !find_work(p, self, &t))
+		return false;
+	after_pop(p);
+	run_task_(p, self, &t, true);
+	return true;
 }
 
 /* Retire if the pool shrank below the live worker count (CAS: exactly the

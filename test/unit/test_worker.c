@@ -200,10 +200,14 @@ TEST(worker_fini_once_per_init_across_expiry)
 		gate_open(&g[r]);
 		WAIT_UNTIL(test_stats(p).workers == 0);
 		ASSERT_EQ(atomic_load(&c.finis), atomic_load(&c.init_ok));
-		ASSERT_EQ(atomic_load(&c.init_ok), K * (r + 1));
+		/* At least K per round: a worker spawned to hand the search on
+		 * may find nothing yet and expire (10 ms) on a loaded machine
+		 * before the round's second task is pushed; its replacement
+		 * is one more init, and one more fini. */
+		ASSERT_GE(atomic_load(&c.init_ok), K * (r + 1));
 	}
 	ASSERT_OK(pool_destroy(p));
-	ASSERT_EQ(atomic_load(&c.finis), K * ROUNDS);
+	ASSERT_EQ(atomic_load(&c.finis), atomic_load(&c.init_ok));
 	ASSERT_EQ(atomic_load(&c.bad_fini), 0);
 	for (r = 0; r < ROUNDS; r++)
 		gate_destroy(&g[r]);
