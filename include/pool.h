@@ -13,5 +13,8 @@
 #include "pool/executor.h"
 #include "pool/panic.h"
 #include "pool/metrics.h"
+#include "pool/ctx.h"
+#include "pool/group.h"
+#include "pool/sem.h"
 
 #endif /* POOL_H */

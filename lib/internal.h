@@ -21,8 +21,10 @@
 #include <stdint.h>
 
 #include "pool/pool.h"
+#include "pool/group.h"
 #include "pool/metrics.h"
 #include "pool/panic.h"
+#include "pool/sem.h"
 #include "arch.h"
 #include "rcu-inl.h"
 
@@ -282,6 +284,9 @@ struct pool_tls {
 	struct pool *pool;
 	struct pool_shard *shard;
 	int32_t sample_left; /* submits until the next sample (obs-inl.h) */
+	/* The last pool__itask_trampoline's run: the user's function
+	 * panicked (read by pool__run_one right after; worker.c). */
+	bool itask_panicked;
 };
 /* Initial-exec: read on every submit; the general-dynamic model of a shared
  * library would call __tls_get_addr at each access (24 bytes of the static
@@ -329,6 +334,11 @@ bool pool__run_guarded(struct pool *p, pool_task_fn fn, void *arg);
 void pool__frame_init(struct pool_frame *f, struct pool *p);
 bool pool__frame_end(struct pool_frame *f, struct pool *p, pool_task_fn fn,
 		     void *arg);
+/* As pool__run_guarded; the panic handler is shown {shown_fn, shown_arg}
+ * (the user's task when fn is an internal wrapper). Returns true on a
+ * panic. */
+bool pool__run_guarded_as(struct pool *p, pool_task_fn fn, void *arg,
+			  pool_task_fn shown_fn, void *shown_arg);
 int pool__signals_acquire(void);
 void pool__signals_release(void);
 void *pool__altstack_on(void);
@@ -401,6 +411,13 @@ bool pool__pop_any(struct pool *p, struct pool_task *t);
 void pool__bound_done(struct pool *p, size_t n);
 void pool__unpause(struct pool *p);
 bool pool__run_one(struct pool *p, pool_task_fn fn, void *arg);
+/*
+ * The helping wait (group.c): run one queued task of p on the calling
+ * worker, which must be running a task of p. Pops its own ring first, then
+ * steals. Returns false when nothing was queued. Does not touch park/wake:
+ * the caller stays a running worker throughout.
+ */
+bool pool__help_one(struct pool *p);
 
 /* stats.c: O(1) load estimate for the multi-pool pick (RCU read lock). */
 int64_t pool__load_estimate(struct pool *p, uint32_t hint);
@@ -408,18 +425,60 @@ int64_t pool__load_estimate(struct pool *p, uint32_t hint);
 /* pool.c */
 void pool__log(struct pool *p, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
-/* pool_submit_wait's task: run fn(arg), then set done (1 ran, 2 discarded). */
+/* pool_submit_wait's task: run fn(arg), then set done (1 ran, 2 discarded).
+ * panicked: written by the worker before the release store of done. */
 struct pool_waiter {
 	pool_task_fn fn;
 	void *arg;
 	_Atomic int32_t done;
+	bool panicked;
 };
 void pool__submit_wait_trampoline(void *arg);
 void pool__submit_wait_done(struct pool_waiter *w, int32_t how);
 
+/*
+ * A task kind of a concept above the pool (ctx.c, group.c), submitted as
+ * (pool__itask_trampoline, struct pool_itask *). The trampoline calls run,
+ * which owns the task from then on (runs the user's function under its own
+ * guard, or skips it, and frees it). pool_stop's discard pass calls discard
+ * instead of handing the internal pair to the user's callback; discard gets
+ * that callback and must report the user's task (or its own way) and free.
+ */
+struct pool_itask {
+	/* Returns whether the user's function panicked (its own guard
+	 * caught it), for the task hooks and histograms (obs.c). */
+	bool (*run)(struct pool_itask *t);
+	void (*discard)(struct pool_itask *t, pool_discard_fn fn, void *ctx);
+	/* The user's task as the task hooks see it (pool_task_info.fn/arg;
+	 * a group task's int-returning function is cast, as the panic
+	 * handler shows it). Set before the submit; read-only after. */
+	pool_task_fn user_fn;
+	void *user_arg;
+};
+void pool__itask_trampoline(void *arg);
+
+/*
+ * Blocking submit with a stop condition (ctx.c, group.c): as pool_submit
+ * (POOL_NONBLOCKING honoured, inline run from inside a task of a full own
+ * pool), but a wait for a free slot ends at `deadline` (CLOCK_MONOTONIC ns;
+ * INT64_MAX: none) with POOL_ETIMEDOUT, or as soon as stop(stop_arg) returns
+ * < 0, with that code. stop is called between retries and before every
+ * sleep; whoever makes it true must wake the sleeper with
+ * pool__space_signal(p).
+ */
+int pool__submit_until(struct pool *p, pool_task_fn fn, void *arg,
+		       int64_t deadline, int (*stop)(void *), void *stop_arg);
+
+/* stats.c: every task pushed so far has completed or been discarded (exact
+ * at one moment during the call; wait_idle). */
+bool pool__idle_now(struct pool *p);
+
 /* failpoint.c: test library only. */
 void pool__test_fail_after(long k);
 long pool__test_alloc_calls(void);
+/* Test hooks of sem.c and group.c (in every flavour: they only read). */
+int pool__sem_queued(pool_sem_t *s);
+int pool__group_sleepers(pool_group_t *g);
 
 /*
  * Test points: a test may install a hook that the library calls at these
@@ -450,5 +509,36 @@ static inline struct pool_table *pool__table(struct pool *p)
 	 * shard pointers and shards it publishes are initialised. */
 	return atomic_load_explicit(&p->table, memory_order_acquire);
 }
+
+/*
+ * ctx.c, used by the concepts above it (group.c, sem.c). A watcher is a
+ * futex word that a cancellation bumps (release increment) and wakes, so a
+ * sleeper on its own word also wakes when the context is done. The watcher
+ * lives on the sleeper's stack and is unlinked by pool__ctx_unwatch (under
+ * the context's lock) before the sleeper returns.
+ */
+struct pool_ctx;
+struct pool_ctx_watch {
+	_Atomic int32_t *word;
+	struct pool_ctx_watch *prev, *next;
+	bool linked;
+};
+void pool__ctx_ref(struct pool_ctx *c);
+void pool__ctx_unref(struct pool_ctx *c);
+/* 0 and linked, or c's cause (not linked). */
+int pool__ctx_watch(struct pool_ctx *c, struct pool_ctx_watch *w,
+		    _Atomic int32_t *word);
+void pool__ctx_unwatch(struct pool_ctx *c, struct pool_ctx_watch *w);
+/* The earlier of deadline and c's (c may be NULL). */
+int64_t pool__ctx_deadline_min(const struct pool_ctx *c, int64_t deadline);
+/* Sleep on word (value seq) until woken, at most until deadline (INT64_MAX:
+ * none). */
+void pool__sleep_until(_Atomic int32_t *word, int32_t seq, int64_t deadline);
+/* pool_submit (c NULL) or a blocking submit that ends with c's cause as
+ * soon as c is done (woken through space_seq). */
+int pool__submit_obeying(struct pool *p, struct pool_ctx *c, pool_task_fn fn,
+			 void *arg);
+/* now + rel_ns, saturated (rel_ns < 0: INT64_MAX). */
+int64_t pool__deadline_after(int64_t rel_ns);
 
 #endif /* POOL_INTERNAL_H */

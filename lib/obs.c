@@ -213,7 +213,7 @@ static struct pool_obs *obs_get(struct pool_shard *self)
 }
 
 /* What the submitter passed, for the hooks (the kinds pool__run_one
- * recognises: a submit_wait waiter, a copy). */
+ * recognises: a submit_wait waiter, a copy, a context or group task). */
 static void task_user(const struct pool_work *t, pool_task_fn *fn, void **arg)
 {
 	*fn = t->fn;
@@ -228,6 +228,11 @@ static void task_user(const struct pool_work *t, pool_task_fn *fn, void **arg)
 
 		*fn = c->fn;
 		*arg = c->data;
+	} else if (t->fn == pool__itask_trampoline) {
+		struct pool_itask *it = t->arg;
+
+		*fn = it->user_fn;
+		*arg = it->user_arg;
 	}
 }
 

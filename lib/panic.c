@@ -125,7 +125,7 @@ static void log_panic(struct pool *p, const char *what,
 		  (unsigned long long)dropped);
 }
 
-/* f panicked running fn(arg): count it and call the handler or log. */
+/* f panicked: count it and call the handler (shown fn, arg) or log. */
 static void report_panic(struct pool *p, struct pool_frame *f, pool_task_fn fn,
 			 void *arg)
 {
@@ -159,12 +159,18 @@ static void report_panic(struct pool *p, struct pool_frame *f, pool_task_fn fn,
 
 bool pool__run_guarded(struct pool *p, pool_task_fn fn, void *arg)
 {
+	return pool__run_guarded_as(p, fn, arg, fn, arg);
+}
+
+bool pool__run_guarded_as(struct pool *p, pool_task_fn fn, void *arg,
+			  pool_task_fn shown_fn, void *shown_arg)
+{
 	struct pool_frame f;
 
 	frame_run(&f, p, fn, arg);
 	if (!f.panicked)
 		return false;
-	report_panic(p, &f, fn, arg);
+	report_panic(p, &f, shown_fn, shown_arg);
 	return true;
 }
 

@@ -286,7 +286,14 @@ int pool_new_func(pool_t **out, pool_task_fn fn, const pool_options_t *o)
 
 /* ---- submit ---- */
 
-enum submit_mode { M_BLOCK, M_TRY, M_TIMEOUT };
+/* M_UNTIL: M_BLOCK's inline rule, M_TIMEOUT's deadline, and a stop hook
+ * (pool__submit_until). */
+enum submit_mode { M_BLOCK, M_TRY, M_TIMEOUT, M_UNTIL };
+
+struct stop_hook {
+	int (*fn)(void *);
+	void *arg;
+};
 
 /* Retries (32 pauses apart) of a full pool before a submitter sleeps. */
 #define POOL_SUBMIT_SPINS 64
@@ -299,7 +306,8 @@ enum submit_mode { M_BLOCK, M_TRY, M_TIMEOUT };
  * inside a read-side section could not start a thread; logged by submit_end
  * (no user callback runs inside a read-side section). `stamp`: the task's
  * observation stamp (lib/obs-inl.h), taken before the first push;
- * submit_slow packs the time it blocked into it.
+ * submit_slow packs the time it blocked into it. `stop`: M_UNTIL's stop
+ * hook, or NULL.
  */
 struct submit {
 	struct pool *p;
@@ -308,6 +316,7 @@ struct submit {
 	uint64_t stamp;
 	enum submit_mode mode;
 	int64_t deadline;
+	const struct stop_hook *stop;
 	bool copy;
 	bool held;
 	int spawn_err;
@@ -500,7 +509,10 @@ static __attribute__((noinline)) int submit_end_slow(struct submit *s, int r)
 static __attribute__((noinline)) int start_first_worker(struct submit *s)
 {
 	struct pool *p = s->p;
-	bool wait = s->mode == M_BLOCK && p->worker_init;
+	/* M_UNTIL blocks as pool_submit does (its stop hook is not polled
+	 * during this one wait for worker_init). */
+	bool wait =
+		(s->mode == M_BLOCK || s->mode == M_UNTIL) && p->worker_init;
 	int r;
 
 	if (atomic_load_explicit(&p->nworkers, memory_order_relaxed) != 0)
@@ -634,7 +646,7 @@ static int submit_slow(struct submit *s)
 						  memory_order_relaxed);
 		return POOL_EOVERLOAD;
 	}
-	if (s->mode == M_BLOCK && in_own_task(p)) {
+	if ((s->mode == M_BLOCK || s->mode == M_UNTIL) && in_own_task(p)) {
 		/* A task must not wait on its own pool: run it here. */
 		atomic_fetch_add_explicit(&p->inline_runs, 1,
 					  memory_order_relaxed);
@@ -672,10 +684,12 @@ static int submit_slow(struct submit *s)
 		r = try_push(s);
 		if (r != 0)
 			goto done;
-		if (s->mode == M_TIMEOUT && pool__now_ns() >= s->deadline) {
+		if (s->mode >= M_TIMEOUT && pool__now_ns() >= s->deadline) {
 			r = POOL_ETIMEDOUT;
 			goto done;
 		}
+		if (s->stop && (r = s->stop->fn(s->stop->arg)) < 0)
+			goto done;
 	}
 	for (;;) {
 		/* Acquire: pairs with the release increment in
@@ -696,7 +710,12 @@ static int submit_slow(struct submit *s)
 		r = try_push(s);
 		if (r != 0)
 			break;
-		if (s->mode == M_TIMEOUT) {
+		/* After the space_want request: a stopper signals space_seq
+		 * after making stop true, so either we see it here or our
+		 * futex wait sees the new space_seq. */
+		if (s->stop && (r = s->stop->fn(s->stop->arg)) < 0)
+			break;
+		if (s->mode >= M_TIMEOUT && s->deadline != INT64_MAX) {
 			rel = s->deadline - pool__now_ns();
 			if (rel <= 0) {
 				r = POOL_ETIMEDOUT;
@@ -789,6 +808,24 @@ int pool_submit_timeout(pool_t *p, pool_task_fn fn, void *arg,
 		return submit_one(p, fn, arg, M_TRY, 0, false);
 	return submit_one(p, fn, arg, M_TIMEOUT,
 			  pool__deadline(pool__now_ns(), timeout_ns), false);
+}
+
+int pool__submit_until(struct pool *p, pool_task_fn fn, void *arg,
+		       int64_t deadline, int (*stop)(void *), void *stop_arg)
+{
+	struct stop_hook h = {stop, stop_arg};
+	struct submit s = {.p = p,
+			   .fn = fn,
+			   .arg = arg,
+			   .mode = M_UNTIL,
+			   .deadline = deadline,
+			   .stop = stop ? &h : NULL};
+
+	if (!p || !fn)
+		return POOL_EINVAL;
+	if (p->flags & POOL_NONBLOCKING)
+		s.mode = M_TRY;
+	return submit_end(&s, submit_run(&s));
 }
 
 int pool_invoke(pool_t *p, void *arg)
@@ -911,6 +948,15 @@ void pool__submit_wait_trampoline(void *arg)
 	pool__submit_wait_done(w, 1);
 }
 
+void pool__itask_trampoline(void *arg)
+{
+	struct pool_itask *t = arg;
+
+	/* Last, after the run: a nested run (a helping wait inside it) set
+	 * it before. pool__run_one reads it. */
+	pool__tls.itask_panicked = t->run(t);
+}
+
 void pool__submit_wait_done(struct pool_waiter *w, int32_t how)
 {
 	/* Release: pairs with the waiter's acquire load; fn's effects are
@@ -937,8 +983,7 @@ int pool_submit_wait(pool_t *p, pool_task_fn fn, void *arg)
 		}
 		atomic_fetch_add_explicit(&p->inline_runs, 1,
 					  memory_order_relaxed);
-		pool__run_guarded(p, fn, arg);
-		return 0;
+		return pool__run_guarded(p, fn, arg) ? POOL_EPANIC : 0;
 	}
 	atomic_init(&w.done, 0);
 	r = submit_one(p, pool__submit_wait_trampoline, &w, block_mode(p), 0,
@@ -948,7 +993,9 @@ int pool_submit_wait(pool_t *p, pool_task_fn fn, void *arg)
 	/* Acquire: pairs with the release store in the trampoline. */
 	while ((d = atomic_load_explicit(&w.done, memory_order_acquire)) == 0)
 		pool__futex_wait(&w.done, 0, -1);
-	return d == 1 ? 0 : POOL_ECLOSED;
+	if (d != 1)
+		return POOL_ECLOSED;
+	return w.panicked ? POOL_EPANIC : 0;
 }
 
 /* ---- tune ---- */

@@ -160,3 +160,27 @@ int pool_stats(const pool_t *cp, pool_stats_t *out)
 	memcpy(out, &s, out->size);
 	return 0;
 }
+
+bool pool__idle_now(struct pool *p)
+{
+	struct pool_table *tb;
+	uint64_t done, pushed = 0;
+
+	/* Two passes, completed counts first: completed and head only grow,
+	 * so equal sums mean that, at the moment between the passes, every
+	 * task pushed so far had completed or been discarded (docs/group.md,
+	 * "pool_wait_idle"). Acquire: pairs with the release store of
+	 * completed in run_task_ (worker.c), so the tasks' effects are
+	 * visible to the caller. */
+	pool__rcu_read_lock();
+	tb = pool__table(p);
+	done = atomic_load_explicit(&p->discarded, memory_order_acquire);
+	for (unsigned i = 0; i < tb->n; i++)
+		done += atomic_load_explicit(&tb->shards[i]->completed,
+					     memory_order_acquire);
+	for (unsigned i = 0; i < tb->n; i++)
+		pushed += atomic_load_explicit(&tb->shards[i]->ring.head,
+					       memory_order_acquire);
+	pool__rcu_read_unlock();
+	return done >= pushed;
+}

@@ -171,8 +171,10 @@ void pool__bound_done(struct pool *p, size_t n)
 /*
  * Hand one popped task to a discard callback (NULL: drop it) and count it.
  * Internal kinds: a pool_submit_wait waiter is released with "discarded"
- * (its caller gets POOL_ECLOSED, the callback does not see it); a copy is
- * passed as (fn, data) and freed after the callback. Runs user code: the
+ * (its caller gets POOL_ECLOSED, the callback does not see it); a context
+ * or group task (struct pool_itask) reports itself through its discard; a
+ * copy is passed as (fn, data) and freed after the callback. Runs user
+ * code: the
  * caller holds no lock and is outside every read-side section.
  */
 void pool__discard_task(struct pool *p, const struct pool_task *t,
@@ -180,6 +182,12 @@ void pool__discard_task(struct pool *p, const struct pool_task *t,
 {
 	if (t->fn == pool__submit_wait_trampoline) {
 		pool__submit_wait_done(t->arg, 2);
+	} else if (t->fn == pool__itask_trampoline) {
+		struct pool_itask *it = t->arg;
+
+		/* The kind reports its user task (to fn, or its own way) and
+		 * frees its record. */
+		it->discard(it, fn, ctx);
 	} else if (t->fn == pool__copy_trampoline) {
 		struct pool_copy *c = t->arg;
 
@@ -249,11 +257,20 @@ bool pool__run_one(struct pool *p, pool_task_fn fn, void *arg)
 		struct pool_waiter *w = arg;
 
 		panicked = pool__run_guarded(p, w->fn, w->arg);
+		/* Read by pool_submit_wait after the release store of done. */
+		w->panicked = panicked;
 	} else if (fn == pool__copy_trampoline) {
 		struct pool_copy *c = arg;
 
 		panicked = pool__run_guarded(p, c->fn, c->data);
 		pool__copy_free(p, c);
+	} else if (fn == pool__itask_trampoline) {
+		/* A context or group task: its run guards the user's function
+		 * itself and reports a panic there; the outer guard covers
+		 * the rest (an on-cancel callback run by the start's check). */
+		pool__tls.itask_panicked = false;
+		panicked = pool__run_guarded(p, fn, arg) ||
+			   pool__tls.itask_panicked;
 	} else {
 		panicked = pool__run_guarded(p, fn, arg);
 	}
@@ -305,35 +322,48 @@ void pool__unpause(struct pool *p)
 		pool__wake_all(p);
 }
 
-/* A task ended (returned or panicked): count it. */
+/* A task ended (returned or panicked): count it. nested: run inside
+ * another task's helping wait (pool__help_one), whose running flag stays
+ * set. */
 static inline void task_done(struct pool *p, struct pool_shard *self,
-			     bool tagged)
+			     bool tagged, bool nested)
 {
-	atomic_store_explicit(&self->running, 0, memory_order_relaxed);
+	if (!nested)
+		atomic_store_explicit(&self->running, 0, memory_order_relaxed);
 	/* The task ended: its place under the queue bound is free. Before
 	 * completed, so a caller that sees the task counted complete (or
 	 * pool_submit_wait returned) finds the place free. */
 	if (tagged)
 		pool__bound_done(p, 1);
+	/* Release: pairs with the acquire loads in pool__idle_now, so a
+	 * pool_wait_idle that sees the task counted sees its effects. */
 	atomic_store_explicit(
 		&self->completed,
 		atomic_load_explicit(&self->completed, memory_order_relaxed) +
 			1,
-		memory_order_relaxed);
+		memory_order_release);
 }
 
-/* A task of an internal kind, sampled, or with hooks: a guard of its own
- * (pool__run_guarded, through the observation path). */
-static void run_task(struct pool *p, struct pool_shard *self,
-		     struct pool_work *t, bool tagged)
+/* A task of an internal kind, sampled, or with hooks, or one run by a
+ * helping wait: a guard of its own (pool__run_guarded, through the
+ * observation path). */
+static void run_task_(struct pool *p, struct pool_shard *self,
+		      struct pool_work *t, bool tagged, bool nested)
 {
-	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
+	if (!nested)
+		atomic_store_explicit(&self->running, 1, memory_order_relaxed);
 	pool__obs_run_task(p, self, t);
-	task_done(p, self, tagged);
+	task_done(p, self, tagged, nested);
 	/* After completed, so that pool_submit_wait returns with the task
 	 * counted. */
 	if (t->fn == pool__submit_wait_trampoline)
 		pool__submit_wait_done(t->arg, 1);
+}
+
+static void run_task(struct pool *p, struct pool_shard *self,
+		     struct pool_work *t, bool tagged)
+{
+	run_task_(p, self, t, tagged, false);
 }
 
 /*
@@ -355,7 +385,8 @@ static inline bool plain_task(const struct pool *p, const struct pool_work *t)
 {
 	return t->stamp == 0 && !p->hook_before && !p->hook_after &&
 	       t->fn != pool__submit_wait_trampoline &&
-	       t->fn != pool__copy_trampoline;
+	       t->fn != pool__copy_trampoline &&
+	       t->fn != pool__itask_trampoline;
 }
 
 /*
@@ -373,7 +404,7 @@ static inline void run_plain(struct pool *p, struct pool_shard *self,
 	pool__frame_cur = NULL;
 	if (__builtin_expect(w->frame.ndefer != 0, 0))
 		pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
-	task_done(p, self, w->tagged);
+	task_done(p, self, w->tagged, false);
 }
 
 /*
@@ -389,6 +420,19 @@ static inline void after_pop(struct pool *p)
 	if (atomic_load_explicit(&p->space_want, memory_order_relaxed) &&
 	    atomic_exchange_explicit(&p->space_want, 0, memory_order_seq_cst))
 		pool__space_signal(p);
+}
+
+bool pool__help_one(struct pool *p)
+{
+	struct pool_shard *self = pool__tls.shard;
+	struct pool_work t;
+	bool tagged = false;
+
+	if (pool__tls.pool != p || !self || !find_work(p, self, &t, &tagged))
+		return false;
+	after_pop(p);
+	run_task_(p, self, &t, tagged, true);
+	return true;
 }
 
 /* Retire if the pool shrank below the live worker count (CAS: exactly the
@@ -668,7 +712,7 @@ worker_guarded(struct pool *p, struct pool_shard *self, struct worker_loop *w)
 {
 	if (sigsetjmp(w->frame.env, 0) != 0) {
 		pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
-		task_done(p, self, w->tagged);
+		task_done(p, self, w->tagged, false);
 	}
 	return worker_loop(p, self, w);
 }

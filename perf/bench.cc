@@ -9,6 +9,10 @@
 // Setting: --pool_perf_setting=quick|full (or env POOL_PERF_SETTING),
 // parsed before benchmark::Initialize; full is the default.
 #include "impl.h"
+#include "mutex_cv_sem.h"
+
+#include <pool/group.h>
+#include <pool/sem.h>
 
 #include <benchmark/benchmark.h>
 #include <pool/metrics.h>
@@ -52,6 +56,8 @@ struct Setting {
 	int memory_idle_workers = 1000;
 	int iters = 3;
 	int fork_iters = 10;
+	std::size_t group_tasks = 1000000;
+	std::size_t sem_pairs = 1000000; // per thread
 };
 
 Setting g_set;
@@ -618,6 +624,113 @@ void bm_fork_join(benchmark::State &st, const ImplInfo *info)
 	st.counters["tasks_per_run"] = double(expected);
 }
 
+// group: 1,000,000 tiny tasks through one group of limit 2 on a pool of
+// capacity 2 (as throughput's), then pool_group_wait. Our pool only: the
+// figure to compare is throughput/pool of the same run.
+int group_task_inc(void *arg)
+{
+	static_cast<Counter *>(arg)->inc();
+	return 0;
+}
+
+void bm_group(benchmark::State &st)
+{
+	pool_options_t o{};
+	o.size = sizeof(o);
+	o.capacity = 2;
+	o.name = "perf";
+	pool_t *p = nullptr;
+	int rc = pool_new(&p, &o);
+	if (rc) {
+		st.SkipWithError((std::string("pool_new: ") + pool_err_name(rc))
+					 .c_str());
+		return;
+	}
+	const std::uint64_t n = g_set.group_tasks;
+	for (auto _ : st) {
+		pool_group_options_t go{};
+		go.size = sizeof(go);
+		go.limit = 2;
+		pool_group_t *g = nullptr;
+		g_done.reset();
+		rc = pool_group_new(&g, p, &go);
+		for (std::uint64_t i = 0; rc == 0 && i < n; i++)
+			rc = pool_group_go(g, group_task_inc, &g_done);
+		int wrc = g ? pool_group_wait(g) : 0;
+		if (g && pool_group_destroy(g) != 0 && !rc)
+			rc = -EBUSY;
+		if (rc || wrc) {
+			st.SkipWithError((std::string("group: ") +
+					  pool_err_name(rc ? rc : wrc))
+						 .c_str());
+			break;
+		}
+		if (g_done.sum() != n) {
+			st.SkipWithError(count_error(g_done.sum(), n).c_str());
+			break;
+		}
+	}
+	if (pool_destroy(p) != 0)
+		st.SkipWithError("pool_destroy failed");
+	st.SetItemsProcessed(std::int64_t(st.iterations() * n));
+	st.counters["limit"] = 2;
+}
+
+// sem, sem_contended: acquire/release pairs of weight 1 from 2 threads;
+// size 2 (each always fits: the cost of the calls and the shared line) or
+// size 1 (every pair contends). items_per_second = pairs per second.
+enum class SemKind { pool, mutex_cv };
+
+void bm_sem(benchmark::State &st, SemKind kind, bool contended)
+{
+	const std::int64_t size = contended ? 1 : 2;
+	const std::size_t pairs = g_set.sem_pairs;
+	pool_sem_t *ps = nullptr;
+	mcv_sem *ms = nullptr;
+	int rc = kind == SemKind::pool ? pool_sem_new(&ps, size)
+				       : mcv_sem_new(&ms, size);
+	if (rc) {
+		st.SkipWithError("semaphore creation failed");
+		return;
+	}
+	for (auto _ : st) {
+		std::atomic<int> errors{0};
+		long shared = 0; // guarded by the semaphore when contended
+		auto body = [&] {
+			for (std::size_t i = 0; i < pairs; i++) {
+				if (kind == SemKind::pool) {
+					if (pool_sem_acquire(ps, 1) != 0)
+						errors++;
+				} else {
+					mcv_sem_acquire(ms, 1);
+				}
+				if (contended)
+					shared++;
+				if (kind == SemKind::pool) {
+					if (pool_sem_release(ps, 1) != 0)
+						errors++;
+				} else {
+					mcv_sem_release(ms, 1);
+				}
+			}
+		};
+		std::thread a(body), b(body);
+		a.join();
+		b.join();
+		if (errors.load() || (contended && shared != long(2 * pairs))) {
+			st.SkipWithError(
+				"semaphore: a call failed, or "
+				"updates under the unit of 1 were lost");
+			break;
+		}
+	}
+	if (ps && pool_sem_destroy(ps) != 0)
+		st.SkipWithError("pool_sem_destroy failed");
+	if (ms)
+		mcv_sem_destroy(ms);
+	st.SetItemsProcessed(std::int64_t(st.iterations() * 2 * pairs));
+}
+
 struct Gate {
 	std::atomic<bool> started{false};
 	std::atomic<bool> open{false};
@@ -997,6 +1110,8 @@ void parse_setting(int *argc, char **argv)
 		g_set.memory_idle_workers = 1000;
 		g_set.iters = 1;
 		g_set.fork_iters = 3;
+		g_set.group_tasks = 200000;
+		g_set.sem_pairs = 100000;
 	} else if (!s.empty() && s != "full") {
 		std::fprintf(stderr, "unknown setting '%s' (quick|full)\n",
 			     s.c_str());
@@ -1071,6 +1186,16 @@ void register_all()
 		common(RegisterBenchmark(name("fork_join", i).c_str(),
 					 bm_fork_join, &i),
 		       g_set.fork_iters);
+	common(RegisterBenchmark("group/pool", bm_group), g_set.iters);
+	for (bool contended : {false, true}) {
+		const char *w = contended ? "sem_contended" : "sem";
+		common(RegisterBenchmark((std::string(w) + "/pool").c_str(),
+					 bm_sem, SemKind::pool, contended),
+		       g_set.iters);
+		common(RegisterBenchmark((std::string(w) + "/mutex_cv").c_str(),
+					 bm_sem, SemKind::mutex_cv, contended),
+		       g_set.iters);
+	}
 	for (const auto &i : impls)
 		common(RegisterBenchmark(name("tune_under_load", i).c_str(),
 					 bm_tasks, &i,

@@ -7,6 +7,7 @@
 #include "mutex_cv.h"
 #include "spsc_ring.h"
 
+#include <pool/group.h>
 #include <pool/metrics.h>
 #include <pool/multi.h>
 
@@ -123,25 +124,50 @@ struct PoolFib {
 	std::atomic<int> *error;
 };
 
-void pool_fib_task(void *arg);
+int pool_fib_task(void *arg);
 
+void fib_error(std::atomic<int> *error, int rc)
+{
+	int expected = 0;
+	error->compare_exchange_strong(expected, rc);
+}
+
+// fib(n-1) is a task of a group of this level; fib(n-2) runs here; the
+// wait inside the task helps (runs queued tasks) instead of blocking.
 long pool_fib(pool_t *p, int n, int cutoff, Counter *tasks,
 	      std::atomic<int> *error)
 {
 	if (n <= cutoff)
 		return fib_serial(n);
 	PoolFib child{p, n - 1, cutoff, 0, tasks, error};
-	// From inside a task of the same pool this runs child inline.
-	int rc = pool_submit_wait(p, pool_fib_task, &child);
+	pool_group_t *g = nullptr;
+	int rc = pool_group_new(&g, p, nullptr);
 	if (rc) {
-		int expected = 0;
-		error->compare_exchange_strong(expected, rc);
+		fib_error(error, rc);
 		return 0;
 	}
-	return child.result + pool_fib(p, n - 2, cutoff, tasks, error);
+	rc = pool_group_go(g, pool_fib_task, &child);
+	if (rc)
+		fib_error(error, rc);
+	long y = pool_fib(p, n - 2, cutoff, tasks, error);
+	int wrc = pool_group_wait(g);
+	if (wrc)
+		fib_error(error, wrc);
+	wrc = pool_group_destroy(g);
+	if (wrc)
+		fib_error(error, wrc);
+	return child.result + y;
 }
 
-void pool_fib_task(void *arg)
+int pool_fib_task(void *arg)
+{
+	auto *f = static_cast<PoolFib *>(arg);
+	f->tasks->inc();
+	f->result = pool_fib(f->pool, f->n, f->cutoff, f->tasks, f->error);
+	return 0;
+}
+
+void pool_fib_top(void *arg)
 {
 	auto *f = static_cast<PoolFib *>(arg);
 	f->tasks->inc();
@@ -239,7 +265,7 @@ class PoolImpl : public Impl
 	{
 		std::atomic<int> error{0};
 		PoolFib top{p_, n, cutoff, 0, tasks, &error};
-		int rc = pool_submit_wait(p_, pool_fib_task, &top);
+		int rc = pool_submit_wait(p_, pool_fib_top, &top);
 		if (rc)
 			return rc;
 		*result = top.result;

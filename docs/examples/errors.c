@@ -20,6 +20,8 @@ static const int codes[] = {
 	POOL_ETIMEDOUT,
 	POOL_EDEADLK,
 	POOL_EBUSY,
+	POOL_ECANCELED,
+	POOL_EPANIC,
 	-12345, /* not a pool code */
 };
 
@@ -39,6 +41,19 @@ static void blocker(void *arg)
 	atomic_store(&started, 1);
 	while (!atomic_load(&gate_open))
 		sched_yield();
+}
+
+static void panics(void *arg)
+{
+	(void)arg;
+	pool_panic(1, "example");
+}
+
+static void quiet(void *ctx, int level, const char *msg)
+{
+	(void)ctx;
+	(void)level;
+	(void)msg;
 }
 
 static void show(const char *call, int r)
@@ -89,5 +104,23 @@ int main(void)
 	show("pool_reboot (drained)", pool_reboot(p));
 	show("pool_submit_wait (open again)", pool_submit_wait(p, nop, NULL));
 	show("pool_destroy", pool_destroy(p));
-	return q == NULL ? 0 : 1;
+
+	/* A task that panics, and a cancelled context. */
+	o.logger = quiet;
+	if (pool_new(&p, &o) < 0)
+		return 1;
+	r = pool_submit_wait(p, panics, NULL);
+	show("pool_submit_wait (task panicked)", r);
+	{
+		pool_ctx_t *c;
+
+		if (pool_ctx_new(&c, NULL, POOL_CTX_NO_TIMEOUT) < 0)
+			return 1;
+		pool_ctx_cancel(c, POOL_ECANCELED);
+		show("pool_submit_ctx (cancelled)",
+		     pool_submit_ctx(p, c, nop, NULL));
+		pool_ctx_destroy(c);
+	}
+	show("pool_destroy", pool_destroy(p));
+	return q == NULL && r == POOL_EPANIC ? 0 : 1;
 }

@@ -26,7 +26,9 @@ POOL_BEGIN_DECLS
 	X(ECLOSED, -ESHUTDOWN, "pool is closed")                             \
 	X(ETIMEDOUT, -ETIMEDOUT, "timed out")                                \
 	X(EDEADLK, -EDEADLK, "call would wait on itself from inside a task") \
-	X(EBUSY, -EBUSY, "pool is busy (not drained)")
+	X(EBUSY, -EBUSY, "pool is busy (not drained)")                       \
+	X(ECANCELED, -ECANCELED, "operation canceled (context cancelled)")   \
+	X(EPANIC, -EOWNERDEAD, "task panicked")
 
 typedef enum pool_errno {
 #define POOL_ERRNO_ENUM_(name, value, msg) POOL_##name = (value),

@@ -70,7 +70,9 @@ typedef struct pool_hist {
 
 /*
  * A task hook's view of one task, valid only during the call. fn and arg are
- * what the caller submitted (for pool_submit_copy: fn and the copy).
+ * what the caller submitted (for pool_submit_copy: fn and the copy; for a
+ * context or group task: its function, a pool_group_fn cast to
+ * pool_task_fn, and its arg).
  */
 typedef struct pool_task_info {
 	const char *pool_name; /* options.name */

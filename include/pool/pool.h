@@ -473,12 +473,16 @@ POOL_EXTERN POOL_NODISCARD int pool_submit_copy(pool_t *p, pool_task_fn fn,
  * pool_submit_wait - submit fn(arg) and return after it ran (workerpool
  * SubmitWait).
  *
- * Ordering: fn(arg) returning happens-before pool_submit_wait returns 0.
+ * Returns 0 after fn(arg) returned, POOL_EPANIC after it panicked (the
+ * panic handler ran before the return).
+ * Ordering: fn(arg) ending happens-before pool_submit_wait returns 0 or
+ * POOL_EPANIC.
  * Blocking: blocks while full (as pool_submit) and until fn returned. From
  * inside a task of the same pool it calls fn(arg) inline on the calling
  * worker, so it cannot deadlock. Errors: as pool_submit; POOL_ECLOSED also
- * when the task was discarded by pool_stop before it ran (it is not passed
- * to the discard callback; the caller keeps arg).
+ * when the task was discarded before it ran (pool_stop, or no worker could
+ * start: options.on_discard); it is not passed to a discard callback and
+ * the caller keeps arg.
  */
 POOL_EXTERN POOL_NODISCARD int pool_submit_wait(pool_t *p, pool_task_fn fn,
 						void *arg);

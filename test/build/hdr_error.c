@@ -9,6 +9,6 @@ int main(void)
 	pool_errno_t e = POOL_EOVERLOAD;
 	int n = 0 POOL_ERRNO_MAP(HDR_COUNT_);
 
-	return n != 7 || e != -EAGAIN || pool_err_name(0) == 0 ||
+	return n != 9 || e != -EAGAIN || pool_err_name(0) == 0 ||
 	       pool_strerror(e) == 0;
 }

@@ -36,7 +36,7 @@ int main(void)
 	o.panic_ctx = &code;
 	if (pool_new(&p, &o) != 0)
 		return 1;
-	if (pool_submit_wait(p, hdr_task, 0) != 0)
+	if (pool_submit_wait(p, hdr_task, 0) != POOL_EPANIC)
 		return 1;
 	if (pool_destroy(p) != 0)
 		return 1;

@@ -2,8 +2,9 @@
 /*
  * test_edges.c - startup and shutdown edges: a slow or refusing worker_init,
  * a slow worker_fini, thread creation that fails, pool_destroy racing
- * submitters, user callbacks that call back into the library, and deadlines
- * at the largest values the API accepts.
+ * submitters, user callbacks that call back into the library (also those of
+ * pool/ctx.h and pool/group.h), and deadlines at the largest values the API
+ * accepts.
  *
  * Each case is the regression test of one defect of the reliability audit
  * (issue 9; the number in the comment). Interleavings are made deterministic
@@ -768,8 +769,9 @@ TEST(panic_handler_calls_back)
 	cb_setup();
 	o.panic_handler = cb_panic_handler;
 	ASSERT_OK(pool_new(&cb_self, &o));
-	/* The handler runs before the task counts as ended. */
-	ASSERT_OK(pool_submit_wait(cb_self, task_panics, NULL));
+	/* The handler runs before the task counts as ended; the panic is
+	 * reported to the waiter (issue 13). */
+	ASSERT_ERR(pool_submit_wait(cb_self, task_panics, NULL), POOL_EPANIC);
 	ASSERT_EQ(atomic_load(&cb_calls), 1);
 	ASSERT_OK(pool_release_timeout(cb_self, SEC(10)));
 	ASSERT_UEQ(test_stats(cb_self).completed, 2);
@@ -846,4 +848,165 @@ TEST(multi_pick_calls_back)
 	ASSERT_OK(pool_multi_destroy(m));
 	counter_destroy(&n);
 	cb_teardown(4);
+}
+
+/*
+ * 6 (the callbacks of pool/ctx.h and pool/group.h, issue 13), under the same
+ * rule. A context's on-cancel callback runs where the cancel happens: on the
+ * canceller; on a worker whose task start observes a passed deadline; on a
+ * worker whose group task failed and so cancelled the group's context. The
+ * skip callbacks (a context's, a group's) run on the worker that skipped
+ * the task. Each calls back into the library (call_back: a grace period
+ * wait, stats, a submit to another pool) and into the pool and context it
+ * was called for.
+ */
+static atomic_int cb_on_worker;
+
+static void cb_note_thread(void)
+{
+	if (pool_self() == cb_self)
+		atomic_fetch_add(&cb_on_worker, 1);
+}
+
+static void cb_on_cancel(void *arg, int cause)
+{
+	pool_ctx_t *c = arg;
+
+	call_back();
+	cb_note_thread();
+	if (pool_ctx_err(c) != cause || cause >= 0)
+		atomic_fetch_add(&cb_bad, 1);
+	if (pool_submit(cb_self, task_nop, NULL) != 0)
+		atomic_fetch_add(&cb_bad, 1);
+}
+
+static int gtask_fails(void *arg)
+{
+	(void)arg;
+	return -5;
+}
+
+TEST(ctx_on_cancel_calls_back)
+{
+	pool_options_t o = test_opts(1, 0, 0);
+	pool_ctx_t *a, *d, *gc;
+	pool_group_t *g;
+	struct gate gt;
+
+	cb_setup();
+	gate_init(&gt);
+	atomic_store(&cb_on_worker, 0);
+	ASSERT_OK(pool_new(&cb_self, &o));
+	/* The canceller. */
+	ASSERT_OK(pool_ctx_new(&a, NULL, POOL_CTX_NO_TIMEOUT));
+	ASSERT_OK(pool_ctx_on_cancel(a, cb_on_cancel, a));
+	ASSERT_EQ(pool_ctx_cancel(a, 0), 1);
+	ASSERT_EQ(atomic_load(&cb_calls), 1);
+	ASSERT_EQ(atomic_load(&cb_on_worker), 0);
+	/* A worker's task start observes the passed deadline (nobody
+	 * polls d meanwhile). */
+	ASSERT_OK(pool_submit(cb_self, task_gate, &gt));
+	gate_wait_entered(&gt, 1);
+	ASSERT_OK(pool_ctx_new(&d, NULL, MS(200)));
+	ASSERT_OK(pool_ctx_on_cancel(d, cb_on_cancel, d));
+	ASSERT_OK(pool_submit_ctx(cb_self, d, task_nop, NULL));
+	while (test_now_ns() < pool_ctx_deadline(d))
+		sched_yield();
+	ASSERT_EQ(atomic_load(&cb_calls), 1);
+	gate_open(&gt);
+	ASSERT_OK(pool_wait_idle(cb_self, -1));
+	ASSERT_EQ(atomic_load(&cb_calls), 2);
+	ASSERT_EQ(atomic_load(&cb_on_worker), 1);
+	ASSERT_UEQ(pool_ctx_skipped(d), 1);
+	/* A failing group task cancels the group's context on its worker. */
+	ASSERT_OK(pool_group_new(&g, cb_self, NULL));
+	gc = pool_group_ctx(g);
+	ASSERT_OK(pool_ctx_on_cancel(gc, cb_on_cancel, gc));
+	ASSERT_OK(pool_group_go(g, gtask_fails, NULL));
+	ASSERT_EQ(pool_group_wait(g), -5);
+	ASSERT_OK(pool_wait_idle(cb_self, -1));
+	ASSERT_EQ(atomic_load(&cb_calls), 3);
+	ASSERT_EQ(atomic_load(&cb_on_worker), 2);
+	ASSERT_OK(pool_group_destroy(g));
+	pool_ctx_destroy(d);
+	pool_ctx_destroy(a);
+	ASSERT_OK(pool_destroy(cb_self));
+	gate_destroy(&gt);
+	cb_teardown(3);
+}
+
+static void cb_ctx_skip(void *arg, pool_task_fn fn, void *task_arg, int cause)
+{
+	(void)arg;
+	call_back();
+	cb_note_thread();
+	if (cause != POOL_ECANCELED)
+		atomic_fetch_add(&cb_bad, 1);
+	/* The task is the callback's again: run it after all. */
+	if (pool_submit(cb_self, fn, task_arg) != 0)
+		atomic_fetch_add(&cb_bad, 1);
+}
+
+static int gtask_flag(void *arg)
+{
+	atomic_fetch_add((atomic_int *)arg, 1);
+	return 0;
+}
+
+static void cb_group_skip(void *skip_arg, pool_group_fn fn, void *arg,
+			  int cause)
+{
+	pool_group_t *other = skip_arg;
+
+	call_back();
+	cb_note_thread();
+	if (cause != POOL_ECANCELED)
+		atomic_fetch_add(&cb_bad, 1);
+	/* Into a group of the same pool, from its worker. */
+	if (pool_group_go(other, fn, arg) != 0)
+		atomic_fetch_add(&cb_bad, 1);
+}
+
+TEST(skip_callbacks_call_back)
+{
+	pool_group_options_t go = POOL_GROUP_OPTIONS_INIT;
+	pool_options_t o = test_opts(1, 0, 0);
+	atomic_int ran = 0, gran = 0;
+	pool_group_t *g, *other;
+	struct gate gt;
+	pool_ctx_t *c;
+
+	cb_setup();
+	gate_init(&gt);
+	atomic_store(&cb_on_worker, 0);
+	ASSERT_OK(pool_new(&cb_self, &o));
+	ASSERT_OK(pool_ctx_new(&c, NULL, POOL_CTX_NO_TIMEOUT));
+	ASSERT_OK(pool_ctx_set_on_skip(c, cb_ctx_skip, NULL));
+	ASSERT_OK(pool_group_new(&other, cb_self, NULL));
+	go.parent = c;
+	go.on_skip = cb_group_skip;
+	go.skip_arg = other;
+	ASSERT_OK(pool_group_new(&g, cb_self, &go));
+	/* Both tasks queued behind the gate, then c is cancelled. */
+	ASSERT_OK(pool_submit(cb_self, task_gate, &gt));
+	gate_wait_entered(&gt, 1);
+	ASSERT_OK(pool_submit_ctx(cb_self, c, task_flag, &ran));
+	ASSERT_OK(pool_group_go(g, gtask_flag, &gran));
+	ASSERT_EQ(pool_ctx_cancel(c, 0), 1);
+	gate_open(&gt);
+	ASSERT_ERR(pool_group_wait(g), POOL_ECANCELED);
+	ASSERT_OK(pool_group_wait(other));
+	ASSERT_OK(pool_wait_idle(cb_self, -1));
+	ASSERT_UEQ(pool_ctx_skipped(c), 1);
+	ASSERT_UEQ(pool_group_skipped(g), 1);
+	ASSERT_EQ(atomic_load(&cb_on_worker), 2);
+	/* The callbacks ran both tasks after all. */
+	ASSERT_EQ(atomic_load(&ran), 1);
+	ASSERT_EQ(atomic_load(&gran), 1);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_group_destroy(other));
+	pool_ctx_destroy(c);
+	ASSERT_OK(pool_destroy(cb_self));
+	gate_destroy(&gt);
+	cb_teardown(2);
 }

@@ -539,6 +539,76 @@ TEST(metrics_hooks)
 	ASSERT_OK(pool_destroy(p));
 }
 
+/* Context and group tasks (pool/ctx.h, pool/group.h) are hooked as the
+ * user's task: the hooks see its function and arg (a group function cast),
+ * and a panic the group's own guard caught as POOL_TASK_PANICKED; the
+ * histograms count it among the panicked. */
+struct ihook_log {
+	atomic_int ctx_seen, group_seen, group_panicked, bad;
+	void *want_arg;
+};
+
+static int gtask_panic(void *arg)
+{
+	(void)arg;
+	pool_panic(3, "group task");
+}
+
+static void ihook_after(void *ctx, const pool_task_info_t *in)
+{
+	struct ihook_log *l = ctx;
+
+	if (in->fn == task_spin) {
+		if (in->arg != l->want_arg || in->outcome != POOL_TASK_RETURNED)
+			atomic_fetch_add(&l->bad, 1);
+		atomic_fetch_add(&l->ctx_seen, 1);
+	} else if (in->fn == (pool_task_fn)(void (*)(void))gtask_panic) {
+		if (in->arg != l->want_arg)
+			atomic_fetch_add(&l->bad, 1);
+		if (in->outcome == POOL_TASK_PANICKED)
+			atomic_fetch_add(&l->group_panicked, 1);
+		atomic_fetch_add(&l->group_seen, 1);
+	} else {
+		atomic_fetch_add(&l->bad, 1);
+	}
+}
+
+TEST(metrics_hooks_see_ctx_and_group_tasks)
+{
+	pool_metrics_options_t m = mopts(1, 0);
+	pool_options_t o = test_opts(1, 0, 0);
+	struct ihook_log l;
+	pool_group_t *g;
+	pool_ctx_t *c;
+	pool_hist_t h;
+	int marker;
+	pool_t *p;
+
+	memset(&l, 0, sizeof(l));
+	l.want_arg = &marker;
+	m.after = ihook_after;
+	m.hook_ctx = &l;
+	o.metrics = &m;
+	o.panic_handler = quiet_handler;
+	ASSERT_OK(pool_new(&p, &o));
+	ASSERT_OK(pool_ctx_new(&c, NULL, POOL_CTX_NO_TIMEOUT));
+	ASSERT_OK(pool_submit_ctx(p, c, task_spin, &marker));
+	ASSERT_OK(pool_group_new(&g, p, NULL));
+	ASSERT_OK(pool_group_go(g, gtask_panic, &marker));
+	ASSERT_ERR(pool_group_wait(g), POOL_EPANIC);
+	ASSERT_OK(pool_release_timeout(p, SEC(30)));
+	ASSERT_EQ(atomic_load(&l.bad), 0);
+	ASSERT_EQ(atomic_load(&l.ctx_seen), 1);
+	ASSERT_EQ(atomic_load(&l.group_seen), 1);
+	ASSERT_EQ(atomic_load(&l.group_panicked), 1);
+	ASSERT_OK(pool_metrics_read(p, POOL_HIST_RUN, &h));
+	ASSERT_UEQ(h.count, 2);
+	ASSERT_UEQ(h.panicked, 1);
+	ASSERT_OK(pool_group_destroy(g));
+	pool_ctx_destroy(c);
+	ASSERT_OK(pool_destroy(p));
+}
+
 /* ---- saturation ---- */
 
 TEST(metrics_saturation)

@@ -330,12 +330,12 @@ TEST(panic_message_truncated)
 		long_msg[i] = (char)('a' + i % 26);
 	seen_init(&s);
 	p = new_pool(1, 0, 0, &s, NULL);
-	ASSERT_OK(pool_submit_wait(p, task_panicf_long, NULL));
+	ASSERT_ERR(pool_submit_wait(p, task_panicf_long, NULL), POOL_EPANIC);
 	ASSERT_EQ(s.calls, 1);
 	ASSERT_EQ(s.code, 1);
 	ASSERT_EQ(strlen(s.msg), POOL_PANIC_MSG_MAX - 1);
 	ASSERT_EQ(memcmp(s.msg, long_msg, POOL_PANIC_MSG_MAX - 1), 0);
-	ASSERT_OK(pool_submit_wait(p, task_panic_long, NULL));
+	ASSERT_ERR(pool_submit_wait(p, task_panic_long, NULL), POOL_EPANIC);
 	ASSERT_EQ(s.calls, 2);
 	ASSERT_EQ(s.code, 2);
 	ASSERT_EQ(strlen(s.msg), POOL_PANIC_MSG_MAX - 1);
@@ -799,7 +799,8 @@ TEST(panic_log_reports_dropped)
 	logcap_init(&l);
 	p = new_pool(1, 0, 0, NULL, &l);
 	for (int i = 0; i < 100; i++, panics++)
-		ASSERT_OK(pool_submit_wait(p, task_panic, (void *)(intptr_t)1));
+		ASSERT_ERR(pool_submit_wait(p, task_panic, (void *)(intptr_t)1),
+			   POOL_EPANIC);
 	burst = test_now_ns() - t0;
 	pthread_mutex_lock(&l.mu);
 	/* All in the first window: 10 lines, 90 dropped. */
@@ -814,7 +815,8 @@ TEST(panic_log_reports_dropped)
 		pthread_mutex_lock(&l.mu);
 		before = l.lines;
 		pthread_mutex_unlock(&l.mu);
-		ASSERT_OK(pool_submit_wait(p, task_panic, (void *)(intptr_t)1));
+		ASSERT_ERR(pool_submit_wait(p, task_panic, (void *)(intptr_t)1),
+			   POOL_EPANIC);
 		panics++;
 		pthread_mutex_lock(&l.mu);
 		lines = l.lines;
@@ -893,8 +895,10 @@ TEST(panic_in_submit_wait)
 
 	seen_init(&s);
 	p = new_pool(2, 0, 0, &s, NULL);
-	/* The handler ran before the call returns. */
-	ASSERT_OK(pool_submit_wait(p, task_panic, (void *)(intptr_t)31));
+	/* The handler ran before the call returns, which reports the panic
+	 * with its own code. */
+	ASSERT_ERR(pool_submit_wait(p, task_panic, (void *)(intptr_t)31),
+		   POOL_EPANIC);
 	ASSERT_EQ(seen_calls(&s), 1);
 	ASSERT_EQ(s.code, 31);
 	ASSERT_PTR_EQ(s.fn, task_panic);
@@ -925,7 +929,8 @@ TEST(panic_in_submit_wait_inline)
 	c.p = new_pool(2, 0, 0, &s, NULL);
 	ASSERT_OK(pool_submit_wait(c.p, task_wait_inline, &c));
 	ASSERT_OK(pool_release_timeout(c.p, SEC(30)));
-	ASSERT_OK(c.sub1);
+	/* Inline too, the panic is reported to the caller. */
+	ASSERT_ERR(c.sub1, POOL_EPANIC);
 	ASSERT_EQ(s.calls, 1);
 	ASSERT_EQ(s.code, 17);
 	ASSERT_EQ(s.norder, 2);

@@ -245,7 +245,7 @@ TEST(signal_mask_restored_behind_chaining_handler)
 	ASSERT_OK(pool_submit_wait(p, task_segv_blocked, &blocked));
 	ASSERT_EQ(blocked, 0);
 	memset(&t, 0, sizeof(t));
-	ASSERT_OK(pool_submit_wait(p, task_fault, &t));
+	ASSERT_ERR(pool_submit_wait(p, task_fault, &t), POOL_EPANIC);
 	ASSERT_EQ(s.calls, 1);
 	ASSERT_OK(pool_submit_wait(p, task_segv_blocked, &blocked));
 	if (blocked != 0)
@@ -253,7 +253,7 @@ TEST(signal_mask_restored_behind_chaining_handler)
 		     "fault (the jump out of the handler did not restore the "
 		     "signal mask); its next fault would kill the process");
 	memset(&t, 0, sizeof(t));
-	ASSERT_OK(pool_submit_wait(p, task_fault, &t));
+	ASSERT_ERR(pool_submit_wait(p, task_fault, &t), POOL_EPANIC);
 	ASSERT_EQ(s.calls, 2);
 	ASSERT_UEQ(test_stats(p).spawned, 1);
 	ASSERT_EQ(sigaction(SIGSEGV, &chained_prev, NULL), 0);
@@ -412,7 +412,7 @@ TEST(signal_handlers_refcounted_and_restored)
 	check_markers(before, 0, "two catching pools left");
 	/* p1 still catches. */
 	memset(&t, 0, sizeof(t));
-	ASSERT_OK(pool_submit_wait(p1, task_fault, &t));
+	ASSERT_ERR(pool_submit_wait(p1, task_fault, &t), POOL_EPANIC);
 	ASSERT_EQ(s1.calls, 1);
 	ASSERT_OK(pool_destroy(p1));
 	check_markers(before, 0, "one catching pool left");
@@ -422,7 +422,7 @@ TEST(signal_handlers_refcounted_and_restored)
 	p1 = catching_pool(&s1, 0);
 	check_markers(before, 0, "a new catching pool");
 	memset(&t, 0, sizeof(t));
-	ASSERT_OK(pool_submit_wait(p1, task_fault, &t));
+	ASSERT_ERR(pool_submit_wait(p1, task_fault, &t), POOL_EPANIC);
 	ASSERT_EQ(s1.calls, 1);
 	ASSERT_OK(pool_destroy(p1));
 	check_markers(before, 1, "the new pool destroyed");

@@ -1,0 +1,609 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * lib/group.c - task groups (errgroup) and pool_wait_idle.
+ *
+ * Layer: above the pool and ctx.c. Uses one worker-level entry point,
+ * pool__help_one (worker.c), for the helping wait; park/wake is untouched:
+ * a helping waiter stays a running worker and is never on the idle stack.
+ *
+ * No lock. Per group: `pending` counts tasks accepted by go and not yet
+ * ended (a slot of the limit each); `exiting` counts ends in progress,
+ * so a waiter that sees both at 0 knows no task touches the group any
+ * more (it may be destroyed). `gseq` is the futex word waiters sleep on;
+ * it is bumped when pending reaches 0 with a waiter announced (wwant), when
+ * a slot frees with a blocked go announced (swant), and by a context
+ * cancellation watched by a waiter. The announcement and the decrement are
+ * a Dekker pair (seq_cst on both sides), see task_end and the waits.
+ */
+#include <limits.h>
+#include <string.h>
+#include <time.h>
+
+#include "internal.h"
+#include "pool/group.h"
+
+#define GROUP_MAX_LIMIT (1 << 30)
+/* A waiter that finds nothing to run keeps looking (32 pauses apart) for
+ * SPIN_NS before it sleeps: a slot or the group's end is usually a task's
+ * time away, and in fork-join the child it waits for was stolen and the
+ * thief pushes grandchildren it can take. Then a helping waiter naps, from
+ * HELP_NAP_MIN_NS doubling up to HELP_NAP_NS, looking for queued work after
+ * each nap (a submit does not wake it: it is not on the idle stack); a
+ * waiter outside the pool sleeps until woken. */
+#define SPIN_NS		250000
+#define HELP_NAP_MIN_NS 20000
+#define HELP_NAP_NS	1000000
+
+struct pool_group {
+	/* Immutable after pool_group_new. */
+	struct pool *pool;
+	struct pool_ctx *ctx;
+	int64_t limit;
+	pool_group_skip_fn on_skip;
+	void *skip_arg;
+
+	/* Written by go and by every task end. Own line. */
+	_Atomic int64_t pending POOL_CACHE_ALIGNED;
+	_Atomic int32_t exiting;
+	/* Slow path: waiters and wake-ups. */
+	_Atomic int32_t gseq POOL_CACHE_ALIGNED;
+	_Atomic int32_t wwant; /* set by waiters for "pending == 0" */
+	_Atomic int32_t swant; /* set by go blocked at the limit */
+	_Atomic int32_t err;   /* first error: CAS 0 -> code, once */
+	_Atomic uint64_t skipped;
+	_Atomic int32_t sleepers; /* test hook: callers asleep in a wait */
+	/* The newest shared task (exchange by go and by waiters; its slot
+	 * reference goes with it). Own line: written per go from tasks. */
+	_Atomic(struct group_task *) last POOL_CACHE_ALIGNED;
+};
+
+/* A task of a group (an itask, see internal.h). */
+struct group_task {
+	struct pool_itask it;
+	struct pool_group *g;
+	pool_group_fn fn;
+	void *arg;
+	int ret;
+	/* Shared (submitted from a task of the group's pool): the record is
+	 * also in the group's `last` slot, so a waiter may run it before a
+	 * worker pops it. claimed: CAS 0 -> 1 by whoever runs or discards
+	 * it (exactly one). refs: the ring's and the slot's (acq_rel on the
+	 * decrement that frees). */
+	bool shared;
+	_Atomic int32_t claimed;
+	_Atomic int32_t refs;
+};
+
+/* The groups whose tasks run on this thread's stack (innermost first). */
+struct group_frame {
+	struct pool_group *g;
+	struct group_frame *prev;
+};
+static _Thread_local struct group_frame *tls_frames;
+
+/* Tasks of g running on this thread's stack (below the caller). */
+static int64_t on_my_stack(struct pool_group *g)
+{
+	int64_t n = 0;
+
+	for (struct group_frame *f = tls_frames; f; f = f->prev)
+		n += f->g == g;
+	return n;
+}
+
+/* Keep the first error and cancel the group's context with it. */
+static void set_err(struct pool_group *g, int e)
+{
+	int32_t zero = 0;
+
+	/* Release: pairs with the acquire load in the waits (what the
+	 * failing task did is visible with its code). */
+	if (atomic_compare_exchange_strong_explicit(&g->err, &zero, e,
+						    memory_order_release,
+						    memory_order_relaxed))
+		pool_ctx_cancel(g->ctx, e);
+}
+
+static void bump(struct pool_group *g)
+{
+	/* Release: pairs with the waiters' acquire load of gseq. */
+	atomic_fetch_add_explicit(&g->gseq, 1, memory_order_release);
+	pool__futex_wake(&g->gseq, INT_MAX);
+}
+
+/*
+ * A task of g ended (ran, skipped, discarded) or a go gave its slot back.
+ * The decrement is seq_cst and pairs with the waiters' seq_cst store of
+ * wwant/swant and load of pending: either a waiter sees the new count, or
+ * we see its announcement and bump gseq, which it loaded before. exiting
+ * covers every access after the decrement; its release decrement is our
+ * last access to g and pairs with the acquire load in the waits.
+ */
+static void task_end(struct pool_group *g)
+{
+	int64_t left;
+
+	atomic_fetch_add_explicit(&g->exiting, 1, memory_order_relaxed);
+	left = atomic_fetch_sub_explicit(&g->pending, 1, memory_order_seq_cst) -
+	       1;
+	if (g->limit && atomic_load_explicit(&g->swant, memory_order_seq_cst) &&
+	    atomic_exchange_explicit(&g->swant, 0, memory_order_seq_cst))
+		bump(g);
+	if (left == 0 && atomic_load_explicit(&g->wwant, memory_order_seq_cst))
+		bump(g);
+	atomic_fetch_sub_explicit(&g->exiting, 1, memory_order_release);
+}
+
+static void report_skip(struct pool_group *g, struct group_task *t, int cause)
+{
+	atomic_fetch_add_explicit(&g->skipped, 1, memory_order_relaxed);
+	set_err(g, cause);
+	if (g->on_skip)
+		g->on_skip(g->skip_arg, t->fn, t->arg, cause);
+}
+
+static void call_task(void *arg)
+{
+	struct group_task *t = arg;
+
+	t->ret = t->fn(t->arg);
+}
+
+static void gt_unref(struct group_task *t)
+{
+	if (!t->shared ||
+	    atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
+		pool__free(t);
+}
+
+/* The one runner of a shared task: the ring's pop or a waiter. */
+static bool gt_claim(struct group_task *t)
+{
+	int32_t zero = 0;
+
+	/* Relaxed: the record's fields were published by the push (ring) or
+	 * by the slot exchange (acquire), and the claim orders nothing
+	 * else. */
+	return !t->shared ||
+	       atomic_compare_exchange_strong_explicit(&t->claimed, &zero, 1,
+						       memory_order_relaxed,
+						       memory_order_relaxed);
+}
+
+/* Run a claimed task (or skip it) and end it. Returns whether it
+ * panicked. */
+static bool gt_exec(struct group_task *t)
+{
+	struct pool_group *g = t->g;
+	int e = pool_ctx_err(g->ctx);
+	bool panicked = false;
+
+	if (e) {
+		report_skip(g, t, e);
+	} else {
+		struct group_frame f = {g, tls_frames};
+
+		tls_frames = &f;
+		/* Our own guard: a panic ends the task here, and the group
+		 * still counts it. The handler is shown the user's task. */
+		panicked = pool__run_guarded_as(
+			g->pool, call_task, t,
+			(pool_task_fn)(void (*)(void))t->fn, t->arg);
+		tls_frames = f.prev;
+		if (panicked)
+			set_err(g, POOL_EPANIC);
+		else if (t->ret < 0)
+			set_err(g, t->ret);
+	}
+	task_end(g);
+	return panicked;
+}
+
+static bool gt_run(struct pool_itask *it)
+{
+	struct group_task *t = (struct group_task *)it;
+	bool panicked = false;
+
+	if (gt_claim(t))
+		panicked = gt_exec(t);
+	gt_unref(t);
+	return panicked;
+}
+
+/*
+ * The waiter's work-first step: run the group's newest queued task here,
+ * if no worker took it yet (fork-join: the child just pushed). Returns
+ * true if the slot held a task (run here or already taken).
+ */
+static bool run_last(struct pool_group *g)
+{
+	struct group_task *t;
+
+	if (!atomic_load_explicit(&g->last, memory_order_relaxed))
+		return false;
+	/* Acquire: pairs with the release exchange in go_common. */
+	t = atomic_exchange_explicit(&g->last, NULL, memory_order_acquire);
+	if (!t)
+		return false;
+	if (gt_claim(t))
+		gt_exec(t);
+	gt_unref(t);
+	return true;
+}
+
+static void gt_discard(struct pool_itask *it, pool_discard_fn fn, void *ctx)
+{
+	struct group_task *t = (struct group_task *)it;
+	struct pool_group *g = t->g;
+
+	(void)fn;
+	(void)ctx;
+	if (gt_claim(t)) {
+		report_skip(g, t, POOL_ECLOSED);
+		task_end(g);
+	}
+	gt_unref(t);
+}
+
+/* ---- life ---- */
+
+int pool_group_new(pool_group_t **out, pool_t *p, const pool_group_options_t *o)
+{
+	pool_group_options_t opt;
+	struct pool_group *g;
+	int r;
+
+	if (!out || !p)
+		return POOL_EINVAL;
+	memset(&opt, 0, sizeof(opt));
+	if (o) {
+		if (o->size != sizeof(opt))
+			return POOL_EINVAL;
+		memcpy(&opt, o, sizeof(opt));
+	}
+	if (opt.limit < 0 || opt.limit > GROUP_MAX_LIMIT)
+		return POOL_EINVAL;
+	g = pool__alloc_aligned(sizeof(*g));
+	if (!g)
+		return POOL_ENOMEM;
+	memset(g, 0, sizeof(*g));
+	r = pool_ctx_new(&g->ctx, opt.parent, POOL_CTX_NO_TIMEOUT);
+	if (r < 0) {
+		pool__free(g);
+		return r;
+	}
+	g->pool = p;
+	g->limit = opt.limit;
+	g->on_skip = opt.on_skip;
+	g->skip_arg = opt.skip_arg;
+	atomic_init(&g->pending, 0);
+	atomic_init(&g->exiting, 0);
+	atomic_init(&g->gseq, 0);
+	atomic_init(&g->wwant, 0);
+	atomic_init(&g->swant, 0);
+	atomic_init(&g->err, 0);
+	atomic_init(&g->skipped, 0);
+	atomic_init(&g->sleepers, 0);
+	atomic_init(&g->last, NULL);
+	*out = g;
+	return 0;
+}
+
+int pool_group_destroy(pool_group_t *g)
+{
+	if (!g)
+		return POOL_EINVAL;
+	/* Acquire: pairs with task_end's release decrement of exiting. */
+	if (atomic_load_explicit(&g->pending, memory_order_acquire) != 0)
+		return POOL_EBUSY;
+	while (atomic_load_explicit(&g->exiting, memory_order_acquire) != 0)
+		cpu_relax();
+	/* A record left in the slot has ended (pending is 0): drop the
+	 * slot's reference. */
+	{
+		struct group_task *t = atomic_exchange_explicit(
+			&g->last, NULL, memory_order_acquire);
+
+		if (t)
+			gt_unref(t);
+	}
+	pool_ctx_destroy(g->ctx);
+	pool__free(g);
+	return 0;
+}
+
+/* Test hook: callers asleep in a wait or a blocked go now. */
+int pool__group_sleepers(pool_group_t *g)
+{
+	return atomic_load_explicit(&g->sleepers, memory_order_relaxed);
+}
+
+pool_ctx_t *pool_group_ctx(pool_group_t *g)
+{
+	return g ? g->ctx : NULL;
+}
+
+uint64_t pool_group_skipped(const pool_group_t *g)
+{
+	return g ? atomic_load_explicit(&g->skipped, memory_order_relaxed) : 0;
+}
+
+/* ---- waiting ---- */
+
+enum wait_for { W_IDLE, W_SLOT };
+
+/*
+ * Has the condition been met? W_IDLE: nothing pending and no end in
+ * progress. W_SLOT: a slot was taken (CAS), *took set.
+ */
+static bool cond_met(struct pool_group *g, enum wait_for what)
+{
+	if (what == W_IDLE)
+		return atomic_load_explicit(&g->pending,
+					    memory_order_seq_cst) == 0 &&
+		       atomic_load_explicit(&g->exiting,
+					    memory_order_acquire) == 0;
+	for (int64_t n =
+		     atomic_load_explicit(&g->pending, memory_order_relaxed);
+	     n < g->limit;) {
+		/* seq_cst: part of the Dekker pair with task_end. */
+		if (atomic_compare_exchange_weak_explicit(
+			    &g->pending, &n, n + 1, memory_order_seq_cst,
+			    memory_order_relaxed))
+			return true;
+	}
+	return false;
+}
+
+/*
+ * Wait until cond_met(what), or c (may be NULL) or, for W_SLOT, the group's
+ * context is done. From inside a task of g's pool, run queued tasks
+ * meanwhile. Returns 0 or the cause.
+ */
+static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
+			  enum wait_for what)
+{
+	bool helping = pool__tls.pool == g->pool;
+	_Atomic int32_t *want = what == W_IDLE ? &g->wwant : &g->swant;
+	struct pool_ctx_watch wc, wg;
+	int64_t nap = HELP_NAP_MIN_NS;
+	int64_t spin_until = 0;
+	unsigned spins = 0;
+	int r = 0;
+
+	if (cond_met(g, what))
+		return 0;
+	if (c && (r = pool__ctx_watch(c, &wc, &g->gseq)) != 0)
+		return r;
+	if (what == W_SLOT &&
+	    (r = pool__ctx_watch(g->ctx, &wg, &g->gseq)) != 0) {
+		if (c)
+			pool__ctx_unwatch(c, &wc);
+		return r;
+	}
+	for (;;) {
+		int64_t until = pool__ctx_deadline_min(c, INT64_MAX);
+		int32_t seq;
+
+		if (cond_met(g, what))
+			break;
+		if (c && (r = pool_ctx_err(c)) != 0)
+			break;
+		if (what == W_SLOT && (r = pool_ctx_err(g->ctx)) != 0)
+			break;
+		if (helping && ((what == W_IDLE && run_last(g)) ||
+				pool__help_one(g->pool))) {
+			spin_until = 0;
+			nap = HELP_NAP_MIN_NS;
+			continue;
+		}
+		/* Spin before sleeping (helping or not: a slot or the end
+		 * is usually a task's time away, and a futex sleep and wake
+		 * per task made a go at the limit crawl). The clock is read
+		 * every 64 rounds only; spin_until < 0: spun out. */
+		if (spin_until >= 0 && spins++ % 64 == 0) {
+			int64_t now = pool__now_ns();
+
+			if (!spin_until)
+				spin_until = now + SPIN_NS;
+			else if (now >= spin_until)
+				spin_until = -1;
+		}
+		if (spin_until >= 0) {
+			for (int k = 0; k < 32; k++)
+				cpu_relax();
+			continue;
+		}
+		/* Acquire: pairs with bump()'s release increment. Loaded
+		 * before the announcement, so a bump after it changes the
+		 * word our futex wait compares. */
+		seq = atomic_load_explicit(&g->gseq, memory_order_acquire);
+		/* seq_cst: the Dekker pair with task_end's decrement. */
+		atomic_store_explicit(want, 1, memory_order_seq_cst);
+		if (cond_met(g, what))
+			break;
+		if (what == W_IDLE &&
+		    atomic_load_explicit(&g->pending, memory_order_seq_cst) ==
+			    0) {
+			/* Only an end in progress left: it is a few
+			 * instructions from done. */
+			cpu_relax();
+			continue;
+		}
+		if (helping) {
+			int64_t wake = pool__deadline_after(nap);
+
+			if (wake < until)
+				until = wake;
+			if (nap < HELP_NAP_NS)
+				nap *= 2;
+		}
+		atomic_fetch_add_explicit(&g->sleepers, 1,
+					  memory_order_relaxed);
+		pool__sleep_until(&g->gseq, seq, until);
+		atomic_fetch_sub_explicit(&g->sleepers, 1,
+					  memory_order_relaxed);
+	}
+	if (what == W_SLOT)
+		pool__ctx_unwatch(g->ctx, &wg);
+	if (c)
+		pool__ctx_unwatch(c, &wc);
+	return r;
+}
+
+static int wait_common(struct pool_group *g, struct pool_ctx *c)
+{
+	int r;
+
+	if (on_my_stack(g))
+		return POOL_EDEADLK;
+	r = group_wait_for(g, c, W_IDLE);
+	if (r)
+		return r;
+	/* Acquire: pairs with set_err's release CAS. */
+	return atomic_load_explicit(&g->err, memory_order_acquire);
+}
+
+int pool_group_wait(pool_group_t *g)
+{
+	if (!g)
+		return POOL_EINVAL;
+	return wait_common(g, NULL);
+}
+
+int pool_group_wait_ctx(pool_group_t *g, pool_ctx_t *c)
+{
+	if (!g || !c)
+		return POOL_EINVAL;
+	return wait_common(g, c);
+}
+
+/* ---- go ---- */
+
+enum go_mode { GO_BLOCK, GO_TRY };
+
+static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
+		     void *arg, enum go_mode mode)
+{
+	struct group_task *t;
+	bool shared;
+	int r;
+
+	if (!g || !fn)
+		return POOL_EINVAL;
+	if ((r = pool_ctx_err(g->ctx)) != 0)
+		return r;
+	if (c && (r = pool_ctx_err(c)) != 0)
+		return r;
+	if (!g->limit) {
+		if (atomic_fetch_add_explicit(&g->pending, 1,
+					      memory_order_relaxed) >=
+		    GROUP_MAX_LIMIT) {
+			task_end(g);
+			return POOL_EOVERLOAD;
+		}
+	} else if (!cond_met(g, W_SLOT)) {
+		if (mode == GO_TRY)
+			return POOL_EOVERLOAD;
+		/* Every slot held by tasks below us on this stack: they
+		 * cannot end before we return. */
+		if (on_my_stack(g) >= g->limit)
+			return POOL_EDEADLK;
+		r = group_wait_for(g, c, W_SLOT);
+		if (r)
+			return r;
+	}
+	t = pool__alloc(sizeof(*t));
+	if (!t) {
+		task_end(g);
+		return POOL_ENOMEM;
+	}
+	t->it.run = gt_run;
+	t->it.discard = gt_discard;
+	t->it.user_fn = (pool_task_fn)(void (*)(void))fn;
+	t->it.user_arg = arg;
+	t->g = g;
+	t->fn = fn;
+	t->arg = arg;
+	t->ret = 0;
+	/* Decided before the submit: once submitted, a record that is not
+	 * shared may already be freed. */
+	shared = pool__tls.pool == g->pool;
+	t->shared = shared;
+	atomic_init(&t->claimed, 0);
+	atomic_init(&t->refs, 2);
+	/* Shared: the slot exchange below touches g after the task may have
+	 * ended; exiting keeps a waiter (and so a destroy) off until then. */
+	if (shared)
+		atomic_fetch_add_explicit(&g->exiting, 1, memory_order_relaxed);
+	if (mode == GO_TRY)
+		r = pool_try_submit(g->pool, pool__itask_trampoline, &t->it);
+	else
+		r = pool__submit_obeying(g->pool, c, pool__itask_trampoline,
+					 &t->it);
+	if (r < 0) {
+		pool__free(t);
+		task_end(g);
+	} else if (shared) {
+		/* Release: publishes the record to run_last's acquire. The
+		 * record stays alive for the slot: its reference. */
+		struct group_task *old = atomic_exchange_explicit(
+			&g->last, t, memory_order_acq_rel);
+
+		if (old)
+			gt_unref(old);
+	}
+	/* Release: our last access to g; pairs with the acquire loads of
+	 * exiting in cond_met and pool_group_destroy. */
+	if (shared)
+		atomic_fetch_sub_explicit(&g->exiting, 1, memory_order_release);
+	return r;
+}
+
+int pool_group_go(pool_group_t *g, pool_group_fn fn, void *arg)
+{
+	return go_common(g, NULL, fn, arg, GO_BLOCK);
+}
+
+int pool_group_try_go(pool_group_t *g, pool_group_fn fn, void *arg)
+{
+	return go_common(g, NULL, fn, arg, GO_TRY);
+}
+
+int pool_group_go_ctx(pool_group_t *g, pool_ctx_t *c, pool_group_fn fn,
+		      void *arg)
+{
+	if (!c)
+		return POOL_EINVAL;
+	return go_common(g, c, fn, arg, GO_BLOCK);
+}
+
+/* ---- pool_wait_idle ---- */
+
+int pool_wait_idle(pool_t *p, int64_t timeout_ns)
+{
+	int64_t deadline = pool__deadline_after(timeout_ns);
+	int64_t nap = 10000;
+
+	if (!p)
+		return POOL_EINVAL;
+	if (pool__tls.pool == p)
+		return POOL_EDEADLK;
+	for (;;) {
+		struct timespec ts;
+		int64_t now;
+
+		if (pool__idle_now(p))
+			return 0;
+		now = pool__now_ns();
+		if (now >= deadline)
+			return POOL_ETIMEDOUT;
+		if (nap > deadline - now)
+			nap = deadline - now;
+		ts.tv_sec = nap / 1000000000;
+		ts.tv_nsec = nap % 1000000000;
+		nanosleep(&ts, NULL);
+		if (nap < 1000000)
+			nap *= 2;
+	}
+}

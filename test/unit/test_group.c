@@ -1,0 +1,653 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * test_group.c - task groups: first error kept, cancellation of queued
+ * tasks, the limit (go blocks, try_go fails), panics, the helping wait from
+ * inside tasks (capacity 1 included), nesting, and pool_wait_idle.
+ */
+#include <stdbool.h>
+
+#include <pool/panic.h>
+
+#include "test.h"
+
+int pool__group_sleepers(pool_group_t *g);
+
+static pool_t *new_pool(int cap)
+{
+	pool_options_t o = test_opts(cap, 0, 0);
+	pool_t *p;
+
+	ASSERT_OK(pool_new(&p, &o));
+	return p;
+}
+
+static pool_group_t *new_group(pool_t *p, int limit, pool_ctx_t *parent,
+			       pool_group_skip_fn on_skip, void *skip_arg)
+{
+	pool_group_options_t o = POOL_GROUP_OPTIONS_INIT;
+	pool_group_t *g;
+
+	o.limit = limit;
+	o.parent = parent;
+	o.on_skip = on_skip;
+	o.skip_arg = skip_arg;
+	ASSERT_OK(pool_group_new(&g, p, &o));
+	return g;
+}
+
+static int gtask_count(void *arg)
+{
+	counter_add(arg, 1);
+	return 0;
+}
+
+static int gtask_ret(void *arg)
+{
+	return (int)(intptr_t)arg;
+}
+
+struct gated {
+	struct gate gate;
+	int ret;
+};
+
+static int gtask_gated(void *arg)
+{
+	struct gated *g = arg;
+
+	gate_pass(&g->gate);
+	return g->ret;
+}
+
+struct skiplog {
+	struct counter n;
+	pool_group_fn fn;
+	void *arg;
+	int cause;
+	pool_group_t *other; /* the callback calls back into the library */
+	int other_rc;
+};
+
+static void on_skip(void *sarg, pool_group_fn fn, void *arg, int cause)
+{
+	struct skiplog *s = sarg;
+
+	s->fn = fn;
+	s->arg = arg;
+	s->cause = cause;
+	if (s->other)
+		s->other_rc = pool_group_try_go(s->other, gtask_count, arg);
+	counter_add(&s->n, 1);
+}
+
+static void skiplog_init(struct skiplog *s)
+{
+	memset(s, 0, sizeof(*s));
+	counter_init(&s->n);
+}
+
+TEST(group_options_checked)
+{
+	pool_group_options_t o = POOL_GROUP_OPTIONS_INIT;
+	pool_group_t *g;
+	pool_t *p = new_pool(1);
+
+	ASSERT_ERR(pool_group_new(NULL, p, NULL), POOL_EINVAL);
+	ASSERT_ERR(pool_group_new(&g, NULL, NULL), POOL_EINVAL);
+	o.limit = -1;
+	ASSERT_ERR(pool_group_new(&g, p, &o), POOL_EINVAL);
+	o.limit = (1 << 30) + 1;
+	ASSERT_ERR(pool_group_new(&g, p, &o), POOL_EINVAL);
+	o.limit = 0;
+	o.size = 1;
+	ASSERT_ERR(pool_group_new(&g, p, &o), POOL_EINVAL);
+	ASSERT_OK(pool_group_new(&g, p, NULL));
+	ASSERT_ERR(pool_group_go(NULL, gtask_ret, NULL), POOL_EINVAL);
+	ASSERT_ERR(pool_group_go(g, NULL, NULL), POOL_EINVAL);
+	ASSERT_ERR(pool_group_go_ctx(g, NULL, gtask_ret, NULL), POOL_EINVAL);
+	ASSERT_ERR(pool_group_wait(NULL), POOL_EINVAL);
+	ASSERT_ERR(pool_group_wait_ctx(g, NULL), POOL_EINVAL);
+	ASSERT_ERR(pool_group_destroy(NULL), POOL_EINVAL);
+	ASSERT_NULL(pool_group_ctx(NULL));
+	ASSERT_OK(pool_group_wait(g)); /* empty */
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+}
+
+TEST(group_wait_runs_all_without_closing)
+{
+	struct counter ran;
+	pool_t *p = new_pool(2);
+	pool_group_t *g = new_group(p, 0, NULL, NULL, NULL);
+
+	counter_init(&ran);
+	for (int i = 0; i < 1000; i++)
+		ASSERT_OK(pool_group_go(g, gtask_count, &ran));
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(counter_get(&ran), 1000);
+	ASSERT_EQ(pool_is_closed(p), 0);
+	/* The group goes on after a wait. */
+	ASSERT_OK(pool_group_go(g, gtask_count, &ran));
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(counter_get(&ran), 1001);
+	ASSERT_OK(pool_submit_wait(p, task_nop, NULL));
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	counter_destroy(&ran);
+}
+
+TEST(group_first_error_kept)
+{
+	struct gated a, b;
+	pool_t *p = new_pool(2);
+	pool_group_t *g = new_group(p, 0, NULL, NULL, NULL);
+
+	gate_init(&a.gate);
+	gate_init(&b.gate);
+	a.ret = -10;
+	b.ret = -20;
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	ASSERT_OK(pool_group_go(g, gtask_gated, &b));
+	gate_wait_entered(&a.gate, 1);
+	gate_wait_entered(&b.gate, 1);
+	gate_open(&a.gate);
+	/* The first error cancels the group's context with it. */
+	ASSERT_EQ(pool_ctx_wait(pool_group_ctx(g), -1), -10);
+	gate_open(&b.gate);
+	ASSERT_EQ(pool_group_wait(g), -10);
+	ASSERT_EQ(pool_group_wait(g), -10); /* it stays */
+	/* A cancelled group refuses new tasks; the caller keeps arg. */
+	ASSERT_EQ(pool_group_go(g, gtask_ret, NULL), -10);
+	ASSERT_EQ(pool_group_try_go(g, gtask_ret, NULL), -10);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&a.gate);
+	gate_destroy(&b.gate);
+}
+
+TEST(group_error_skips_queued_tasks_and_reports)
+{
+	struct counter ran;
+	struct skiplog sk;
+	pool_t *p = new_pool(1); /* FIFO on one worker */
+	pool_group_t *g;
+
+	struct gate gt;
+
+	counter_init(&ran);
+	skiplog_init(&sk);
+	gate_init(&gt);
+	g = new_group(p, 0, NULL, on_skip, &sk);
+	/* Hold the worker until all are queued. */
+	ASSERT_OK(pool_submit(p, task_gate, &gt));
+	gate_wait_entered(&gt, 1);
+	/* Positive returns are success. */
+	ASSERT_OK(pool_group_go(g, gtask_ret, (void *)(intptr_t)7));
+	ASSERT_OK(pool_group_go(g, gtask_ret, (void *)(intptr_t)-3));
+	for (int i = 0; i < 5; i++)
+		ASSERT_OK(pool_group_go(g, gtask_count, &ran));
+	gate_open(&gt);
+	ASSERT_EQ(pool_group_wait(g), -3);
+	/* One worker runs them in order: all five came after the error. */
+	ASSERT_EQ(counter_get(&ran), 0);
+	ASSERT_EQ(counter_get(&sk.n), 5);
+	ASSERT_UEQ(pool_group_skipped(g), 5);
+	ASSERT_EQ(sk.cause, -3);
+	ASSERT_PTR_EQ(sk.fn, gtask_count);
+	ASSERT_PTR_EQ(sk.arg, &ran);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&gt);
+	counter_destroy(&ran);
+	counter_destroy(&sk.n);
+}
+
+TEST(group_parent_cancel_skips_and_wait_reports_cause)
+{
+	struct counter ran;
+	struct skiplog sk;
+	struct gate gt;
+	pool_ctx_t *parent;
+	pool_t *p = new_pool(1);
+	pool_group_t *g, *other = NULL;
+
+	counter_init(&ran);
+	skiplog_init(&sk);
+	gate_init(&gt);
+	ASSERT_OK(pool_ctx_new(&parent, NULL, POOL_CTX_NO_TIMEOUT));
+	g = new_group(p, 0, parent, on_skip, &sk);
+	other = new_group(p, 0, NULL, NULL, NULL);
+	sk.other = other;
+	sk.other_rc = 1;
+	ASSERT_OK(pool_submit(p, task_gate, &gt));
+	gate_wait_entered(&gt, 1);
+	for (int i = 0; i < 3; i++)
+		ASSERT_OK(pool_group_go(g, gtask_count, &ran));
+	ASSERT_EQ(pool_ctx_cancel(parent, -44), 1);
+	ASSERT_EQ(pool_ctx_err(pool_group_ctx(g)), -44);
+	gate_open(&gt);
+	ASSERT_EQ(pool_group_wait(g), -44);
+	ASSERT_EQ(counter_get(&sk.n), 3);
+	/* The callback resubmitted each skipped task to another group. */
+	ASSERT_OK(sk.other_rc);
+	ASSERT_OK(pool_group_wait(other));
+	ASSERT_EQ(counter_get(&ran), 3);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_group_destroy(other));
+	pool_ctx_destroy(parent);
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&gt);
+	counter_destroy(&ran);
+	counter_destroy(&sk.n);
+}
+
+struct panics {
+	int calls;
+	void *fn;
+	void *arg;
+};
+
+static void on_panic(void *ctx, const pool_panic_info_t *info)
+{
+	struct panics *pn = ctx;
+
+	pn->calls++;
+	pn->fn = (void *)info->fn;
+	pn->arg = info->arg;
+}
+
+static int gtask_panic(void *arg)
+{
+	(void)arg;
+	pool_panic(9, "group task");
+}
+
+TEST(group_panic_reported_as_its_own_code)
+{
+	pool_options_t o = test_opts(1, 0, 0);
+	struct panics pn = {0};
+	int marker;
+	pool_group_t *g;
+	pool_t *p;
+
+	o.panic_handler = on_panic;
+	o.panic_ctx = &pn;
+	ASSERT_OK(pool_new(&p, &o));
+	g = new_group(p, 0, NULL, NULL, NULL);
+	ASSERT_OK(pool_group_go(g, gtask_panic, &marker));
+	ASSERT_ERR(pool_group_wait(g), POOL_EPANIC);
+	ASSERT_EQ(pn.calls, 1);
+	/* The handler is shown the user's task, not a wrapper. */
+	ASSERT_PTR_EQ(pn.fn, (void *)(void (*)(void))gtask_panic);
+	ASSERT_PTR_EQ(pn.arg, &marker);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+}
+
+struct bg_go {
+	pthread_t t;
+	pool_group_t *g;
+	pool_ctx_t *c;
+	pool_group_fn fn;
+	void *arg;
+	atomic_int done;
+	int rc;
+};
+
+static void *bg_go_main(void *arg)
+{
+	struct bg_go *b = arg;
+
+	b->rc = b->c ? pool_group_go_ctx(b->g, b->c, b->fn, b->arg)
+		     : pool_group_go(b->g, b->fn, b->arg);
+	atomic_store(&b->done, 1);
+	return NULL;
+}
+
+TEST(group_limit_blocks_go_and_fails_try_go)
+{
+	struct counter ran;
+	struct gated a;
+	struct bg_go b;
+	pool_t *p = new_pool(4);
+	pool_group_t *g = new_group(p, 2, NULL, NULL, NULL);
+
+	counter_init(&ran);
+	gate_init(&a.gate);
+	a.ret = 0;
+	memset(&b, 0, sizeof(b));
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	gate_wait_entered(&a.gate, 2);
+	ASSERT_ERR(pool_group_try_go(g, gtask_count, &ran), POOL_EOVERLOAD);
+	b.g = g;
+	b.fn = gtask_count;
+	b.arg = &ran;
+	thread_start(&b.t, bg_go_main, &b);
+	WAIT_UNTIL(pool__group_sleepers(g) == 1);
+	ASSERT_EQ(atomic_load(&b.done), 0);
+	ASSERT_EQ(counter_get(&ran), 0);
+	gate_open(&a.gate);
+	thread_join(b.t);
+	ASSERT_OK(b.rc);
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(counter_get(&ran), 1);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&a.gate);
+	counter_destroy(&ran);
+}
+
+TEST(group_go_ctx_blocked_at_limit_woken_by_cancel)
+{
+	struct counter ran;
+	struct gated a;
+	struct bg_go b;
+	pool_t *p = new_pool(2);
+	pool_group_t *g = new_group(p, 1, NULL, NULL, NULL);
+
+	counter_init(&ran);
+	gate_init(&a.gate);
+	a.ret = 0;
+	memset(&b, 0, sizeof(b));
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	gate_wait_entered(&a.gate, 1);
+	b.g = g;
+	b.fn = gtask_count;
+	b.arg = &ran;
+	ASSERT_OK(pool_ctx_new(&b.c, NULL, POOL_CTX_NO_TIMEOUT));
+	thread_start(&b.t, bg_go_main, &b);
+	WAIT_UNTIL(pool__group_sleepers(g) == 1);
+	ASSERT_EQ(pool_ctx_cancel(b.c, -12), 1);
+	thread_join(b.t);
+	ASSERT_EQ(b.rc, -12);
+	/* Only the call was bounded: the group is not cancelled. */
+	ASSERT_EQ(pool_ctx_err(pool_group_ctx(g)), 0);
+	gate_open(&a.gate);
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(counter_get(&ran), 0);
+	pool_ctx_destroy(b.c);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&a.gate);
+	counter_destroy(&ran);
+}
+
+TEST(group_wait_ctx_returns_cause_then_wait_again)
+{
+	struct gated a;
+	pool_ctx_t *c;
+	pool_t *p = new_pool(1);
+	pool_group_t *g = new_group(p, 0, NULL, NULL, NULL);
+
+	gate_init(&a.gate);
+	a.ret = 0;
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	gate_wait_entered(&a.gate, 1);
+	ASSERT_OK(pool_ctx_new(&c, NULL, MS(2)));
+	ASSERT_ERR(pool_group_wait_ctx(g, c), POOL_ETIMEDOUT);
+	ASSERT_ERR(pool_group_destroy(g), POOL_EBUSY);
+	gate_open(&a.gate);
+	ASSERT_OK(pool_group_wait(g));
+	pool_ctx_destroy(c);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&a.gate);
+}
+
+/* ---- waits from inside tasks ---- */
+
+struct inner {
+	pool_t *p;
+	int n;
+	int limit;
+	struct counter ran;
+	int rc;
+	int go_rc;
+};
+
+/* A task that fans out n children through its own group and waits. */
+static void task_fan_out(void *arg)
+{
+	struct inner *in = arg;
+	pool_group_t *g = new_group(in->p, in->limit, NULL, NULL, NULL);
+
+	in->go_rc = 0;
+	for (int i = 0; i < in->n; i++) {
+		int r = pool_group_go(g, gtask_count, &in->ran);
+
+		if (r)
+			in->go_rc = r;
+	}
+	in->rc = pool_group_wait(g);
+	ASSERT_OK(pool_group_destroy(g));
+}
+
+TEST(group_wait_inside_task_capacity_one)
+{
+	struct inner in;
+
+	memset(&in, 0, sizeof(in));
+	counter_init(&in.ran);
+	in.p = new_pool(1);
+	in.n = 100;
+	in.rc = 1;
+	/* The only worker waits for 100 tasks queued behind it: it runs
+	 * them itself. */
+	ASSERT_OK(pool_submit_wait(in.p, task_fan_out, &in));
+	ASSERT_OK(in.rc);
+	ASSERT_OK(in.go_rc);
+	ASSERT_EQ(counter_get(&in.ran), 100);
+	ASSERT_OK(pool_destroy(in.p));
+	counter_destroy(&in.ran);
+}
+
+TEST(group_go_at_limit_inside_task_capacity_one)
+{
+	struct inner in;
+
+	memset(&in, 0, sizeof(in));
+	counter_init(&in.ran);
+	in.p = new_pool(1);
+	in.n = 50;
+	in.limit = 3;
+	in.rc = 1;
+	/* go blocks at the limit on the only worker: it helps instead. */
+	ASSERT_OK(pool_submit_wait(in.p, task_fan_out, &in));
+	ASSERT_OK(in.rc);
+	ASSERT_OK(in.go_rc);
+	ASSERT_EQ(counter_get(&in.ran), 50);
+	ASSERT_OK(pool_destroy(in.p));
+	counter_destroy(&in.ran);
+}
+
+struct self_wait {
+	pool_group_t *g;
+	int wait_rc;
+	int go_rc;
+	int try_rc;
+};
+
+static int gtask_wait_self(void *arg)
+{
+	struct self_wait *s = arg;
+
+	s->wait_rc = pool_group_wait(s->g);
+	s->go_rc = pool_group_go(s->g, gtask_ret, NULL);
+	s->try_rc = pool_group_try_go(s->g, gtask_ret, NULL);
+	return 0;
+}
+
+TEST(group_wait_on_own_group_is_edeadlk)
+{
+	struct self_wait s;
+	pool_t *p = new_pool(1);
+
+	s.g = new_group(p, 1, NULL, NULL, NULL);
+	ASSERT_OK(pool_group_go(s.g, gtask_wait_self, &s));
+	ASSERT_OK(pool_group_wait(s.g));
+	ASSERT_ERR(s.wait_rc, POOL_EDEADLK);
+	/* The only slot is held by the caller itself. */
+	ASSERT_ERR(s.go_rc, POOL_EDEADLK);
+	ASSERT_ERR(s.try_rc, POOL_EOVERLOAD);
+	ASSERT_OK(pool_group_destroy(s.g));
+	ASSERT_OK(pool_destroy(p));
+}
+
+/* Nested groups: fib with one child per level through a group of its own,
+ * waited for inside the task. */
+struct fib {
+	pool_t *p;
+	int n;
+	long r;
+};
+
+static int gtask_fib(void *arg)
+{
+	struct fib *f = arg;
+	struct fib child;
+	pool_group_t *g;
+	long y;
+	int rc;
+
+	if (f->n < 2) {
+		f->r = f->n;
+		return 0;
+	}
+	child.p = f->p;
+	child.n = f->n - 1;
+	g = new_group(f->p, 0, NULL, NULL, NULL);
+	rc = pool_group_go(g, gtask_fib, &child);
+	if (rc)
+		return rc;
+	{
+		struct fib other = {f->p, f->n - 2, 0};
+
+		rc = gtask_fib(&other);
+		y = other.r;
+	}
+	if (pool_group_wait(g) != 0 || rc != 0)
+		return -1;
+	ASSERT_OK(pool_group_destroy(g));
+	f->r = child.r + y;
+	return 0;
+}
+
+static void fib_case(int cap)
+{
+	struct fib f;
+	pool_t *p = new_pool(cap);
+	pool_group_t *g = new_group(p, 0, NULL, NULL, NULL);
+
+	f.p = p;
+	f.n = 16;
+	f.r = 0;
+	ASSERT_OK(pool_group_go(g, gtask_fib, &f));
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(f.r, 987);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+}
+
+TEST(group_nested_fib_capacity_one)
+{
+	fib_case(1);
+}
+
+TEST(group_nested_fib_capacity_two)
+{
+	fib_case(2);
+}
+
+TEST(group_stop_discards_reported)
+{
+	struct counter ran;
+	struct skiplog sk;
+	struct gate gt;
+	struct bg_call stop;
+	pool_t *p = new_pool(1);
+	pool_group_t *g;
+	pthread_t t;
+
+	counter_init(&ran);
+	skiplog_init(&sk);
+	gate_init(&gt);
+	g = new_group(p, 0, NULL, on_skip, &sk);
+	ASSERT_OK(pool_submit(p, task_gate, &gt));
+	gate_wait_entered(&gt, 1);
+	for (int i = 0; i < 4; i++)
+		ASSERT_OK(pool_group_go(g, gtask_count, &ran));
+	memset(&stop, 0, sizeof(stop));
+	stop.kind = BG_STOP;
+	stop.pool = p;
+	thread_start(&t, bg_call_main, &stop);
+	/* Discarded ones are the group's: reported to on_skip. */
+	counter_wait(&sk.n, 4);
+	gate_open(&gt);
+	thread_join(t);
+	ASSERT_OK(stop.rc);
+	ASSERT_ERR(sk.cause, POOL_ECLOSED);
+	ASSERT_ERR(pool_group_wait(g), POOL_ECLOSED);
+	ASSERT_EQ(counter_get(&ran), 0);
+	ASSERT_ERR(pool_group_go(g, gtask_count, &ran), POOL_ECLOSED);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&gt);
+	counter_destroy(&ran);
+	counter_destroy(&sk.n);
+}
+
+TEST(group_go_on_closed_pool_returns_error)
+{
+	struct counter ran;
+	pool_t *p = new_pool(1);
+	pool_group_t *g = new_group(p, 2, NULL, NULL, NULL);
+
+	counter_init(&ran);
+	ASSERT_OK(pool_release(p));
+	ASSERT_ERR(pool_group_go(g, gtask_count, &ran), POOL_ECLOSED);
+	ASSERT_ERR(pool_group_try_go(g, gtask_count, &ran), POOL_ECLOSED);
+	/* The refused tasks gave their slots back. */
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	counter_destroy(&ran);
+}
+
+/* ---- pool_wait_idle ---- */
+
+static void task_wait_idle(void *arg)
+{
+	int *rc = arg;
+
+	*rc = pool_wait_idle(pool_self(), 0);
+}
+
+TEST(wait_idle_waits_for_queued_and_running)
+{
+	struct counter ran;
+	struct gate gt;
+	pool_t *p = new_pool(1);
+	int rc = 1;
+
+	counter_init(&ran);
+	gate_init(&gt);
+	ASSERT_ERR(pool_wait_idle(NULL, 0), POOL_EINVAL);
+	ASSERT_OK(pool_wait_idle(p, 0)); /* never used */
+	ASSERT_OK(pool_submit(p, task_gate, &gt));
+	for (int i = 0; i < 5; i++)
+		ASSERT_OK(pool_submit(p, task_count, &ran));
+	ASSERT_ERR(pool_wait_idle(p, 0), POOL_ETIMEDOUT);
+	ASSERT_ERR(pool_wait_idle(p, MS(2)), POOL_ETIMEDOUT);
+	gate_open(&gt);
+	ASSERT_OK(pool_wait_idle(p, -1));
+	/* Ordering: the tasks' effects are visible. */
+	ASSERT_EQ(counter_get(&ran), 5);
+	ASSERT_EQ(pool_queued(p), 0);
+	ASSERT_EQ(pool_is_closed(p), 0);
+	ASSERT_OK(pool_submit_wait(p, task_wait_idle, &rc));
+	ASSERT_ERR(rc, POOL_EDEADLK);
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&gt);
+	counter_destroy(&ran);
+}
