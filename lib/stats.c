@@ -14,13 +14,14 @@ struct sums {
 
 static void sum_shards(struct pool *p, struct sums *s)
 {
-	struct pool_table *tb;
+	struct pool_vec *v;
+	uint32_t n;
 
 	memset(s, 0, sizeof(*s));
 	pool__rcu_read_lock();
-	tb = pool__table(p);
-	for (unsigned i = 0; i < tb->n; i++) {
-		struct pool_shard *sh = tb->shards[i];
+	v = pool__vec_load(&p->table, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		struct pool_shard *sh = pool__shard_at(v, i);
 
 		/* completed before head: a task counted complete was pushed
 		 * earlier, so the sum never shows completed > submitted. */
@@ -30,9 +31,17 @@ static void sum_shards(struct pool *p, struct sums *s)
 						   memory_order_relaxed);
 		s->stolen +=
 			atomic_load_explicit(&sh->stolen, memory_order_relaxed);
-		s->queued += ring_count(&sh->ring);
-		s->submitted += atomic_load_explicit(&sh->ring.head,
-						     memory_order_relaxed);
+	}
+	/* The rings after the shards' completed counts: a task counted
+	 * complete was pushed earlier, so the sum never shows completed >
+	 * submitted. */
+	v = pool__vec_load(&p->rings, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		struct pool_ring *r = pool__ring_at(v, i);
+
+		s->queued += ring_count(r);
+		s->submitted +=
+			atomic_load_explicit(&r->head, memory_order_relaxed);
 	}
 	pool__rcu_read_unlock();
 }
