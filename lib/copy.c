@@ -18,6 +18,29 @@
  * All three of mallocx, dallocx and mallctl must be found; otherwise copies
  * come from malloc. TSan builds always use malloc: jemalloc is not
  * instrumented, so TSan would see its memory reuse as races.
+ *
+ * Copy caches: a copy is allocated by the submitter and freed by a worker,
+ * so the arena's bins, used without a thread cache (MALLOCX_TCACHE_NONE),
+ * took their lock twice per task, from two threads. Each pool has
+ * POOL_COPY_CACHES explicit jemalloc tcaches (tcache.create) over its
+ * arena; a thread takes one with a try-lock (starting at its own index, so
+ * a producer and a worker use different caches), allocates or frees
+ * through it and gives it back. The arena's bins are locked once per cache
+ * fill or flush. When every cache is busy the copy goes to the arena
+ * directly, as before.
+ *
+ * Small copies (header + payload <= COPY_SMALL bytes) are also recycled
+ * through magazines (Bonwick): a cache keeps a list of free blocks of
+ * COPY_SMALL bytes; the freeing side (a worker) hands a magazine of
+ * COPY_MAG blocks to the pool's depot with one exchange when its list
+ * reaches 2 x COPY_MAG (a CAS into an empty depot slot), and the allocating
+ * side (a submitter) takes a magazine from the depot with one exchange
+ * when its list is empty. A magazine that finds every depot slot taken is
+ * returned to the arena. So a copy costs a list push and pop on each side,
+ * and two atomic operations per COPY_MAG copies; at most 2 x COPY_MAG
+ * blocks per cache and POOL_COPY_CACHES magazines in the depot are kept,
+ * all freed with the arena. pool__arena_fini destroys the tcaches
+ * (flushing their blocks back to the arena) before the arena.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -31,6 +54,14 @@
 #include "internal.h"
 
 #define POOL_COPY_MAX (1u << 30)
+#define COPY_SMALL    128
+#define COPY_MAG      32
+
+/* A free small block; `n` (list length) is valid in a magazine's head. */
+struct copy_block {
+	struct copy_block *next;
+	uint32_t n;
+};
 
 /* jemalloc's entry points; all NULL when copies use malloc. Written only
  * by je_resolve, once, under je_once: pthread_once orders those writes
@@ -154,11 +185,12 @@ void pool__arena_init(struct pool *p)
 }
 
 /*
- * Final free: every copy was freed (run, panicked or discarded). Copies never
- * use a thread cache (MALLOCX_TCACHE_NONE), so no cache holds this arena's
- * memory: resetting it (dropping what it still caches) and purging it (giving
- * its dirty pages back) is safe. The arena is then kept for the next pool; if
- * it cannot be kept, it is destroyed.
+ * Final free: every copy was freed (run, panicked or discarded). Copies use
+ * only the pool's explicit tcaches or none (never a thread's automatic
+ * cache), so once the explicit ones are destroyed no cache holds this
+ * arena's memory: resetting it (dropping what it still caches) and purging it
+ * (giving its dirty pages back) is safe. The arena is then kept for the next
+ * pool; if it cannot be kept, it is destroyed.
  */
 void pool__arena_fini(struct pool *p)
 {
@@ -167,6 +199,25 @@ void pool__arena_fini(struct pool *p)
 
 	if (!p->arena)
 		return;
+	/* No thread's automatic cache holds this arena's memory (copies use
+	 * the pool's explicit caches or none): destroying the explicit ones
+	 * returns every cached block, then the arena can go, with the free
+	 * blocks of the magazines (allocated from it). */
+	for (int i = 0; i < POOL_COPY_CACHES; i++) {
+		struct pool_copy_cache *c = &p->copy_cache[i];
+		unsigned tc;
+
+		if (c->tc <= 0)
+			continue;
+		tc = (unsigned)(c->tc - 1);
+		je.ctl("tcache.destroy", NULL, NULL, &tc, sizeof(tc));
+		c->tc = 0;
+		c->free_list = NULL;
+		c->nfree = 0;
+	}
+	for (int i = 0; i < POOL_COPY_CACHES; i++)
+		atomic_store_explicit(&p->copy_depot[i], NULL,
+				      memory_order_relaxed);
 	idx = p->arena - 1;
 	p->arena = 0;
 	snprintf(name, sizeof(name), "arena.%u.reset", idx);
@@ -180,39 +231,204 @@ void pool__arena_fini(struct pool *p)
 	je.ctl(name, NULL, NULL, NULL, 0);
 }
 
-/* Allocations minus deallocations in the pool's arena (0 without one). */
+/* Copies allocated from the arena and not yet freed (0 without one):
+ * frees are read before allocations, so a copy counted freed is counted
+ * allocated too (its free happened after its allocation). */
 uint64_t pool__arena_live(const struct pool *p)
 {
-	uint64_t epoch = 1, v[4] = {0, 0, 0, 0};
-	static const char *const keys[4] = {"small.nmalloc", "small.ndalloc",
-					    "large.nmalloc", "large.ndalloc"};
-	size_t sz = sizeof(epoch);
-	char name[96];
+	uint64_t allocs = 0, frees = 0;
 
 	if (!p->arena)
 		return 0;
-	je.ctl("epoch", NULL, NULL, &epoch, sz);
-	for (int i = 0; i < 4; i++) {
-		sz = sizeof(v[i]);
-		snprintf(name, sizeof(name), "stats.arenas.%u.%s", p->arena - 1,
-			 keys[i]);
-		if (je.ctl(name, &v[i], &sz, NULL, 0) != 0)
-			return 0;
-	}
-	return (v[0] + v[2]) - (v[1] + v[3]);
+	/* Acquire: pairs with the release of the cache's try-lock by the
+	 * thread that counted (cache_put), and orders the free sums before
+	 * the allocation sums. */
+	frees = atomic_load_explicit(&p->copy_frees, memory_order_acquire);
+	for (int i = 0; i < POOL_COPY_CACHES; i++)
+		frees += atomic_load_explicit(&p->copy_cache[i].frees,
+					      memory_order_acquire);
+	allocs = atomic_load_explicit(&p->copy_allocs, memory_order_acquire);
+	for (int i = 0; i < POOL_COPY_CACHES; i++)
+		allocs += atomic_load_explicit(&p->copy_cache[i].allocs,
+					       memory_order_acquire);
+	return allocs > frees ? allocs - frees : 0;
 }
 
-static int copy_flags(const struct pool *p)
+/* Each thread's first cache index (one shared increment per thread). */
+static _Thread_local uint32_t tls_cache;
+static _Thread_local bool tls_cache_set;
+static _Atomic uint32_t next_cache;
+
+/* A cache of p for this thread, locked, with its tcache made; NULL when
+ * every cache is busy. */
+static struct pool_copy_cache *cache_get(struct pool *p)
 {
-	return MALLOCX_ARENA(p->arena - 1) | MALLOCX_TCACHE_NONE;
+	if (!tls_cache_set) {
+		tls_cache = atomic_fetch_add_explicit(&next_cache, 1,
+						      memory_order_relaxed);
+		tls_cache_set = true;
+	}
+	for (uint32_t k = 0; k < POOL_COPY_CACHES; k++) {
+		struct pool_copy_cache *c =
+			&p->copy_cache[(tls_cache + k) % POOL_COPY_CACHES];
+
+		if (atomic_load_explicit(&c->busy, memory_order_relaxed) ||
+		    /* Acquire: pairs with the release in cache_put; the
+		     * previous user's tcache state is ours now. */
+		    atomic_exchange_explicit(&c->busy, 1, memory_order_acquire))
+			continue;
+		if (c->tc == 0) {
+			unsigned tc;
+			size_t sz = sizeof(tc);
+
+			c->tc = je.ctl("tcache.create", &tc, &sz, NULL, 0) == 0
+					? (int)tc + 1
+					: -1;
+		}
+		return c;
+	}
+	return NULL;
+}
+
+static void cache_put(struct pool_copy_cache *c)
+{
+	/* Release: pairs with the acquire exchange in cache_get (and the
+	 * acquire loads in pool__arena_live). */
+	atomic_store_explicit(&c->busy, 0, memory_order_release);
+}
+
+static int cache_flags(const struct pool *p, const struct pool_copy_cache *c)
+{
+	return MALLOCX_ARENA(p->arena - 1) |
+	       (c && c->tc > 0 ? MALLOCX_TCACHE((unsigned)(c->tc - 1))
+			       : MALLOCX_TCACHE_NONE);
+}
+
+static void count(_Atomic uint64_t *n)
+{
+	/* Relaxed single writer (the cache's holder); the try-lock orders
+	 * it for the next holder and pool__arena_live. */
+	atomic_store_explicit(n,
+			      atomic_load_explicit(n, memory_order_relaxed) + 1,
+			      memory_order_relaxed);
+}
+
+static bool is_small(const struct pool_copy *c)
+{
+	return offsetof(struct pool_copy, data) + c->len <= COPY_SMALL;
+}
+
+/* Into the cache's magazine; hand one to the depot when it has two. */
+static void small_free(struct pool *p, struct pool_copy_cache *cc, void *blk)
+{
+	struct copy_block *b = blk, *m;
+	void *old;
+
+	b->next = cc->free_list;
+	cc->free_list = b;
+	if (++cc->nfree < 2 * COPY_MAG)
+		return;
+	/* Split off the first COPY_MAG blocks as a magazine. */
+	m = cc->free_list;
+	b = m;
+	for (int i = 1; i < COPY_MAG; i++)
+		b = b->next;
+	cc->free_list = b->next;
+	cc->nfree -= COPY_MAG;
+	b->next = NULL;
+	m->n = COPY_MAG;
+	for (int i = 0; i < POOL_COPY_CACHES; i++) {
+		old = NULL;
+		/* Release: publishes the magazine's links to the taker's
+		 * acquire exchange in small_alloc. */
+		if (atomic_load_explicit(&p->copy_depot[i],
+					 memory_order_relaxed) == NULL &&
+		    atomic_compare_exchange_strong_explicit(
+			    &p->copy_depot[i], &old, m, memory_order_release,
+			    memory_order_relaxed))
+			return;
+	}
+	/* The depot is full: back to the arena. */
+	while (m) {
+		b = m->next;
+		je.dalloc(m, cache_flags(p, cc));
+		m = b;
+	}
+}
+
+/* From the cache's magazine, refilled from the depot; else the arena. */
+static void *small_alloc(struct pool *p, struct pool_copy_cache *cc)
+{
+	struct copy_block *b;
+
+	for (int i = 0; cc->nfree == 0 && i < POOL_COPY_CACHES; i++) {
+		if (!atomic_load_explicit(&p->copy_depot[i],
+					  memory_order_relaxed))
+			continue;
+		/* Acquire: pairs with the release CAS in small_free. */
+		b = atomic_exchange_explicit(&p->copy_depot[i], NULL,
+					     memory_order_acquire);
+		if (b) {
+			cc->free_list = b;
+			cc->nfree = b->n;
+		}
+	}
+	if (cc->nfree == 0)
+		return je.alloc(COPY_SMALL, cache_flags(p, cc));
+	b = cc->free_list;
+	cc->free_list = b->next;
+	cc->nfree--;
+	return b;
 }
 
 void pool__copy_free(struct pool *p, struct pool_copy *c)
 {
-	if (p->arena)
-		je.dalloc(c, copy_flags(p));
-	else
+	struct pool_copy_cache *cc;
+
+	if (!p->arena) {
 		pool__free(c);
+		return;
+	}
+	cc = cache_get(p);
+	if (cc) {
+		if (is_small(c))
+			small_free(p, cc, c);
+		else
+			je.dalloc(c, cache_flags(p, cc));
+		count(&cc->frees);
+		cache_put(cc);
+	} else {
+		je.dalloc(c, cache_flags(p, NULL));
+		/* Release: pairs with the acquire load in arena_live. */
+		atomic_fetch_add_explicit(&p->copy_frees, 1,
+					  memory_order_release);
+	}
+}
+
+/* A block of `size` bytes from the arena, counted; NULL when out. Small
+ * copies get a COPY_SMALL block (so pool__copy_free can recycle it). */
+static struct pool_copy *copy_alloc(struct pool *p, size_t size)
+{
+	struct pool_copy_cache *cc = cache_get(p);
+	struct pool_copy *c;
+
+	if (size <= COPY_SMALL)
+		size = COPY_SMALL;
+	if (cc) {
+		c = size == COPY_SMALL ? small_alloc(p, cc)
+				       : je.alloc(size, cache_flags(p, cc));
+		if (c)
+			count(&cc->allocs);
+		cache_put(cc);
+	} else {
+		c = je.alloc(size, cache_flags(p, NULL));
+		if (c)
+			/* Release: pairs with the acquire load in
+			 * arena_live. */
+			atomic_fetch_add_explicit(&p->copy_allocs, 1,
+						  memory_order_release);
+	}
+	return c;
 }
 
 void pool__copy_trampoline(void *arg)
@@ -236,7 +452,7 @@ int pool_submit_copy(pool_t *p, pool_task_fn fn, const void *data, size_t len)
 	else if (pool__inject_failure())
 		c = NULL;
 	else
-		c = je.alloc(size, copy_flags(p));
+		c = copy_alloc(p, size);
 	if (!c)
 		return POOL_ENOMEM;
 	c->fn = fn;

@@ -132,6 +132,29 @@ struct pool_vec {
 	void *v[];
 };
 
+/*
+ * One of a pool's copy caches (copy.c): an explicit jemalloc thread cache
+ * over the pool's arena, used by one thread at a time (busy is its
+ * try-lock), so pool_submit_copy's allocation and the worker's free touch
+ * the arena's locked bins once per cache fill or flush, not per task.
+ */
+#define POOL_COPY_CACHES 16
+struct pool_copy_cache {
+	/* Try-lock: exchanged to 1 (acquire) by the thread taking the cache,
+	 * stored 0 (release) when it is done. Own line per cache: keeps the
+	 * threads using different caches apart. */
+	_Atomic uint32_t busy POOL_CACHE_ALIGNED;
+	/* Under busy: jemalloc tcache index + 1; 0 not created yet; -1
+	 * tcache.create failed (the cache then allocates without one). */
+	int tc;
+	/* Written under busy (relaxed), summed by pool_stats. */
+	_Atomic uint64_t allocs, frees;
+	/* Under busy: free small blocks (copy.c's magazine) and their
+	 * number. */
+	void *free_list;
+	uint32_t nfree;
+};
+
 struct pool {
 	/* Immutable after pool_new. */
 	pool_task_fn func; /* pool_new_func's function, or NULL */
@@ -172,6 +195,14 @@ struct pool {
 	 * Stored relaxed by pool_metrics_set_sampling; read relaxed by the
 	 * sampled submits (no data depends on it). */
 	_Atomic uint64_t obs_mask;
+	/* Queue bound: -1 none, else Q >= 0 (a submit is accepted while
+	 * inflight < cap + Q). Stored under life_lock by
+	 * pool_set_queue_limit; read relaxed on every submit. */
+	_Atomic int64_t qbound;
+	/* pool_pause: 1 while paused. Stored under life_lock by
+	 * pool_pause / pool_resume / close; read by workers before each
+	 * task. */
+	_Atomic int32_t paused;
 
 	/* Workers awake and searching (or about to be: counted by the waker
 	 * or spawner). RMW by workers on spin transitions, by wakers and
@@ -195,9 +226,17 @@ struct pool {
 	 * Futex word. */
 	_Atomic int32_t holds;
 
+	/* Tasks accepted under a queue bound (tagged in their ring slot) and
+	 * not yet ended: CAS up by submitters while a bound is set, fetch_sub
+	 * by whoever ends a tagged task (pool__bound_done). Own line: written
+	 * per task, but only by bounded pools. */
+	_Atomic int64_t inflight POOL_CACHE_ALIGNED;
+
 	/* Slow-path fields (spawn, exit, wake, block). */
 	_Atomic int32_t space_seq POOL_CACHE_ALIGNED; /* futex: a slot freed */
-	_Atomic int32_t nworkers; /* logical workers: <= cap on spawn */
+	_Atomic int32_t pause_seq; /* futex: bumped by each resume */
+	_Atomic int32_t npaused;   /* workers waiting in the pause */
+	_Atomic int32_t nworkers;  /* logical workers: <= cap on spawn */
 	/* Threads created and not yet searching (in pthread_create or in
 	 * worker_init): RMW (seq_cst) by spawners and by the new thread when
 	 * it starts searching or gives up. Not counted in nspinning: a thread
@@ -216,6 +255,8 @@ struct pool {
 	_Atomic uint64_t rej_overload;
 	_Atomic uint64_t rej_closed;
 	_Atomic uint64_t rej_timeout;
+	_Atomic uint64_t rej_bound;	   /* subset of rej_overload */
+	_Atomic uint64_t rej_max_blocking; /* subset of rej_overload */
 	_Atomic uint64_t inline_runs;
 	_Atomic uint64_t spawned;
 	_Atomic uint64_t spawn_failed;
@@ -228,6 +269,17 @@ struct pool {
 	_Atomic int64_t plog_window;
 	_Atomic uint32_t plog_count;
 	_Atomic uint64_t plog_dropped;
+
+	/* pool_submit_copy's caches over the arena (copy.c). */
+	struct pool_copy_cache copy_cache[POOL_COPY_CACHES];
+	/* Copies allocated / freed without a cache (every cache busy): RMW by
+	 * any thread, slow path only. */
+	_Atomic uint64_t copy_allocs, copy_frees;
+	/* Magazines of free small blocks handed from the caches that free
+	 * (workers) to the caches that allocate (submitters): each slot is
+	 * NULL or one magazine, filled by a CAS from NULL and emptied by an
+	 * exchange, once per magazine (copy.c). */
+	_Atomic(void *) copy_depot[POOL_COPY_CACHES];
 
 	/* LIFO idle-worker stack, guarded by idle_lock (leaf lock). */
 	pthread_mutex_t idle_lock;
@@ -339,7 +391,12 @@ struct pool_shard *pool__shard_new(struct pool *p, unsigned index);
 void pool__shard_free(struct pool_shard *s);
 void pool__join_zombie(struct pool *p);
 bool pool__pop_any(struct pool *p, struct pool_task *t);
+void pool__bound_done(struct pool *p, size_t n);
+void pool__unpause(struct pool *p);
 bool pool__run_one(struct pool *p, pool_task_fn fn, void *arg);
+
+/* stats.c: O(1) load estimate for the multi-pool pick (RCU read lock). */
+int64_t pool__load_estimate(struct pool *p, uint32_t hint);
 
 /* pool.c */
 void pool__log(struct pool *p, int level, const char *fmt, ...)

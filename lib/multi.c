@@ -4,8 +4,9 @@
  * one handle, a lock-free member pick, one lifecycle.
  *
  * Only the public pool API of the members is used, plus the RCU read side
- * (lib/rcu-inl.h) and the library allocator (pool__alloc, for the failure
- * injection of the allocation-sweep tests).
+ * (lib/rcu-inl.h), the library allocator (pool__alloc, for the failure
+ * injection of the allocation-sweep tests) and the pool layer's O(1) load
+ * reading (pool__load_estimate, stats.c) for the picks.
  *
  * Locks: none. No mutex is taken anywhere in this file.
  *
@@ -221,17 +222,19 @@ int pool_multi_new(pool_multi_t **out, int n, const pool_options_t *per_pool,
 
 /* ---- member selection ---- */
 
-static int64_t member_load(pool_t *p)
+static int64_t member_load(pool_t *p, uint32_t hint)
 {
-	return (int64_t)pool_running(p) + pool_queued(p);
+	return pool__load_estimate(p, hint);
 }
 
 /*
  * Inside a read-side section: the index of the member with the lowest
- * running + queued, scanning from `start` (so ties go round-robin) and
- * skipping `exclude` (may be NULL); -1 when nothing is left. Each member's
- * load is exact at some moment during its read, not all at one instant:
- * see docs/multi.md for the races this tolerates.
+ * load reading (pool__load_estimate: workers not parked plus one ring's
+ * depth times the capacity, O(1) per member), scanning from `start` (so
+ * ties go round-robin) and skipping `exclude` (may be NULL); -1 when
+ * nothing is left. Each member's reading is taken at some moment during
+ * the scan, not all at one instant: see docs/multi.md for the races this
+ * tolerates.
  */
 static int least_loaded(const struct multi_table *tb, uint32_t start,
 			const pool_t *exclude)
@@ -245,7 +248,7 @@ static int least_loaded(const struct multi_table *tb, uint32_t start,
 
 		if (tb->members[i] == exclude)
 			continue;
-		load = member_load(tb->members[i]);
+		load = member_load(tb->members[i], start);
 		if (load < best_load) {
 			best = i;
 			best_load = load;
@@ -284,6 +287,8 @@ static int multi_submit(struct pool_multi *m, enum submit_mode mode,
 	start = rr_next(m);
 	pool__rcu_read_lock();
 	tb = table_get(m);
+	/* Least-tasks reads every member's load on each submit: O(1) per
+	 * member (pool__load_estimate), so O(members), not O(capacity). */
 	if (m->strategy == POOL_LB_LEAST_TASKS)
 		p = tb->members[least_loaded(tb, start, NULL)];
 	else
@@ -548,7 +553,8 @@ int pool_multi_is_closed_by_index(const pool_multi_t *m, int index)
 	return (int)read_index(m, index, R_CLOSED);
 }
 
-/* Every pool_stats_t field after `size` is a uint64_t that sums. */
+/* Every pool_stats_t field after `size` is a 64-bit count that sums (the
+ * few that do not are fixed up in pool_multi_stats). */
 #define STATS_FIRST offsetof(pool_stats_t, capacity)
 _Static_assert((sizeof(pool_stats_t) - STATS_FIRST) % sizeof(uint64_t) == 0,
 	       "pool_stats_t: the fields after size must all be uint64_t");
@@ -570,6 +576,7 @@ int pool_multi_stats(const pool_multi_t *m, pool_stats_t *s)
 {
 	const struct multi_table *tb;
 	pool_stats_t sum = POOL_STATS_INIT;
+	int64_t qlim = POOL_QUEUE_NONE;
 	int r;
 
 	if (!m || !s)
@@ -585,12 +592,20 @@ int pool_multi_stats(const pool_multi_t *m, pool_stats_t *s)
 		pool_stats_t one = POOL_STATS_INIT;
 
 		/* Cannot fail: p is valid and the size is this version's. */
-		if (pool_stats(tb->members[i], &one) == 0)
-			stats_add(&sum, &one);
+		if (pool_stats(tb->members[i], &one) != 0)
+			continue;
+		stats_add(&sum, &one);
+		/* The total bound: an unbounded member makes it unbounded;
+		 * a member without a queue adds no place. */
+		if (one.queue_limit == 0 || qlim == 0)
+			qlim = 0;
+		else if (one.queue_limit > 0)
+			qlim = (qlim < 0 ? 0 : qlim) + one.queue_limit;
 	}
 	pool__rcu_read_unlock();
 	/* An arena index does not add up: read it per member. */
 	sum.copy_arena = 0;
+	sum.queue_limit = qlim;
 	if (s->size > STATS_FIRST)
 		memcpy((char *)s + STATS_FIRST,
 		       (const char *)&sum + STATS_FIRST, s->size - STATS_FIRST);

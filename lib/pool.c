@@ -163,6 +163,8 @@ static int check_options(const pool_options_t *in, pool_options_t *o)
 			return POOL_EINVAL;
 		memcpy(o, in, in->size);
 	}
+	if (o->queue_limit < POOL_QUEUE_NONE || o->queue_limit > POOL_QUEUE_MAX)
+		return POOL_EINVAL;
 	if (o->capacity < 0 || o->capacity > POOL_MAX_CAPACITY)
 		return POOL_EINVAL;
 	if (o->flags & ~(unsigned)POOL_FLAGS_ALL)
@@ -235,6 +237,12 @@ static int pool_create(pool_t **out, pool_task_fn fn, const pool_options_t *in)
 	atomic_init(&p->table, NULL);
 	atomic_init(&p->cap, cap);
 	atomic_init(&p->state, POOL_ST_OPEN);
+	/* Internal encoding: -1 no bound, else Q (POOL_QUEUE_NONE: 0). */
+	atomic_init(&p->qbound, o.queue_limit == 0 ? -1
+				: o.queue_limit == POOL_QUEUE_NONE
+					? 0
+					: o.queue_limit);
+	atomic_init(&p->inflight, 0);
 	atomic_init(&p->zombie, (pthread_t)0);
 	pthread_mutex_init(&p->idle_lock, NULL);
 	pthread_mutex_init(&p->life_lock, NULL);
@@ -333,7 +341,7 @@ static inline bool in_own_task(struct pool *p)
  */
 static __attribute__((noinline)) bool push_grow(struct pool *p, pool_task_fn fn,
 						void *arg, uint64_t stamp,
-						uint32_t seen)
+						uint64_t tag, uint32_t seen)
 {
 	for (;;) {
 		uint32_t cap = (uint32_t)atomic_load_explicit(
@@ -367,10 +375,12 @@ static __attribute__((noinline)) bool push_grow(struct pool *p, pool_task_fn fn,
 		rv = pool__vec_load(&p->rings, &n);
 		lim = cap < n ? cap : n;
 		for (uint32_t i = seen; i < lim; i++)
-			if (ring_push(pool__ring_at(rv, i), fn, arg, stamp))
+			if (ring_push(pool__ring_at(rv, i), fn, arg, stamp,
+				      tag))
 				return true;
 		for (uint32_t i = 0; i < lim && i < seen; i++)
-			if (ring_push(pool__ring_at(rv, i), fn, arg, stamp))
+			if (ring_push(pool__ring_at(rv, i), fn, arg, stamp,
+				      tag))
 				return true;
 		if (n <= seen)
 			return false; /* no ring could be added */
@@ -384,7 +394,7 @@ static __attribute__((noinline)) bool push_grow(struct pool *p, pool_task_fn fn,
  * (push_grow). Caller holds the RCU read lock.
  */
 static POOL_INLINE bool push_any(struct pool *p, pool_task_fn fn, void *arg,
-				 uint64_t stamp)
+				 uint64_t stamp, uint64_t tag)
 {
 	/* Relaxed: cap only bounds the rings tried (and is clamped to the
 	 * published ones); no data depends on it. */
@@ -394,7 +404,7 @@ static POOL_INLINE bool push_any(struct pool *p, pool_task_fn fn, void *arg,
 	uint32_t c, n;
 
 	if (pool__tls.pool == p &&
-	    ring_push(pool__tls.shard->home, fn, arg, stamp))
+	    ring_push(pool__tls.shard->home, fn, arg, stamp, tag))
 		return true;
 	rv = pool__vec_load(&p->rings, &n);
 	if (cap > n)
@@ -408,14 +418,58 @@ static POOL_INLINE bool push_any(struct pool *p, pool_task_fn fn, void *arg,
 	if (c >= cap)
 		c = 0;
 	for (uint32_t i = 0; i < cap; i++) {
-		if (ring_push(pool__ring_at(rv, c), fn, arg, stamp)) {
+		if (ring_push(pool__ring_at(rv, c), fn, arg, stamp, tag)) {
 			tls_cursor = c;
 			return true;
 		}
 		if (++c >= cap)
 			c = 0;
 	}
-	return push_grow(p, fn, arg, stamp, n);
+	return push_grow(p, fn, arg, stamp, tag, n);
+}
+
+/*
+ * Push up to n tasks as runs of ring slots: the caller's own ring first
+ * (inside a task), else the first `cap` rings from this thread's cursor,
+ * an equal share of what is left to each ring in turn (so each worker pops
+ * its own), each share claimed with one CAS (ring_push_n). Returns how many
+ * were pushed; fewer than n when every ring is full. Caller holds the RCU
+ * read lock.
+ */
+static size_t push_any_n(struct pool *p, const pool_task_t *t, size_t n,
+			 uint64_t stamp, uint64_t tag)
+{
+	/* Relaxed: as in push_any. */
+	uint32_t cap =
+		(uint32_t)atomic_load_explicit(&p->cap, memory_order_relaxed);
+	struct pool_vec *rv;
+	size_t done = 0;
+	uint32_t c, idle = 0, nr;
+
+	if (pool__tls.pool == p)
+		done = ring_push_n(pool__tls.shard->home, t, n, stamp, tag);
+	rv = pool__vec_load(&p->rings, &nr);
+	if (cap > nr)
+		cap = nr;
+	if (!tls_cursor_set) {
+		tls_cursor = atomic_fetch_add_explicit(&next_cursor, 1,
+						       memory_order_relaxed);
+		tls_cursor_set = true;
+	}
+	c = tls_cursor;
+	/* Stop after a full turn of rings that took nothing. */
+	while (done < n && idle < cap) {
+		size_t share = (n - done + cap - 1) / cap, k;
+
+		if (++c >= cap)
+			c = 0;
+		k = ring_push_n(pool__ring_at(rv, c), t + done, share, stamp,
+				tag);
+		done += k;
+		idle = k ? 0 : idle + 1;
+	}
+	tls_cursor = c;
+	return done;
 }
 
 /*
@@ -545,6 +599,60 @@ static __attribute__((noinline)) int start_first_worker(struct submit *s)
 }
 
 /*
+ * Queue bound (pool.h, pool_set_queue_limit): take up to n places under
+ * cap + q; returns how many were taken (0: at the bound). Relaxed: the
+ * count orders nothing but itself; a blocked submitter's wake-up is the
+ * space_want handshake (pool__bound_done).
+ */
+static size_t bound_reserve(struct pool *p, int64_t q, size_t n)
+{
+	int64_t lim =
+		(int64_t)atomic_load_explicit(&p->cap, memory_order_relaxed) +
+		q;
+	int64_t cur = atomic_load_explicit(&p->inflight, memory_order_relaxed);
+	int64_t take;
+
+	do {
+		if (cur >= lim)
+			return 0;
+		take = lim - cur < (int64_t)n ? lim - cur : (int64_t)n;
+	} while (!atomic_compare_exchange_weak_explicit(
+		&p->inflight, &cur, cur + take, memory_order_relaxed,
+		memory_order_relaxed));
+	return (size_t)take;
+}
+
+/* Whether a bounded pool is at its bound now (rejection reasons). */
+static bool at_bound(struct pool *p)
+{
+	int64_t q = atomic_load_explicit(&p->qbound, memory_order_relaxed);
+
+	return q >= 0 &&
+	       atomic_load_explicit(&p->inflight, memory_order_relaxed) >=
+		       atomic_load_explicit(&p->cap, memory_order_relaxed) + q;
+}
+
+/* Push one task: under the queue bound when one is set (a place reserved
+ * first, given back if every ring is full). Caller holds the RCU read
+ * lock. */
+static POOL_INLINE bool push_one(struct pool *p, pool_task_fn fn, void *arg,
+				 uint64_t stamp)
+{
+	/* Relaxed: pool_set_queue_limit's store; a submit racing with the
+	 * change sees the old or the new bound. */
+	int64_t q = atomic_load_explicit(&p->qbound, memory_order_relaxed);
+
+	if (q < 0)
+		return push_any(p, fn, arg, stamp, 0);
+	if (!bound_reserve(p, q, 1))
+		return false;
+	if (push_any(p, fn, arg, stamp, RING_TAG))
+		return true;
+	pool__bound_done(p, 1);
+	return false;
+}
+
+/*
  * One push attempt; returns 1 pushed, 0 full, POOL_ECLOSED. The wake-up
  * (kick) runs inside the same read-side section, so a worker it spawns is
  * counted before a concurrent close's grace period ends. A full pool that
@@ -562,7 +670,7 @@ static POOL_INLINE int try_push(struct submit *s)
 	    POOL_ST_OPEN)
 		r = POOL_ECLOSED;
 	else
-		r = push_any(p, s->fn, s->arg, s->stamp);
+		r = push_one(p, s->fn, s->arg, s->stamp);
 	if (r == 1) {
 		int e = kick(p);
 
@@ -583,8 +691,12 @@ static int submit_slow(struct submit *s)
 	int32_t w;
 	int r;
 
-	if (s->mode == M_TRY)
+	if (s->mode == M_TRY) {
+		if (at_bound(p))
+			atomic_fetch_add_explicit(&p->rej_bound, 1,
+						  memory_order_relaxed);
 		return POOL_EOVERLOAD;
+	}
 	if (s->mode == M_BLOCK && in_own_task(p)) {
 		/* A task must not wait on its own pool: run it here. */
 		atomic_fetch_add_explicit(&p->inline_runs, 1,
@@ -596,8 +708,11 @@ static int submit_slow(struct submit *s)
 	}
 	w = atomic_load_explicit(&p->waiting, memory_order_relaxed);
 	do {
-		if (p->max_blocking && w >= p->max_blocking)
+		if (p->max_blocking && w >= p->max_blocking) {
+			atomic_fetch_add_explicit(&p->rej_max_blocking, 1,
+						  memory_order_relaxed);
 			return POOL_EOVERLOAD;
+		}
 		/* Counted for max_blocking and pool_waiting; the wake-up
 		 * handshake is space_want below, the lifetime guard is the
 		 * hold try_push took. */
@@ -746,6 +861,26 @@ int pool_invoke(pool_t *p, void *arg)
 	return pool_submit(p, p->func, arg);
 }
 
+/* A run of a batch: under the queue bound when one is set (places for
+ * the run reserved at once, the unused ones given back). Caller holds the
+ * RCU read lock. */
+static size_t push_batch(struct pool *p, const pool_task_t *t, size_t n,
+			 uint64_t stamp)
+{
+	int64_t q = atomic_load_explicit(&p->qbound, memory_order_relaxed);
+	size_t k, done;
+
+	if (q < 0)
+		return push_any_n(p, t, n, stamp, 0);
+	k = bound_reserve(p, q, n);
+	if (k == 0)
+		return 0;
+	done = push_any_n(p, t, k, stamp, RING_TAG);
+	if (done < k)
+		pool__bound_done(p, k - done);
+	return done;
+}
+
 /* Push tasks[*i ..] while they fit, then one kick, all in one read-side
  * section. Returns 1 if every task was pushed, 0 if the pool is full,
  * POOL_ECLOSED. */
@@ -761,11 +896,11 @@ static int batch_push(struct submit *s, const pool_task_t *tasks, size_t n,
 	    POOL_ST_OPEN) {
 		r = POOL_ECLOSED;
 	} else {
-		/* Each task's stamp goes into s->stamp: the one whose push
-		 * failed keeps it into submit_slow. */
-		while (*i < n && push_any(p, tasks[*i].fn, tasks[*i].arg,
-					  s->stamp = pool__obs_stamp(p)))
-			(*i)++;
+		/* One stamp per run (pool/metrics.h: a sampled batch run
+		 * times every task of it); the task whose push failed keeps
+		 * it into submit_slow. */
+		s->stamp = pool__obs_stamp(p);
+		*i += push_batch(p, tasks + *i, n - *i, s->stamp);
 		r = *i == n;
 	}
 	if (*i > start) {
@@ -918,6 +1053,77 @@ int pool_tune(pool_t *p, int capacity)
 	return 0;
 }
 
+/* ---- pause ---- */
+
+int pool_pause(pool_t *p)
+{
+	int r = 0;
+
+	if (!p)
+		return POOL_EINVAL;
+	pthread_mutex_lock(&p->life_lock);
+	if (atomic_load_explicit(&p->state, memory_order_relaxed) !=
+	    POOL_ST_OPEN)
+		r = POOL_ECLOSED;
+	else
+		/* Relaxed: workers see it at their next task (pool.h). */
+		atomic_store_explicit(&p->paused, 1, memory_order_relaxed);
+	pthread_mutex_unlock(&p->life_lock);
+	return r;
+}
+
+int pool_resume(pool_t *p)
+{
+	if (!p)
+		return POOL_EINVAL;
+	pthread_mutex_lock(&p->life_lock);
+	pool__unpause(p);
+	pthread_mutex_unlock(&p->life_lock);
+	return 0;
+}
+
+int pool_is_paused(const pool_t *p)
+{
+	if (!p)
+		return POOL_EINVAL;
+	return atomic_load_explicit(&p->paused, memory_order_relaxed) != 0;
+}
+
+/* ---- queue bound ---- */
+
+int pool_set_queue_limit(pool_t *p, int64_t limit)
+{
+	int64_t q;
+
+	if (!p || limit < POOL_QUEUE_NONE || limit > POOL_QUEUE_MAX)
+		return POOL_EINVAL;
+	q = limit == 0 ? -1 : limit == POOL_QUEUE_NONE ? 0 : limit;
+	pthread_mutex_lock(&p->life_lock);
+	if (atomic_load_explicit(&p->state, memory_order_relaxed) !=
+	    POOL_ST_OPEN) {
+		pthread_mutex_unlock(&p->life_lock);
+		return POOL_ECLOSED;
+	}
+	/* seq_cst: before the fence and signal below (a blocked submitter
+	 * that retries after the signal sees the new bound). */
+	atomic_store_explicit(&p->qbound, q, memory_order_seq_cst);
+	pthread_mutex_unlock(&p->life_lock);
+	/* A larger bound (or none) may admit blocked submitters. */
+	atomic_thread_fence(memory_order_seq_cst);
+	pool__space_signal(p);
+	return 0;
+}
+
+int64_t pool_queue_limit(const pool_t *p)
+{
+	int64_t q;
+
+	if (!p)
+		return POOL_EINVAL;
+	q = atomic_load_explicit(&p->qbound, memory_order_relaxed);
+	return q < 0 ? 0 : q == 0 ? POOL_QUEUE_NONE : q;
+}
+
 /* ---- close, drain, destroy ---- */
 
 /* life_lock held. Returns 1 if this call closed the pool. */
@@ -1012,6 +1218,8 @@ int pool_release(pool_t *p)
 		return POOL_EINVAL;
 	pthread_mutex_lock(&p->life_lock);
 	close_pool(p);
+	/* A paused pool resumes: what was accepted runs (pool_pause). */
+	pool__unpause(p);
 	pthread_mutex_unlock(&p->life_lock);
 	return 0;
 }
@@ -1035,8 +1243,15 @@ int pool_stop(pool_t *p, pool_discard_fn on_discard, void *ctx)
 		return POOL_EINVAL;
 	if (in_own_task(p))
 		return POOL_EDEADLK;
-	pool_release(p);
+	pthread_mutex_lock(&p->life_lock);
+	close_pool(p);
+	pthread_mutex_unlock(&p->life_lock);
+	/* A paused pool stays paused until its queue is discarded, so no
+	 * queued task starts after the pause (pool_pause). */
 	pool__discard_all(p, on_discard, ctx);
+	pthread_mutex_lock(&p->life_lock);
+	pool__unpause(p);
+	pthread_mutex_unlock(&p->life_lock);
 	return wait_drained(p, -1);
 }
 

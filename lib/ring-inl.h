@@ -5,14 +5,25 @@
  * Slot protocol (docs/design.md, "Rings"): seq == 2*pos means the slot is
  * free for the push at pos; seq == 2*pos + 1 means it holds that push's task.
  * A pop at pos sets seq = 2*(pos + size), freeing it for the next lap.
+ *
+ * Tag: bit 63 of a full slot's seq (RING_TAG) marks a task counted against
+ * the pool's queue bound (pool.c); ring_pop reports it (RING_POPPED_TAGGED)
+ * so the worker releases the count when the task ends. Positions never
+ * reach 2^62, so the bit is free; every comparison masks it.
  */
 #ifndef POOL_RING_INL_H
 #define POOL_RING_INL_H
 
 #include "internal.h"
 
+#define RING_TAG ((uint64_t)1 << 63)
+/* ring_pop results. */
+enum { RING_EMPTY = 0, RING_POPPED = 1, RING_POPPED_TAGGED = 2 };
+
+/* stamp: the task's observation stamp (lib/obs-inl.h); tag: 0 or RING_TAG
+ * (stored with the task, reported by ring_pop). */
 static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg,
-			     uint64_t stamp)
+			     uint64_t stamp, uint64_t tag)
 {
 	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
 
@@ -22,7 +33,8 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg,
 		 * the previous lap's reads of fn/arg are done before we
 		 * overwrite them. */
 		uint64_t seq =
-			atomic_load_explicit(&s->seq, memory_order_acquire);
+			atomic_load_explicit(&s->seq, memory_order_acquire) &
+			~RING_TAG;
 		int64_t dif = (int64_t)(seq - 2 * pos);
 
 		if (dif == 0) {
@@ -36,7 +48,8 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg,
 				s->stamp = stamp;
 				/* Release: publishes fn/arg/stamp to the
 				 * popper's acquire load of seq in ring_pop. */
-				atomic_store_explicit(&s->seq, 2 * pos + 1,
+				atomic_store_explicit(&s->seq,
+						      (2 * pos + 1) | tag,
 						      memory_order_release);
 				return true;
 			}
@@ -49,7 +62,70 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg,
 	}
 }
 
-static inline bool ring_pop(struct pool_ring *r, struct pool_work *t)
+/*
+ * Push up to n tasks as one run of consecutive positions: find how many
+ * slots from head on are free for this lap (each checked, since poppers
+ * free slots out of order), claim them with one CAS on head, then write and
+ * publish each slot in turn. Returns how many were pushed (0: full).
+ * A slot seen free for position pos + i stays free until the push that
+ * owns pos + i writes it, which is us once the CAS succeeds.
+ */
+static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
+				 size_t n, uint64_t stamp, uint64_t tag)
+{
+	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+	size_t k;
+
+	if (n > r->mask + 1)
+		n = r->mask + 1;
+	for (;;) {
+		for (k = 0; k < n; k++) {
+			struct pool_slot *s = &r->slots[(pos + k) & r->mask];
+			/* Acquire: as in ring_push (the previous lap's pop
+			 * of this slot read fn/arg before freeing it). */
+			uint64_t seq = atomic_load_explicit(
+					       &s->seq, memory_order_acquire) &
+				       ~RING_TAG;
+
+			if (seq != 2 * (pos + k))
+				break;
+		}
+		if (k == 0) {
+			struct pool_slot *s = &r->slots[pos & r->mask];
+			uint64_t seq = atomic_load_explicit(
+					       &s->seq, memory_order_acquire) &
+				       ~RING_TAG;
+
+			/* Behind a lap (another pusher took pos): reload. */
+			if ((int64_t)(seq - 2 * pos) > 0) {
+				pos = atomic_load_explicit(
+					&r->head, memory_order_relaxed);
+				continue;
+			}
+			return 0; /* full */
+		}
+		/* Relaxed: the slots' seq, not head, publishes. */
+		if (atomic_compare_exchange_weak_explicit(
+			    &r->head, &pos, pos + k, memory_order_relaxed,
+			    memory_order_relaxed))
+			break;
+	}
+	for (size_t i = 0; i < k; i++) {
+		struct pool_slot *s = &r->slots[(pos + i) & r->mask];
+
+		s->fn = t[i].fn;
+		s->arg = t[i].arg;
+		s->stamp = stamp;
+		/* Release: publishes fn/arg/stamp to the popper's acquire load
+		 * of seq in ring_pop. */
+		atomic_store_explicit(&s->seq, (2 * (pos + i) + 1) | tag,
+				      memory_order_release);
+	}
+	return k;
+}
+
+/* RING_EMPTY, or RING_POPPED / RING_POPPED_TAGGED with *t filled. */
+static inline int ring_pop(struct pool_ring *r, struct pool_work *t)
 {
 	uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
 
@@ -57,8 +133,9 @@ static inline bool ring_pop(struct pool_ring *r, struct pool_work *t)
 		struct pool_slot *s = &r->slots[pos & r->mask];
 		/* Acquire: pairs with the release store in ring_push: fn/arg
 		 * are visible once seq says the slot is full. */
-		uint64_t seq =
+		uint64_t raw =
 			atomic_load_explicit(&s->seq, memory_order_acquire);
+		uint64_t seq = raw & ~RING_TAG;
 		int64_t dif = (int64_t)(seq - (2 * pos + 1));
 
 		if (dif == 0) {
@@ -75,10 +152,12 @@ static inline bool ring_pop(struct pool_ring *r, struct pool_work *t)
 				atomic_store_explicit(&s->seq,
 						      2 * (pos + r->mask + 1),
 						      memory_order_release);
-				return true;
+				return (raw & RING_TAG) ? RING_POPPED_TAGGED
+							: RING_POPPED;
 			}
 		} else if (dif < 0) {
-			return false; /* empty (or a push not yet published) */
+			return RING_EMPTY; /* empty (or a push not yet
+					    * published) */
 		} else {
 			pos = atomic_load_explicit(&r->tail,
 						   memory_order_relaxed);

@@ -46,6 +46,33 @@ static void sum_shards(struct pool *p, struct sums *s)
 	pool__rcu_read_unlock();
 }
 
+/*
+ * The multi-pool's O(1) load reading (internal.h). Workers not parked
+ * (running a task or searching; slow-path counters, written on park and
+ * wake only) plus the depth of the one ring at `hint` scaled by the
+ * rings in use: they are filled round-robin (a ring is added only when
+ * every ring is full), so one ring stands for all.
+ * Reads two rarely-written lines and one ring's head and tail, whatever the
+ * capacity; no write. Caller holds the RCU read lock.
+ */
+int64_t pool__load_estimate(struct pool *p, uint32_t hint)
+{
+	int32_t cap = atomic_load_explicit(&p->cap, memory_order_relaxed);
+	int32_t busy =
+		atomic_load_explicit(&p->nworkers, memory_order_relaxed) -
+		atomic_load_explicit(&p->nidle, memory_order_relaxed);
+	uint32_t nr;
+	struct pool_vec *rv = pool__vec_load(&p->rings, &nr);
+	uint32_t n = (uint32_t)cap < nr ? (uint32_t)cap : nr;
+
+	if (busy < 0)
+		busy = 0;
+	if (n == 0)
+		return busy;
+	return (int64_t)busy +
+	       (int64_t)ring_count(pool__ring_at(rv, hint % n)) * n;
+}
+
 int pool_cap(const pool_t *p)
 {
 	if (!p)
@@ -131,6 +158,16 @@ int pool_stats(const pool_t *cp, pool_stats_t *out)
 	s.panicked = LOAD(panicked);
 	s.copies_live = pool__arena_live(p);
 	s.copy_arena = p->arena;
+	s.rejected_queue_limit = LOAD(rej_bound);
+	s.rejected_max_blocking = LOAD(rej_max_blocking);
+	s.queue_limit = pool_queue_limit(p);
+	s.paused = (uint64_t)LOAD(paused);
+	s.paused_workers = (uint64_t)LOAD(npaused);
+	{
+		int64_t f = LOAD(inflight);
+
+		s.bounded_inflight = f > 0 ? (uint64_t)f : 0;
+	}
 	memcpy(out, &s, out->size);
 	return 0;
 }

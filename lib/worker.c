@@ -69,27 +69,33 @@ static uint64_t xorshift(uint64_t *x)
 
 /*
  * Pop from our home ring, else steal one task from another ring. Returns the
- * ring the task came from, or NULL.
+ * ring the task came from, or NULL; *tagged: the task counts against the
+ * queue bound.
  */
 static struct pool_ring *find_work(struct pool *p, struct pool_shard *self,
-				   struct pool_work *t)
+				   struct pool_work *t, bool *tagged)
 {
 	struct pool_ring *from = NULL;
 	struct pool_vec *rv;
+	int r = ring_pop(self->home, t);
 	uint32_t n;
 
-	if (ring_pop(self->home, t))
+	if (r != RING_EMPTY) {
+		*tagged = r == RING_POPPED_TAGGED;
 		return self->home;
+	}
 	pool__rcu_read_lock();
 	rv = pool__vec_load(&p->rings, &n);
 	if (n > 1) {
 		unsigned start = (unsigned)(xorshift(&self->rng) % n);
 
 		for (unsigned i = 0; i < n; i++) {
-			struct pool_ring *r =
+			struct pool_ring *ring =
 				pool__ring_at(rv, (start + i) % n);
 
-			if (r != self->home && ring_pop(r, t)) {
+			if (ring != self->home &&
+			    (r = ring_pop(ring, t)) != RING_EMPTY) {
+				*tagged = r == RING_POPPED_TAGGED;
 				atomic_store_explicit(
 					&self->stolen,
 					atomic_load_explicit(
@@ -97,7 +103,7 @@ static struct pool_ring *find_work(struct pool *p, struct pool_shard *self,
 						memory_order_relaxed) +
 						1,
 					memory_order_relaxed);
-				from = r;
+				from = ring;
 				break;
 			}
 		}
@@ -121,24 +127,44 @@ bool pool__has_work(struct pool *p)
 	return any;
 }
 
-/* Pop one task from any ring (pool_stop's discard pass). */
+/* Pop one task from any ring (pool_stop's discard pass); a task counted
+ * against the queue bound is released here. */
 bool pool__pop_any(struct pool *p, struct pool_task *t)
 {
 	struct pool_work w;
 	struct pool_vec *rv;
-	bool found = false;
+	int found = RING_EMPTY;
 	uint32_t n;
 
 	pool__rcu_read_lock();
 	rv = pool__vec_load(&p->rings, &n);
-	for (uint32_t i = 0; i < n && !found; i++)
+	for (uint32_t i = 0; i < n && found == RING_EMPTY; i++)
 		found = ring_pop(pool__ring_at(rv, i), &w);
 	pool__rcu_read_unlock();
-	if (found) {
+	if (found != RING_EMPTY) {
 		t->fn = w.fn;
 		t->arg = w.arg;
 	}
-	return found;
+	if (found == RING_POPPED_TAGGED)
+		pool__bound_done(p, 1);
+	return found != RING_EMPTY;
+}
+
+/*
+ * n tasks counted against the queue bound ended (ran, were discarded, or
+ * their push failed after the reservation): give back their count, then,
+ * like after_pop, signal a blocked submitter that asked. The fence pairs
+ * with the one a submitter issues after setting space_want (submit_slow):
+ * either its retry sees the count we gave back, or we see its request.
+ */
+void pool__bound_done(struct pool *p, size_t n)
+{
+	atomic_fetch_sub_explicit(&p->inflight, (int64_t)n,
+				  memory_order_relaxed);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&p->space_want, memory_order_relaxed) &&
+	    atomic_exchange_explicit(&p->space_want, 0, memory_order_seq_cst))
+		pool__space_signal(p);
 }
 
 /*
@@ -233,12 +259,62 @@ bool pool__run_one(struct pool *p, pool_task_fn fn, void *arg)
 	return panicked;
 }
 
+/*
+ * The pool is paused (pool_pause): stop being a searcher and wait, without
+ * taking a task, until pool_resume or a close clears `paused`. No lost
+ * wake-up: pause_seq is read before `paused`, and pool__unpause clears
+ * `paused` before it bumps pause_seq and wakes, so a resume between our
+ * check and the futex wait changes the word the wait compares.
+ */
+static void pause_wait(struct pool *p, bool *spinning)
+{
+	if (*spinning) {
+		*spinning = false;
+		atomic_fetch_sub_explicit(&p->nspinning, 1,
+					  memory_order_seq_cst);
+	}
+	atomic_fetch_add_explicit(&p->npaused, 1, memory_order_relaxed);
+	for (;;) {
+		/* Acquire: pairs with the release increment in
+		 * pool__unpause. */
+		int32_t seq = atomic_load_explicit(&p->pause_seq,
+						   memory_order_acquire);
+
+		if (!atomic_load_explicit(&p->paused, memory_order_acquire))
+			break;
+		pool__futex_wait(&p->pause_seq, seq, -1);
+	}
+	atomic_fetch_sub_explicit(&p->npaused, 1, memory_order_relaxed);
+}
+
+/* Clear the pause and wake the paused workers (life_lock held or not:
+ * callers serialise the store). Then wake parked workers if work waits,
+ * so the queue is run by every worker again, not only the paused ones. */
+void pool__unpause(struct pool *p)
+{
+	if (!atomic_load_explicit(&p->paused, memory_order_relaxed))
+		return;
+	/* seq_cst: before the pause_seq increment (see pause_wait). */
+	atomic_store_explicit(&p->paused, 0, memory_order_seq_cst);
+	/* Release: pairs with the acquire load in pause_wait. */
+	atomic_fetch_add_explicit(&p->pause_seq, 1, memory_order_release);
+	pool__futex_wake(&p->pause_seq, INT_MAX);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (pool__has_work(p))
+		pool__wake_all(p);
+}
+
 static void run_task(struct pool *p, struct pool_shard *self,
-		     struct pool_work *t)
+		     struct pool_work *t, bool tagged)
 {
 	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
 	pool__obs_run_task(p, self, t);
 	atomic_store_explicit(&self->running, 0, memory_order_relaxed);
+	/* The task ended: its place under the queue bound is free. Before
+	 * completed, so a caller that sees the task counted complete (or
+	 * pool_submit_wait returned) finds the place free. */
+	if (tagged)
+		pool__bound_done(p, 1);
 	atomic_store_explicit(
 		&self->completed,
 		atomic_load_explicit(&self->completed, memory_order_relaxed) +
@@ -442,6 +518,7 @@ static void *worker_main(void *argp)
 	struct pool *p = sa->pool;
 	struct pool_shard *self = sa->shard;
 	bool spinning = false; /* the spawner counted us in nstarting */
+	bool tagged = false;
 	struct pool_ring *from;
 	void *altstack = NULL;
 	struct pool_work t;
@@ -505,7 +582,13 @@ static void *worker_main(void *argp)
 		closed =
 			atomic_load_explicit(&p->state, memory_order_acquire) ==
 			POOL_ST_CLOSED;
-		from = find_work(p, self, &t);
+		/* Paused: start nothing new (pool_pause). Relaxed: a pause
+		 * set just now is seen at the next task at the latest. */
+		if (atomic_load_explicit(&p->paused, memory_order_relaxed)) {
+			pause_wait(p, &spinning);
+			continue;
+		}
+		from = find_work(p, self, &t, &tagged);
 		if (from) {
 			if (spinning) {
 				spinning = false;
@@ -529,7 +612,7 @@ static void *worker_main(void *argp)
 				}
 			}
 			after_pop(p);
-			run_task(p, self, &t);
+			run_task(p, self, &t, tagged);
 			continue;
 		}
 		/* Acquire load of state above: a CLOSED state means every

@@ -183,17 +183,46 @@ void produce(Impl &impl, std::size_t n, std::size_t batch, task_fn fn,
 
 // ---------------------------------------------------------------- workloads
 
-// throughput, two_producers, batch, tune_under_load: empty tasks that bump
-// a counter; figure items_per_second.
-void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
+// The shared counter of throughput_shared.
+std::atomic<std::uint64_t> g_shared{0};
+
+bool wait_shared(std::uint64_t expected, double timeout_s)
+{
+	std::int64_t deadline = now_ns() + std::int64_t(timeout_s * 1e9);
+	while (g_shared.load(std::memory_order_acquire) < expected) {
+		if (now_ns() > deadline)
+			return false;
+		sleep_ns(50000);
+	}
+	return true;
+}
+
+// throughput, throughput_shared, two_producers, batch,
+// tune_under_load, multipool and the producers / capacity sweeps: empty
+// tasks that bump a counter; figure items_per_second. `param` is the
+// producer count (producers) or the capacity (capacity), else unused.
+void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w, int param)
 {
 	int producers = w == Workload::two_producers || w == Workload::multipool
 				? 2
 				: 1;
 	std::size_t per = g_set.throughput_tasks, batch = 1;
 	bool tuning = w == Workload::tune_under_load;
+	bool shared = w == Workload::throughput_shared;
+	Config c;
+	c.capacity = tuning ? 4 : 2;
 	if (w == Workload::two_producers || w == Workload::multipool)
 		per = g_set.per_producer;
+	if (w == Workload::producers) {
+		producers = param;
+		per = g_set.throughput_tasks / std::size_t(param);
+	}
+	if (w == Workload::capacity)
+		c.capacity = param;
+	// The bound's cost: blocking submits under a bound of 4096 queued
+	// (the rings hold 2 x 8192), so every task is counted.
+	if (w == Workload::throughput_bounded)
+		c.queue_limit = 4096;
 	if (w == Workload::batch) {
 		per = g_set.batch_tasks;
 		batch = kBatch;
@@ -201,12 +230,26 @@ void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
 	if (tuning)
 		per = g_set.tune_tasks;
 	std::uint64_t expected = std::uint64_t(producers) * per;
+	task_fn fn = shared ? task_inc_shared : task_inc;
+	void *arg = shared ? static_cast<void *>(&g_shared)
+			   : static_cast<void *>(&g_done);
+	auto count = [&] {
+		return shared ? g_shared.load(std::memory_order_acquire)
+			      : g_done.sum();
+	};
 
 	auto impl = prepare(st, info, w);
 	if (!impl)
 		return;
-	Config c;
-	c.capacity = tuning ? 4 : 2;
+	if (const char *why = impl->unfit_shape(c.capacity, producers)) {
+		st.SkipWithError((std::string("n/a: ") + why).c_str());
+		return;
+	}
+	if (w == Workload::throughput_bounded && info->make &&
+	    std::string(info->name) != "pool") {
+		st.SkipWithError("n/a: no queue bound");
+		return;
+	}
 	if (!start(st, *impl, c))
 		return;
 	std::uint64_t tunes = 0;
@@ -215,6 +258,7 @@ void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
 		std::atomic<bool> running{true};
 		std::thread tuner;
 		g_done.reset();
+		g_shared.store(0, std::memory_order_relaxed);
 		if (tuning) {
 			tuner = std::thread([&] {
 				int cap = 1;
@@ -232,23 +276,25 @@ void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
 			});
 		}
 		if (impl->has_bulk()) {
-			int rc = impl->bulk(producers, per, task_inc, &g_done);
+			int rc = impl->bulk(producers, per, fn, arg);
 			if (rc)
 				fail.put(fmt("bulk", *impl, rc));
 		} else if (producers == 1) {
-			produce(*impl, per, batch, task_inc, &g_done, fail);
+			produce(*impl, per, batch, fn, arg, fail);
 		} else {
 			std::vector<std::thread> ts;
 			for (int i = 0; i < producers; i++)
 				ts.emplace_back([&] {
-					produce(*impl, per, batch, task_inc,
-						&g_done, fail);
+					produce(*impl, per, batch, fn, arg,
+						fail);
 				});
 			for (auto &t : ts)
 				t.join();
 		}
+		double limit = g_set.quick ? 60 : 300;
 		bool all = !fail.set.load() &&
-			   wait_count(g_done, expected, g_set.quick ? 60 : 300);
+			   (shared ? wait_shared(expected, limit)
+				   : wait_count(g_done, expected, limit));
 		running.store(false);
 		if (tuner.joinable())
 			tuner.join();
@@ -256,7 +302,7 @@ void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
 			st.SkipWithError(fail.msg.c_str());
 			break;
 		}
-		std::uint64_t ran = g_done.sum();
+		std::uint64_t ran = count();
 		if (!all || ran != expected) {
 			st.SkipWithError(count_error(ran, expected).c_str());
 			break;
@@ -269,6 +315,10 @@ void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w)
 			    "inline once 64 per thread are queued");
 	if (tuning)
 		st.counters["tunes"] = double(tunes);
+	if (w == Workload::producers)
+		st.counters["producers"] = producers;
+	if (w == Workload::capacity)
+		st.counters["capacity"] = c.capacity;
 }
 
 // copy: one producer submits 64-byte payloads that the pool must copy
@@ -837,6 +887,85 @@ void bm_metrics_dist(benchmark::State &st, const ImplInfo *info)
 	}
 }
 
+// shed: the cost of saying no. A pool of capacity 2 whose workers are held
+// by blocker tasks; each pool_try_submit is timed alone (CLOCK_MONOTONIC
+// around the call, its own cost included). Rows: queue bound
+// POOL_QUEUE_NONE (every call rejected: load shedding), and no bound with
+// room in the rings (every call accepted), for comparison.
+void bm_shed(benchmark::State &st, bool accept)
+{
+	const int n = g_set.quick ? 20000 : 200000;
+	std::vector<double> lat;
+	lat.reserve(n);
+	for (auto _ : st) {
+		pool_options_t o{};
+		o.size = sizeof(o);
+		o.capacity = 2;
+		o.queue_limit = accept ? 0 : POOL_QUEUE_NONE;
+		o.ring_capacity = accept ? 1u << 20 : 0;
+		pool_t *p = nullptr;
+		int rc = pool_new(&p, &o);
+		if (rc) {
+			st.SkipWithError(
+				(std::string("pool_new: ") + pool_err_name(rc))
+					.c_str());
+			return;
+		}
+		Gate gate;
+		g_done.reset();
+		for (int i = 0; i < 2 && !rc; i++)
+			rc = pool_submit(p, blocker_task, &gate);
+		int want = accept ? n : 0, got = 0;
+		std::string err;
+		if (rc)
+			err = std::string("submit blocker: ") +
+			      pool_err_name(rc);
+		// Both workers must be inside a blocker before timing.
+		while (err.empty() && pool_running(p) < 2)
+			sleep_ns(100000);
+		lat.clear();
+		for (int i = 0; i < n && err.empty(); i++) {
+			std::int64_t t0 = now_ns();
+			rc = pool_try_submit(p, task_inc, &g_done);
+			std::int64_t t1 = now_ns();
+			lat.push_back(double(t1 - t0));
+			if (rc == 0)
+				got++;
+			else if (rc != POOL_EOVERLOAD)
+				err = std::string("try_submit: ") +
+				      pool_err_name(rc);
+		}
+		gate.open.store(true);
+		if (err.empty() && got != want)
+			err = "accepted " + std::to_string(got) +
+			      ", expected " + std::to_string(want);
+		bool all = wait_count(g_done, std::uint64_t(got) + 2, 60);
+		rc = pool_destroy(p);
+		if (err.empty() &&
+		    (!all || g_done.sum() != std::uint64_t(got) + 2))
+			err = count_error(g_done.sum(), std::uint64_t(got) + 2);
+		if (err.empty() && rc)
+			err = std::string("pool_destroy: ") + pool_err_name(rc);
+		if (!err.empty()) {
+			st.SkipWithError(err.c_str());
+			return;
+		}
+	}
+	std::sort(lat.begin(), lat.end());
+	auto q = [&](double f) {
+		std::size_t i = std::size_t(f * lat.size());
+		return lat[std::min(i, lat.size() - 1)];
+	};
+	st.counters["p50_ns"] = q(0.50);
+	st.counters["p99_ns"] = q(0.99);
+	st.counters["p999_ns"] = q(0.999);
+	st.counters["calls"] = double(lat.size());
+	st.SetItemsProcessed(std::int64_t(st.iterations()) * n);
+	st.SetLabel(accept ? "no bound, rings with room: every call accepted"
+			   : "POOL_QUEUE_NONE, workers busy: every call "
+			     "rejected");
+}
+
 // -------------------------------------------------------------- main
 
 void parse_setting(int *argc, char **argv)
@@ -884,6 +1013,8 @@ void register_all()
 	};
 	const Tasks task_workloads[] = {
 		{"throughput", Workload::throughput},
+		{"throughput_shared", Workload::throughput_shared},
+		{"throughput_bounded", Workload::throughput_bounded},
 		{"two_producers", Workload::two_producers},
 		{"batch", Workload::batch},
 	};
@@ -898,7 +1029,27 @@ void register_all()
 	for (const auto &tw : task_workloads)
 		for (const auto &i : impls)
 			common(RegisterBenchmark(name(tw.name, i).c_str(),
-						 bm_tasks, &i, tw.w),
+						 bm_tasks, &i, tw.w, 0),
+			       g_set.iters);
+	// The sweeps behind the plots: throughput against the number of
+	// producers (capacity 2) and against the capacity (one producer).
+	for (int n : {1, 2, 4})
+		for (const auto &i : impls)
+			common(RegisterBenchmark(
+				       name(("producers_" + std::to_string(n))
+						    .c_str(),
+					    i)
+					       .c_str(),
+				       bm_tasks, &i, Workload::producers, n),
+			       g_set.iters);
+	for (int n : {1, 2, 8, 64})
+		for (const auto &i : impls)
+			common(RegisterBenchmark(
+				       name(("capacity_" + std::to_string(n))
+						    .c_str(),
+					    i)
+					       .c_str(),
+				       bm_tasks, &i, Workload::capacity, n),
 			       g_set.iters);
 	for (const auto &i : impls)
 		common(RegisterBenchmark(name("copy", i).c_str(), bm_copy, &i),
@@ -923,17 +1074,19 @@ void register_all()
 	for (const auto &i : impls)
 		common(RegisterBenchmark(name("tune_under_load", i).c_str(),
 					 bm_tasks, &i,
-					 Workload::tune_under_load),
+					 Workload::tune_under_load, 0),
 		       g_set.iters);
 	for (const auto &i : impls)
 		common(RegisterBenchmark(name("memory", i).c_str(), bm_memory,
 					 &i),
 		       1);
+	common(RegisterBenchmark("shed/pool_reject", bm_shed, false), 1);
+	common(RegisterBenchmark("shed/pool_accept", bm_shed, true), 1);
 	// Two producers, total capacity 2: one pool against multi-pools of
 	// two members of capacity 1.
 	for (const auto &i : multipool_implementations())
 		common(RegisterBenchmark(name("multipool", i).c_str(), bm_tasks,
-					 &i, Workload::multipool),
+					 &i, Workload::multipool, 0),
 		       g_set.iters);
 	for (const auto &i : impls)
 		if (std::strcmp(i.name, "pool_metrics_all") == 0)

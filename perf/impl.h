@@ -21,6 +21,11 @@ using Task = pool_task_t; // {fn, arg}, the layout every peer gets too
 
 enum class Workload {
 	throughput,
+	throughput_shared,
+	throughput_bounded, // throughput with a queue bound (pool only)
+	copy,
+	producers, // throughput from 1, 2 or 4 producers (sweep)
+	capacity,  // throughput at capacity 1, 2, 8 or 64 (sweep)
 	two_producers,
 	batch,
 	wake_latency,
@@ -31,16 +36,16 @@ enum class Workload {
 	memory,
 	multipool,
 	metrics_dist,
-	copy,
 };
 
 // What a workload asks of the implementation when it is created.
 struct Config {
 	int capacity = 2;
-	std::size_t stack_size = 0; // 0: the implementation's default
-	bool keep_idle = false;	    // idle workers must not expire
-	bool prealloc = false;	    // start every worker up front if possible
-	unsigned ring_capacity = 0; // our pool: slots per worker ring
+	std::size_t stack_size = 0;   // 0: the implementation's default
+	bool keep_idle = false;	      // idle workers must not expire
+	bool prealloc = false;	      // start every worker up front if possible
+	unsigned ring_capacity = 0;   // our pool: slots per worker ring
+	std::int64_t queue_limit = 0; // our pool: options.queue_limit
 };
 
 // A counter that tasks bump from any thread: padded slots picked per
@@ -77,6 +82,10 @@ class Counter
 // The task every throughput-type workload runs: arg is a Counter.
 void task_inc(void *arg);
 
+// throughput_shared's task: arg is a std::atomic<std::uint64_t> that every
+// task increments (one hot cache line, as most benchmarks in the wild do).
+void task_inc_shared(void *arg);
+
 class Impl
 {
       public:
@@ -105,6 +114,14 @@ class Impl
 	virtual bool copy_arena() const
 	{
 		return false;
+	}
+	// nullptr when the implementation can run with this capacity and
+	// this many producer threads, else why not.
+	virtual const char *unfit_shape(int capacity, int producers) const
+	{
+		(void)capacity;
+		(void)producers;
+		return nullptr;
 	}
 	// Called by each producer thread after its last submit (libuv runs
 	// its loop here). 0 or a negative code.

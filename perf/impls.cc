@@ -48,6 +48,12 @@ void task_inc(void *arg)
 	static_cast<Counter *>(arg)->inc();
 }
 
+void task_inc_shared(void *arg)
+{
+	static_cast<std::atomic<std::uint64_t> *>(arg)->fetch_add(
+		1, std::memory_order_relaxed);
+}
+
 long fib_serial(int n)
 {
 	return n < 2 ? n : fib_serial(n - 1) + fib_serial(n - 2);
@@ -190,6 +196,7 @@ class PoolImpl : public Impl
 			  (c.prealloc ? POOL_PREALLOC : 0);
 		o.stack_size = c.stack_size;
 		o.ring_capacity = c.ring_capacity;
+		o.queue_limit = c.queue_limit;
 		o.name = "perf";
 		return pool_new(&p_, &o);
 	}
@@ -313,11 +320,15 @@ class SpscImpl : public Impl
 	{
 		switch (w) {
 		case Workload::throughput:
+		case Workload::throughput_shared:
 		case Workload::batch:
 		case Workload::wake_latency:
+		case Workload::producers: // 1 producer only: unfit_shape
 			return nullptr;
 		case Workload::two_producers:
 			return "single producer by construction";
+		case Workload::capacity:
+			return "one consumer thread by construction";
 		case Workload::fork_join:
 			return "one consumer, no waiting inside a task";
 		case Workload::memory:
@@ -332,7 +343,16 @@ class SpscImpl : public Impl
 	{
 		// 64 Ki slots: the same total the pool gets by default at
 		// capacity 2.
-		return spsc_new(&r_, 16);
+		int rc = spsc_new(&r_, 16);
+		if (rc == 0 && !spsc_asymmetric(r_))
+			std::fprintf(stderr, "spsc_ring: no membarrier, one "
+					     "fence per publish\n");
+		return rc;
+	}
+	const char *unfit_shape(int, int producers) const override
+	{
+		return producers == 1 ? nullptr
+				      : "single producer by construction";
 	}
 	int submit(task_fn fn, void *arg) override
 	{
@@ -358,8 +378,9 @@ class SpscImpl : public Impl
 
 #ifdef PERF_HAVE_GLIB
 // GThreadPool has one function per pool and refuses NULL data: the pool
-// function is task_inc's trampoline (like pool_new_func), other functions
-// travel boxed with the low pointer bit set.
+// function is task_inc's trampoline (like pool_new_func); task_inc_shared's
+// argument travels with pointer bit 1 set, other functions boxed with the
+// low pointer bit set.
 struct GlibBox {
 	task_fn fn;
 	void *arg;
@@ -373,6 +394,9 @@ void glib_trampoline(gpointer data, gpointer)
 			reinterpret_cast<GlibBox *>(bits & ~std::uintptr_t(1));
 		box->fn(box->arg);
 		delete box;
+	} else if (bits & 2) {
+		task_inc_shared(
+			reinterpret_cast<void *>(bits & ~std::uintptr_t(2)));
 	} else {
 		task_inc(data);
 	}
@@ -410,7 +434,10 @@ class GlibImpl : public Impl
 	{
 		GError *err = nullptr;
 		void *data = arg;
-		if (fn != task_inc) {
+		if (fn == task_inc_shared) {
+			data = reinterpret_cast<void *>(
+				reinterpret_cast<std::uintptr_t>(arg) | 2);
+		} else if (fn != task_inc) {
 			auto *box = new GlibBox{fn, arg};
 			data = reinterpret_cast<void *>(
 				reinterpret_cast<std::uintptr_t>(box) | 1);
@@ -565,6 +592,12 @@ class LibuvImpl : public Impl
 		default:
 			return nullptr;
 		}
+	}
+	const char *unfit_shape(int cap, int) const override
+	{
+		return cap == 2 ? nullptr
+				: "threadpool size fixed process-wide "
+				  "(UV_THREADPOOL_SIZE=2)";
 	}
 	int start(const Config &c) override
 	{

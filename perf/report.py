@@ -2,10 +2,14 @@
 # SPDX-License-Identifier: MIT
 """perf/report.py - turn the google-benchmark JSON of perf/run into one
 table per workload (implementation, figure, ratio to our pool), check the
-targets of issue 3, and write a Markdown summary (and optional plots).
+targets of issues 3 and 10, and write a Markdown summary (and optional
+plots).
 
-usage: report.py RESULTS.json [--summary FILE.md] [--plot-dir DIR]
-                 [--hist FILE.json]
+usage: report.py RESULTS.json [--go GO.json] [--go-missing WHY]
+                 [--summary FILE.md] [--plot-dir DIR] [--hist FILE.json]
+
+--go merges the Go peer's results (perf/go_chan, same JSON shape); when the
+file does not exist, go_chan is reported n/a (WHY) on its workloads.
 --hist: the histograms the metrics_dist workload wrote ($POOL_PERF_HIST_OUT);
 with --plot-dir, drawn as metrics_dist.png.
 Exit status: 1 when a benchmark failed (an n/a peer is not a failure).
@@ -19,11 +23,30 @@ import sys
 
 POOL = "pool"
 RAW = "spsc_ring"
+GO = "go_chan"
+# The workloads perf/go_chan runs.
+GO_WORKLOADS = ["throughput", "throughput_shared", "two_producers", "batch",
+                "producers_1", "producers_2", "producers_4", "capacity_1",
+                "capacity_2", "capacity_8", "capacity_64", "wake_latency",
+                "sleep"]
+PRODUCERS = [1, 2, 4]
+CAPACITIES = [1, 2, 8, 64]
 
 # workload -> (title, [(counter, header, unit, higher_is_better)], note)
 TASKS = [("items_per_second", "tasks/s", "M", True)]
 WORKLOADS = {
     "throughput": ("one producer, empty tasks, capacity 2", TASKS),
+    "throughput_shared": ("one producer, every task increments one shared "
+                          "atomic counter, capacity 2", TASKS),
+    "copy": ("pool_submit_copy of 64-byte payloads, one producer, "
+             "capacity 2", TASKS),
+    "throughput_bounded": ("throughput with a queue bound of 4096 (every "
+                           "task counted), capacity 2", TASKS),
+    "shed": ("capacity 2, workers busy: one pool_try_submit timed alone "
+             "(reject: POOL_QUEUE_NONE; accept: no bound)", [
+                 ("p50_ns", "p50 ns", "", False),
+                 ("p99_ns", "p99 ns", "", False),
+                 ("p999_ns", "p99.9 ns", "", False)]),
     "two_producers": ("two producers, empty tasks, capacity 2", TASKS),
     "batch": ("one producer, batches of 64 (peers: one by one)", TASKS),
     "wake_latency": ("idle pool, submit -> task start; CPU burnt idle", [
@@ -43,7 +66,8 @@ WORKLOADS = {
     "memory": ("RSS per queued task / per idle worker", [
         ("bytes_per_queued_task", "B/queued task", "", False),
         ("bytes_per_idle_worker", "B/idle worker", "", False)]),
-    "multipool": ("multi-pool", TASKS),
+    "multipool": ("two producers, one pool of capacity 2 against "
+                  "multi-pools of 2 x capacity 1", TASKS),
     "metrics_dist": ("mixed tasks, every task timed: the pool's own "
                      "histograms", [
                          ("qw_p50_us", "queue wait p50 µs", "", False),
@@ -51,6 +75,11 @@ WORKLOADS = {
                          ("run_p50_us", "run p50 µs", "", False),
                          ("run_p99_us", "run p99 µs", "", False)]),
 }
+for _n in PRODUCERS:
+    WORKLOADS["producers_%d" % _n] = (
+        "%d producer(s) share the tasks, capacity 2" % _n, TASKS)
+for _n in CAPACITIES:
+    WORKLOADS["capacity_%d" % _n] = ("one producer, capacity %d" % _n, TASKS)
 ORDER = list(WORKLOADS)
 
 
@@ -59,10 +88,10 @@ def split_name(name):
     return parts[0], parts[1] if len(parts) > 1 else "?"
 
 
-def load(path):
+def load(path, runs=None):
     with open(path) as f:
         doc = json.load(f)
-    runs = {}
+    runs = {} if runs is None else runs
     for b in doc.get("benchmarks", []):
         if b.get("run_type", "iteration") != "iteration":
             continue
@@ -212,6 +241,103 @@ def targets(runs):
     return res
 
 
+def targets10(runs):
+    """Issue 10's targets: a list of (ok or None, text)."""
+    res = []
+    ips = "items_per_second"
+
+    def get(w, impl):
+        return value(runs.get(w, {}).get(impl), ips)
+
+    def ratio(w, peer, want, what=None):
+        p, v = get(w, POOL), get(w, peer)
+        text = "%s >= %.1fx %s" % (w, want, what or peer)
+        if p is None or v is None:
+            res.append((None, text + ": n/a (%s)" % (
+                "pool" if p is None else peer)))
+            return
+        res.append((p >= want * v, text + ": %.2fx" % (p / v)))
+
+    for w in ("throughput", "throughput_shared"):
+        ratio(w, GO, 1.5)
+        ratio(w, "mutex_cv", 2.0)
+    ratio("throughput", RAW, 0.5, "the rebuilt spsc_ring")
+    ratio("two_producers", "mutex_cv", 1.5)
+    ratio("two_producers", GO, 1.5)
+    ratio("batch", RAW, 0.7, "spsc_ring's batch")
+    p, one = get("multipool", "multi_rr"), get("multipool", POOL)
+    if p and one:
+        res.append((p >= one, "multipool round-robin >= 1.0x one pool: "
+                    "%.2fx" % (p / one)))
+    p = get("multipool", "multi_lt")
+    if p and one:
+        res.append((p >= 0.8 * one, "multipool least-tasks >= 0.8x one "
+                    "pool: %.2fx" % (p / one)))
+    c, t = get("copy", POOL), get("throughput", POOL)
+    if c and t:
+        res.append((c >= 0.6 * t, "copy/pool >= 0.6x throughput/pool: "
+                    "%.2fx" % (c / t)))
+    b = get("throughput_bounded", POOL)
+    if b and t:
+        res.append(("info", "cost of a queue bound: throughput_bounded/pool "
+                    "= %.2fx throughput/pool (no target)" % (b / t)))
+    shed = runs.get("shed", {})
+    rej = value(shed.get("pool_reject"), "p50_ns")
+    acc = value(shed.get("pool_accept"), "p50_ns")
+    if rej is not None:
+        res.append((rej < 1000 and (acc is None or rej <= acc * 1.03),
+                    "zero-queue rejection p50 < 1 µs and not slower than an "
+                    "accept: %.0f ns (accept %s ns)" % (
+                        rej, "%.0f" % acc if acc is not None else "n/a")))
+    return res
+
+
+def plot_sweeps(runs, outdir, gp):
+    """Line charts: throughput against producers and against capacity."""
+    made = []
+    for key, xs, xlabel in (("producers", PRODUCERS, "producers"),
+                            ("capacity", CAPACITIES, "capacity (workers)")):
+        names = []
+        for x in xs:
+            for n in runs.get("%s_%d" % (key, x), {}):
+                if n not in names:
+                    names.append(n)
+        dat = os.path.join(outdir, "throughput_vs_%s.dat" % key)
+        cols = []
+        with open(dat, "w") as f:
+            f.write("x " + " ".join('"%s"' % n for n in names) + "\n")
+            for x in xs:
+                row = [str(x)]
+                for n in names:
+                    v = value(runs.get("%s_%d" % (key, x), {}).get(n), ips_key)
+                    row.append("%g" % (v * 1e-6) if v is not None else "NaN")
+                f.write(" ".join(row) + "\n")
+        for i, n in enumerate(names):
+            v = [value(runs.get("%s_%d" % (key, x), {}).get(n), ips_key)
+                 for x in xs]
+            if any(a is not None for a in v):
+                cols.append("'%s' using 1:%d with linespoints title '%s'" % (
+                    dat, i + 2, n))
+        if not cols:
+            continue
+        png = os.path.join(outdir, "throughput_vs_%s.png" % key)
+        script = ("set terminal png size 800,450 noenhanced\n"
+                  "set output '%s'\nset key outside right\n"
+                  "set logscale x 2\nset xrange [0.8:%g]\nset xtics (%s)\n"
+                  "set xlabel '%s'\nset ylabel 'M tasks/s'\n"
+                  "set title 'throughput vs %s'\nset grid\n"
+                  "set datafile missing 'NaN'\n"
+                  "plot %s\n" % (png, xs[-1] * 1.25,
+                                 ", ".join(str(x) for x in xs), xlabel,
+                                 key, ", ".join(cols)))
+        subprocess.run([gp], input=script.encode(), check=True)
+        made.append(png)
+    return made
+
+
+ips_key = "items_per_second"
+
+
 def plot(runs, outdir):
     gp = shutil.which("gnuplot")
     if not gp:
@@ -251,7 +377,7 @@ def plot(runs, outdir):
                                       dat, using))
         subprocess.run([gp], input=script.encode(), check=True)
         made.append(png)
-    return made
+    return made + plot_sweeps(runs, outdir, gp)
 
 
 def plot_hist(path, outdir):
@@ -297,8 +423,19 @@ def main():
     ap.add_argument("--summary")
     ap.add_argument("--plot-dir")
     ap.add_argument("--hist")
+    ap.add_argument("--go")
+    ap.add_argument("--go-missing", default="n/a: Go results missing")
     a = ap.parse_args()
     ctx, runs = load(a.results)
+    if a.go:
+        if os.path.exists(a.go):
+            load(a.go, runs)
+        else:
+            for w in GO_WORKLOADS:
+                if w in runs:
+                    runs[w][GO] = {"name": w + "/" + GO,
+                                   "error_occurred": True,
+                                   "error_message": a.go_missing}
     parts = ["## pool perf — %s setting, %s" % (
         ctx.get("pool_perf_setting", "?"), ctx.get("date", "?")), "",
         "Host `%s`, %s CPUs at %s MHz, load average %s." % (
@@ -316,6 +453,14 @@ def main():
                      "the producing team threads).\n")
         for ok, text in checks:
             parts.append("- %s %s" % ("met" if ok else "MISSED", text))
+        parts.append("")
+    checks = targets10(runs)
+    if checks:
+        parts.append("### targets (issue 10)\n")
+        for ok, text in checks:
+            parts.append("- %s %s" % ({True: "met", False: "MISSED",
+                                       None: "n/a", "info": "info"}[ok],
+                                      text))
         parts.append("")
     if a.plot_dir:
         pngs = plot(runs, a.plot_dir)

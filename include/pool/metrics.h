@@ -10,8 +10,11 @@
  * pool_hist_sub for an interval). Timing is sampled: by default one submit
  * in 64 of each producing thread is stamped with a cycle-counter reading
  * (docs/metrics.md gives the costs measured and the reasons); a submit that
- * had to wait for space is always timed for the block histogram. Counters
- * (pool_stats) are exact whatever the sampling.
+ * had to wait for space is always timed for the block histogram. A
+ * pool_submit_batch counts as one submit per run of tasks it publishes at
+ * once: a sampled run times every task of it (so the fraction of tasks
+ * timed is the same on average). Counters (pool_stats) are exact whatever
+ * the sampling.
  *
  * Buckets: values in nanoseconds. Bucket i holds the values v with
  * lower(i) < v <= upper(i) (bucket 0 holds 0 and 1); below 8 ns every

@@ -6,9 +6,10 @@
  * A multi-pool spreads tasks over `n` member pools (each a pool_t made from
  * the same pool_options_t) to cut contention between producers. Each submit
  * picks one member by the load-balancing strategy: round-robin, least tasks
- * (running + queued), or a user pick function over a caller-supplied key
- * (tenant sharding). The member table is RCU-protected: picking a member
- * takes no lock. See docs/multi.md for the races each strategy tolerates.
+ * (an O(1) load reading per member: busy workers plus queue depth), or a user
+ * pick function over a caller-supplied key (tenant sharding). The member table
+ * is RCU-protected: picking a member takes no lock. See docs/multi.md for the
+ * races each strategy tolerates.
  *
  * Synchronization table: as pool/pool.h, with every pool_multi_* call in the
  * group of its pool_* counterpart (submit: pool_multi_submit,
@@ -45,7 +46,8 @@ enum pool_lb_strategy {
 	/* Members in turn, from a per-thread cursor; on POOL_EOVERLOAD retry
 	 * once on the least-loaded other member. */
 	POOL_LB_ROUND_ROBIN = 0,
-	/* The member with the fewest running + queued tasks (ties broken
+	/* The member with the lowest load reading: workers not parked plus
+	 * one ring's depth times the capacity, O(1) per member (ties broken
 	 * round-robin), read without locks. */
 	POOL_LB_LEAST_TASKS = 1,
 	/* The options' pick function maps a caller-supplied key to a
@@ -248,8 +250,12 @@ POOL_EXTERN int pool_multi_is_closed(const pool_multi_t *m);
 /*
  * pool_multi_stats - fill *s (size set with POOL_STATS_INIT) with the sum
  * of every member's pool_stats, field by field (gauges included: capacity
- * is the total capacity). Thread safety: any thread; lock-free. When the
- * multi-pool is quiescent the pool_stats_t identity holds for the sums.
+ * is the total capacity). Except: copy_arena is 0 (read it per member);
+ * queue_limit is the total bound, POOL_QUEUE_NONE members adding nothing,
+ * 0 (unbounded) when any member is unbounded, POOL_QUEUE_NONE when every
+ * member is; paused is the number of paused members. Thread safety: any
+ * thread; lock-free. When the multi-pool is quiescent the pool_stats_t
+ * identity holds for the sums.
  * Errors: POOL_EINVAL (m or s NULL, unknown s->size).
  */
 POOL_EXTERN int pool_multi_stats(const pool_multi_t *m, pool_stats_t *s);

@@ -20,9 +20,11 @@
  *   destroy       no      no     no    no       no      no
  *
  * submit = pool_submit, pool_try_submit, pool_submit_timeout,
- * pool_submit_batch, pool_submit_wait, pool_invoke; reads = pool_cap,
- * pool_running, pool_available, pool_waiting, pool_queued, pool_is_closed,
- * pool_stats; release = pool_release, pool_release_timeout, pool_stop.
+ * pool_submit_batch, pool_submit_wait, pool_invoke, pool_submit_copy;
+ * reads = pool_cap, pool_running, pool_available, pool_waiting,
+ * pool_queued, pool_is_closed, pool_is_paused, pool_queue_limit,
+ * pool_stats; tune = pool_tune, pool_set_queue_limit, pool_pause,
+ * pool_resume; release = pool_release, pool_release_timeout, pool_stop.
  * Exception to "no" for
  * destroy: submitters already blocked in a submit when pool_destroy starts are
  * woken and return POOL_ECLOSED before pool_destroy frees anything. Any call
@@ -33,6 +35,26 @@
  * return POOL_EDEADLK (they would wait for the calling task). pool_submit_wait
  * runs the function inline. A blocking submit to the caller's own full pool
  * runs the task inline on the calling worker instead of waiting on itself.
+ *
+ * Ordering of task starts (tested in test_pause.c, order_*):
+ * - Each worker ring is FIFO: tasks leave a ring (taken by its owner or
+ *   stolen) in the order they entered it.
+ * - A submit from outside the pool puts its task in the ring after the one
+ *   the calling thread used last (round-robin over the first `capacity`
+ *   rings, skipping full ones); a batch puts consecutive runs of its tasks
+ *   in consecutive rings; a submit from inside a task uses the worker's
+ *   own ring first.
+ * - So with capacity 1 (one ring, one worker) tasks start in the order they
+ *   were accepted: in submission order from one producer, and per-producer
+ *   FIFO across producers (each producer's tasks in its order, interleaved
+ *   in the order the submits completed).
+ * - With capacity > 1 there is no order between tasks in different rings,
+ *   and two tasks taken from one ring in order by two workers may start in
+ *   either order (the first taker can be preempted before it starts). A
+ *   task submitted after another task of the same producer has started
+ *   starts after that start, as for any two calls ordered by the producer.
+ * Per-producer FIFO at capacity > 1 is not offered: it needs one ring per
+ * producer or a sequence check at every start, a cost on the fast path.
  */
 #ifndef POOL_POOL_H
 #define POOL_POOL_H
@@ -207,7 +229,18 @@ typedef struct pool_options {
 	/* Histograms, sampling and task hooks (pool/metrics.h); NULL: the
 	 * defaults (one submit in 64 timed, no hooks). Not retained. */
 	const struct pool_metrics_options *metrics;
+	/* Queue bound (load shedding; see pool_set_queue_limit for the exact
+	 * rule). 0: unbounded, today's behaviour (only the rings bound the
+	 * queue). > 0: at most this many tasks wait while every worker runs
+	 * one. POOL_QUEUE_NONE: no queue (ants): a task is accepted only when
+	 * a worker takes it at once. Other negative values: EINVAL. */
+	int64_t queue_limit;
 } pool_options_t;
+
+/* pool_options_t.queue_limit / pool_set_queue_limit: no queue at all. */
+#define POOL_QUEUE_NONE ((int64_t)-1)
+/* Largest queue bound accepted. */
+#define POOL_QUEUE_MAX ((int64_t)1 << 40)
 
 /*
  * POOL_OPTIONS_INIT: an initializer for a pool_options_t with `size` set and
@@ -275,6 +308,21 @@ typedef struct pool_stats {
 	uint64_t copies_live;
 	/* jemalloc arena index + 1 holding copied tasks; 0: malloc. */
 	uint64_t copy_arena;
+	/* Rejections by reason, each a subset of
+	 * rejected_overload: the queue bound was reached (non-blocking or
+	 * try submits; a blocking submit that times out at the bound counts
+	 * in rejected_timeout), max_blocking submitters already waited. The
+	 * rest of rejected_overload is full rings. */
+	uint64_t rejected_queue_limit;
+	uint64_t rejected_max_blocking;
+	/* The queue bound in force (pool_queue_limit's encoding) and the
+	 * tasks counted under it (accepted while a bound was set, not yet
+	 * ended). */
+	int64_t queue_limit;
+	uint64_t bounded_inflight;
+	/* 1 while paused (pool_pause); workers waiting in the pause. */
+	uint64_t paused;
+	uint64_t paused_workers;
 } pool_stats_t;
 
 /*
@@ -345,9 +393,10 @@ POOL_EXTERN POOL_NODISCARD int pool_new_func(pool_t **out, pool_task_fn fn,
  * Ownership: on 0 the task is the pool's until it runs (or is handed to the
  * pool_stop discard callback); on < 0 the task never runs and the caller
  * keeps arg.
- * Blocking: when all rings (capacity x ring_capacity slots) are full, waits
- * for a free slot, unless the pool has POOL_NONBLOCKING (then POOL_EOVERLOAD
- * at once) or `max_blocking` submitters already wait (POOL_EOVERLOAD). From
+ * Blocking: when all rings (capacity x ring_capacity slots) are full, or a
+ * queue bound is reached (pool_set_queue_limit), waits for a free place,
+ * unless the pool has POOL_NONBLOCKING (then POOL_EOVERLOAD at once) or
+ * `max_blocking` submitters already wait (POOL_EOVERLOAD). From
  * inside a task of the same pool, a full pool does not block: the task runs
  * inline on the calling worker (counted in inline_runs), so a task never
  * waits on its own pool. Lock-free otherwise: no lock and no syscall when a
@@ -447,6 +496,89 @@ POOL_EXTERN POOL_NODISCARD int pool_submit_wait(pool_t *p, pool_task_fn fn,
  * not allocate; capacity unchanged).
  */
 POOL_EXTERN POOL_NODISCARD int pool_tune(pool_t *p, int capacity);
+
+/*
+ * pool_pause - stop starting tasks until pool_resume (workerpool Pause).
+ *
+ * Workers finish the task they are running and then start no new one: each
+ * checks the pause before it takes its next task, so at most one task per
+ * worker (one it had already taken from a ring when the call began) starts
+ * after pool_pause returns; none starts after that worker has seen the
+ * pause. pool_stats.paused_workers counts the workers waiting in it. Submits
+ * keep being accepted and queue by the usual rules, up to the rings or the
+ * queue bound (pool_set_queue_limit), then block, time out or return
+ * POOL_EOVERLOAD as for a full pool: a blocking submit to a paused, full
+ * pool waits until pool_resume. Paused workers do not expire. Pausing a
+ * paused pool does nothing. Closing resumes: pool_release and
+ * pool_release_timeout run what was accepted, pool_destroy runs it and
+ * frees, pool_stop discards the queued tasks and waits for the running ones
+ * (none starts after the pause). pool_reboot reopens unpaused.
+ * Thread safety: any thread, also from a task (a task of the pool may pause
+ * it; it runs to its end). Ordering: none for user data. Blocking: never
+ * (takes the lifecycle lock briefly). Errors: POOL_EINVAL (p NULL),
+ * POOL_ECLOSED.
+ */
+POOL_EXTERN POOL_NODISCARD int pool_pause(pool_t *p);
+
+/*
+ * pool_resume - end a pause: paused workers take tasks again (in ring
+ * order), parked ones are woken if tasks are queued. Resuming a pool that is
+ * not paused does nothing. Thread safety: any thread. Blocking: never.
+ * Errors: POOL_EINVAL (p NULL). pool_is_paused: 1 paused, 0 not, POOL_EINVAL.
+ */
+POOL_EXTERN int pool_resume(pool_t *p);
+POOL_EXTERN int pool_is_paused(const pool_t *p);
+
+/*
+ * pool_set_queue_limit - set or change the queue bound (load shedding).
+ *
+ * limit: 0 removes the bound (the default: only the rings, capacity x
+ * ring_capacity slots, bound the queue); Q > 0 lets at most Q tasks wait
+ * while every worker runs one; POOL_QUEUE_NONE is ants' mode: no queue, a
+ * task is accepted only if a worker takes it at once (one is idle, searching
+ * or can still be started below capacity).
+ * The rule, exactly: while a bound Q is set (POOL_QUEUE_NONE: Q = 0), a
+ * submit is accepted only if the tasks counted under the bound (accepted
+ * while a bound was set and not yet ended: queued, or running) are fewer
+ * than capacity + Q at that moment; a batch takes as many places as are
+ * left. The count is one atomic counter taken with a CAS, so the rule holds
+ * exactly under any number of concurrent submitters: with capacity C and a
+ * bound Q, a pool whose tasks do not end accepts C + Q tasks and not one
+ * more, whatever the interleaving. A task's place is given back when it
+ * ends (returns or panics), is discarded by pool_stop, or its push fails.
+ * "Queued" in this rule therefore counts the tasks accepted beyond the
+ * running ones: while fewer than C workers run (being started or woken),
+ * up to C + Q - running tasks may sit in the rings for that moment.
+ * What happens at the bound follows the usual submit rules, for every
+ * flavour (pool_submit, pool_try_submit, pool_submit_timeout,
+ * pool_submit_batch, pool_submit_copy, pool_submit_wait, pool_invoke, and
+ * the multi-pool's submits through its members): a blocking submit waits for
+ * a place (a task to end), POOL_NONBLOCKING and pool_try_submit return
+ * POOL_EOVERLOAD at once (counted in rejected_queue_limit), a timed submit
+ * returns POOL_ETIMEDOUT, max_blocking applies; from inside a task of the
+ * same pool a blocking submit at the bound runs the task inline (as for a
+ * full pool). The rings still apply: a bound larger than the rings' room is
+ * reached at the rings first.
+ * Changing the bound: takes effect for the submits that start after the
+ * call; tasks accepted while no bound was set are not counted against a
+ * bound set later (they are not in the count). Lowering the bound below the
+ * current count drops nothing: submits are refused until enough tasks
+ * ended. Raising it (or removing it) wakes blocked submitters. pool_tune
+ * moves the limit with the capacity (capacity + Q).
+ * Cost: without a bound a submit reads one more word it already shares a
+ * line with (no write); with one, a submit takes a CAS on one shared
+ * counter and the end of each counted task a fetch_sub and a fence.
+ * Thread safety: any thread, under load. Blocking: never (takes the
+ * lifecycle lock briefly). Errors: POOL_EINVAL (p NULL, limit < 0 other than
+ * POOL_QUEUE_NONE, above POOL_QUEUE_MAX), POOL_ECLOSED.
+ */
+POOL_EXTERN POOL_NODISCARD int pool_set_queue_limit(pool_t *p, int64_t limit);
+
+/*
+ * pool_queue_limit - the bound in force: 0 (none), Q > 0, POOL_QUEUE_NONE;
+ * POOL_EINVAL for p NULL. Lock-free.
+ */
+POOL_EXTERN int64_t pool_queue_limit(const pool_t *p);
 
 /*
  * Lock-free reads. Thread safety: any thread. Each value is exact at some

@@ -23,17 +23,19 @@ ver = lib.pool_version_string().decode()
 major, minor, patch = (int(x) for x in ver.split('.'))
 assert lib.pool_version() == (major << 16 | minor << 8 | patch), ver
 
-# pool_stats_t: size_t size, then uint64_t fields, read from the header.
+# pool_stats_t: size_t size, then 64-bit fields, read from the header.
 body = re.search(r'typedef struct pool_stats \{(.*?)\} pool_stats_t;',
                  open(pool_h).read(), re.S).group(1)
 body = re.sub(r'/\*.*?\*/', '', body, flags=re.S)
-names = re.findall(r'uint64_t\s+(\w+)\s*;', body)
+fields = re.findall(r'\b(u?int64_t)\s+(\w+)\s*;', body)
+names = [n for _, n in fields]
 assert names[:2] == ['capacity', 'running'] and 'copy_arena' in names
 
 
 class Stats(ctypes.Structure):
     _fields_ = [('size', ctypes.c_size_t)] + \
-        [(n, ctypes.c_uint64) for n in names]
+        [(n, ctypes.c_uint64 if t == 'uint64_t' else ctypes.c_int64)
+         for t, n in fields]
 
 
 TASK = ctypes.CFUNCTYPE(None, ctypes.c_void_p)

@@ -5,8 +5,14 @@
  * task ran (or was discarded by pool_stop) exactly once and each rejected
  * one never ran, then that the pool's own counters agree.
  *
- *   stress [seconds [producers [capacity]]]
- *   stress --soak SECONDS [producers [capacity]]
+ *   stress [seconds [producers [capacity [queue_limit]]]]
+ *   stress --soak SECONDS [producers [capacity [queue_limit]]]
+ *
+ * queue_limit (default 0: none) sets the pool's queue bound
+ * (options.queue_limit; -1 is POOL_QUEUE_NONE); with one, the tuner also
+ * moves the bound at random between none-queue and 2 x capacity, and every
+ * drained phase checks that no place under the bound is left taken
+ * (bounded_inflight == 0).
  *
  * seconds absent or 0: $POOL_STRESS_SECONDS, else 5. Exits 1 with a message on
  * any discrepancy, 0 after printing a one-line summary otherwise.
@@ -314,6 +320,7 @@ static void *producer_main(void *arg)
 
 static long tunes_ok;
 static int tune_max = 4;
+static int64_t queue_limit; /* 0: no bound (tuner leaves it alone) */
 static uint64_t tuner_seed = 0x9e3779b97f4a7c15ull;
 
 static void *tuner_main(void *arg)
@@ -339,6 +346,16 @@ static void *tuner_main(void *arg)
 			tunes_ok++;
 		else if (rc != POOL_ECLOSED)
 			report("pool_tune: %s", pool_err_name(rc));
+		if (queue_limit != 0) {
+			int64_t q = (int64_t)(xorshift(&seed) %
+					      (uint64_t)(2 * tune_max + 2)) -
+				    1;
+
+			rc = pool_set_queue_limit(pool, q);
+			if (rc != 0 && rc != POOL_ECLOSED)
+				report("pool_set_queue_limit(%" PRId64 "): %s",
+				       q, pool_err_name(rc));
+		}
 		pause_ns(200000);
 	}
 	return NULL;
@@ -499,6 +516,11 @@ static long run_phase(long ms, long nprod, pool_stats_t *prev)
 	rc = pool_stats(pool, &s);
 	if (rc != 0)
 		report("pool_stats: %s", pool_err_name(rc));
+	/* Drained: every task counted under the bound gave its place back. */
+	if (s.bounded_inflight != 0)
+		report("drained, but %" PRIu64 " places under the queue bound "
+		       "still taken",
+		       s.bounded_inflight);
 
 	for (k = 0; k < nprod; k++) {
 		t.accepted += prod[k].t.accepted;
@@ -628,9 +650,10 @@ static long run_phase(long ms, long nprod, pool_stats_t *prev)
 
 static void usage(void)
 {
-	fprintf(stderr,
-		"usage: stress [seconds [producers [capacity]]]\n"
-		"       stress --soak SECONDS [producers [capacity]]\n");
+	fprintf(stderr, "usage: stress [seconds [producers [capacity "
+			"[queue_limit]]]]\n"
+			"       stress --soak SECONDS [producers [capacity "
+			"[queue_limit]]]\n");
 	exit(2);
 }
 
@@ -661,6 +684,8 @@ int main(int argc, char **argv)
 		nprod = atol(argv[a + 1]);
 	if (argc > a + 2)
 		cap = atol(argv[a + 2]);
+	if (argc > a + 3)
+		queue_limit = atol(argv[a + 3]);
 	if (seconds <= 0 || nprod <= 0 || nprod > MAX_PRODUCERS || cap <= 0 ||
 	    cap > 1024)
 		usage();
@@ -669,6 +694,7 @@ int main(int argc, char **argv)
 	o.ring_capacity = 4;
 	o.expiry_ns = 2000000;
 	o.name = "stress";
+	o.queue_limit = queue_limit;
 	tune_max = soak ? (int)cap : 4;
 	rc = pool_new(&pool, &o);
 	if (rc != 0) {

@@ -95,25 +95,12 @@ static int pool_backend_new(struct backend *b, const struct backend_config *c)
 	o.name = "server";
 	/* Never block the event loop: a full pool answers POOL_EOVERLOAD. */
 	o.flags = POOL_NONBLOCKING | POOL_PREALLOC;
-#ifdef POOL_QUEUE_NONE
 	/* The pool's own bound: at most Q tasks wait while every worker
 	 * runs one (pool_set_queue_limit), or none at all. */
 	if (c->queue_bound > 0)
 		o.queue_limit = c->queue_bound;
 	else if (c->queue_bound == BACKEND_QUEUE_NONE)
 		o.queue_limit = POOL_QUEUE_NONE;
-#else
-	/* A pool without a queue bound: its rings are the bound, capacity
-	 * rings of Q / capacity slots (rounded up to a power of two by the
-	 * pool); no zero-queue mode. */
-	if (c->queue_bound == BACKEND_QUEUE_NONE)
-		return -EINVAL;
-	if (c->queue_bound > 0) {
-		int64_t per = c->queue_bound / c->capacity;
-
-		o.ring_capacity = (unsigned)(per < 1 ? 1 : per);
-	}
-#endif
 	r = pool_new(&b->pool, &o);
 	if (r < 0)
 		return r == POOL_ENOMEM ? -ENOMEM : -EINVAL;

@@ -1,0 +1,3 @@
+module pool/perf/go_chan
+
+go 1.19
