@@ -439,36 +439,46 @@ static POOL_INLINE bool push_any(struct pool *p, pool_task_fn fn, void *arg,
 static size_t push_any_n(struct pool *p, const pool_task_t *t, size_t n,
 			 uint64_t stamp, uint64_t tag)
 {
-	/* Relaxed: as in push_any. */
-	uint32_t cap =
-		(uint32_t)atomic_load_explicit(&p->cap, memory_order_relaxed);
 	struct pool_vec *rv;
 	size_t done = 0;
-	uint32_t c, idle = 0, nr;
+	uint32_t c, nr;
 
 	if (pool__tls.pool == p)
 		done = ring_push_n(pool__tls.shard->home, t, n, stamp, tag);
-	rv = pool__vec_load(&p->rings, &nr);
-	if (cap > nr)
-		cap = nr;
 	if (!tls_cursor_set) {
 		tls_cursor = atomic_fetch_add_explicit(&next_cursor, 1,
 						       memory_order_relaxed);
 		tls_cursor_set = true;
 	}
 	c = tls_cursor;
-	/* Stop after a full turn of rings that took nothing. */
-	while (done < n && idle < cap) {
-		size_t share = (n - done + cap - 1) / cap, k;
+	for (;;) {
+		/* Relaxed: as in push_any. */
+		uint32_t cap = (uint32_t)atomic_load_explicit(
+			&p->cap, memory_order_relaxed);
+		uint32_t idle = 0;
 
-		if (++c >= cap)
-			c = 0;
-		k = ring_push_n(pool__ring_at(rv, c), t + done, share, stamp,
-				tag);
-		done += k;
-		idle = k ? 0 : idle + 1;
+		rv = pool__vec_load(&p->rings, &nr);
+		if (cap > nr)
+			cap = nr;
+		/* Stop after a full turn of rings that took nothing. */
+		while (done < n && idle < cap) {
+			size_t share = (n - done + cap - 1) / cap, k;
+
+			if (++c >= cap)
+				c = 0;
+			k = ring_push_n(pool__ring_at(rv, c), t + done, share,
+					stamp, tag);
+			done += k;
+			idle = k ? 0 : idle + 1;
+		}
+		/* Every ring full: add one (push_grow pushes one task into
+		 * it), then share the rest again over the rings. */
+		if (done == n ||
+		    !push_grow(p, t[done].fn, t[done].arg, stamp, tag, nr))
+			break;
+		done++;
 	}
-	tls_cursor = c;
+	tls_cursor = c < nr ? c : 0;
 	return done;
 }
 
