@@ -77,15 +77,15 @@ struct pool_ring {
 };
 
 /*
- * A shard: one ring plus the worker slot that owns it. Shards live until
- * pool_destroy; only the table of pointers to them is replaced (RCU).
+ * A shard: the slot of one worker thread (counters, park token,
+ * histograms). Shards are made as workers need them and live until
+ * pool_destroy (docs/design.md, "Rings that follow the queue, shards that
+ * follow the workers"). The rings are a separate set (pool.rings).
  */
 struct pool_shard {
-	struct pool_ring ring;
-
 	/* Written only by the thread owning the shard (relaxed single-writer
 	 * counters, summed by pool_stats). Own line: no false sharing with
-	 * the ring's producer/consumer lines. */
+	 * the park line. */
 	_Atomic uint64_t completed POOL_CACHE_ALIGNED;
 	_Atomic uint64_t stolen;
 	_Atomic uint32_t running;
@@ -93,7 +93,8 @@ struct pool_shard {
 	/* Park line. token: the futex word a parked owner sleeps on; set to
 	 * 1 by a waker under idle_lock, reset to 0 by the owner under
 	 * idle_lock. owner: 0 = free, 1 = a worker thread is bound; CAS
-	 * 0->1 by a spawner, store 0 by the exiting owner. */
+	 * 0->1 by a spawner (or set before publication by the spawner that
+	 * made the shard), store 0 by the exiting owner. */
 	_Atomic int32_t token POOL_CACHE_ALIGNED;
 	_Atomic uint32_t owner;
 	/* Protected by pool.idle_lock. */
@@ -102,9 +103,11 @@ struct pool_shard {
 	/* Immutable. */
 	unsigned index;
 	struct pool *pool;
-	/* Owner thread only. */
+	/* Owner thread only. home: the ring it pops first and a submit from
+	 * inside its task pushes to first (set when the owner starts). */
 	void *state;
 	uint64_t rng;
+	struct pool_ring *home;
 
 	/* Observation (lib/obs.c). obs: the shard's histograms, allocated by
 	 * the owner at its first sample and published with a release store
@@ -117,10 +120,20 @@ struct pool_shard {
 	_Atomic uint64_t busy_since;
 };
 
-/* The RCU-protected shard table; replaced whole when it grows. */
-struct pool_table {
-	unsigned n;
-	struct pool_shard *shards[];
+/*
+ * An append-only set of pointers (the pool's shards, its rings): n entries
+ * published, size slots. Appended under pool.grow_lock: v[n] is written,
+ * then n is stored (seq_cst); a full array is replaced by one twice the
+ * size (pointer stored seq_cst) and kept on the prev chain until
+ * pool_destroy, so a reader of an old array reads valid memory (it only
+ * misses later entries). Readers: pool__shards / pool__rings (seq_cst
+ * loads: the park/wake argument, docs/design.md).
+ */
+struct pool_vec {
+	_Atomic uint32_t n;
+	uint32_t size;
+	struct pool_vec *prev;
+	void *v[];
 };
 
 /*
@@ -174,11 +187,12 @@ struct pool {
 	bool hooked;	    /* hook_before || hook_after */
 	uint64_t born_tick; /* pool__ticks() at pool_new (saturation) */
 
-	/* Read on every submit, written rarely. table: replaced under
-	 * life_lock (release store, pairs with rcu_dereference-style
-	 * acquire loads). cap: stored under life_lock by pool_tune.
-	 * state: stored under life_lock. */
-	_Atomic(struct pool_table *) table POOL_CACHE_ALIGNED;
+	/* Read on every submit, written rarely. table (the shards) and rings:
+	 * append-only sets (struct pool_vec), appended under grow_lock. cap:
+	 * stored under life_lock by pool_tune. state: stored under
+	 * life_lock. */
+	_Atomic(struct pool_vec *) table POOL_CACHE_ALIGNED;
+	_Atomic(struct pool_vec *) rings;
 	_Atomic int32_t cap;
 	_Atomic int32_t state;
 	/* Sampling interval - 1 (lib/obs-inl.h); UINT64_MAX: metrics off.
@@ -275,8 +289,11 @@ struct pool {
 	pthread_mutex_t idle_lock;
 	struct pool_shard *idle_top;
 
-	/* Serializes lifecycle changes and table growth. */
+	/* Serializes lifecycle changes. */
 	pthread_mutex_t life_lock;
+	/* Serializes appends to table and rings (leaf lock: nothing else is
+	 * taken under it, no user code or futex call runs under it). */
+	pthread_mutex_t grow_lock;
 };
 
 /* Per-thread worker context (pool_self, pool_worker_state, ...). */
@@ -370,6 +387,14 @@ pool_t *pool__multi_member(const pool_multi_t *m, int i);
 /* ring.c */
 int pool__ring_init(struct pool_ring *r, uint32_t cap);
 void pool__ring_fini(struct pool_ring *r);
+struct pool_ring *pool__ring_new(uint32_t cap);
+void pool__ring_free(struct pool_ring *r);
+/* The append-only sets (struct pool_vec). vec_new: an empty set of `size`
+ * slots. vec_append: grow_lock held; 0 or POOL_ENOMEM (nothing changed).
+ * vec_free: the array and its prev chain, not the items. */
+struct pool_vec *pool__vec_new(uint32_t size);
+int pool__vec_append(_Atomic(struct pool_vec *) *set, void *item);
+void pool__vec_free(struct pool_vec *v);
 
 /* park.c */
 int pool__futex_wait(_Atomic int32_t *addr, int32_t val, int64_t rel_ns);
@@ -498,16 +523,38 @@ enum pool_test_point {
 	POOL_TP_SUBMIT_RELEASED = 3,
 	/* pool_destroy is about to wait for holds (some are held). */
 	POOL_TP_DESTROY_HOLDS = 4,
+	/* A submitter found every ring full, added a ring and is about to
+	 * retry its push (in RCU, grow_lock released). */
+	POOL_TP_RING_ADDED = 5,
 };
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);
 void pool__probe(int point, struct pool *p);
 
-static inline struct pool_table *pool__table(struct pool *p)
+/*
+ * A set's array and its published count. seq_cst loads: pair with the
+ * seq_cst stores of vec_append, so a scan after a seq_cst fence (P3, the
+ * hand-off, the exit rescan) sees every entry a submitter used before its
+ * own fence (S2), even one another thread appended (docs/design.md). The
+ * entries v[0 .. *n) are initialised.
+ */
+static inline struct pool_vec *pool__vec_load(_Atomic(struct pool_vec *) *set,
+					      uint32_t *n)
 {
-	/* Acquire: pairs with the release store in table_grow(), so the
-	 * shard pointers and shards it publishes are initialised. */
-	return atomic_load_explicit(&p->table, memory_order_acquire);
+	struct pool_vec *v = atomic_load_explicit(set, memory_order_seq_cst);
+
+	*n = atomic_load_explicit(&v->n, memory_order_seq_cst);
+	return v;
+}
+
+static inline struct pool_shard *pool__shard_at(struct pool_vec *v, uint32_t i)
+{
+	return (struct pool_shard *)v->v[i];
+}
+
+static inline struct pool_ring *pool__ring_at(struct pool_vec *v, uint32_t i)
+{
+	return (struct pool_ring *)v->v[i];
 }
 
 /*

@@ -109,15 +109,16 @@ int pool_hist_sub(pool_hist_t *later, const pool_hist_t *earlier)
 
 static void hist_sum(const struct pool *p, int kind, pool_hist_t *out)
 {
-	struct pool_table *tb;
+	struct pool_vec *tv;
+	uint32_t n;
 
 	pool__rcu_read_lock();
-	tb = pool__table((struct pool *)p);
-	for (unsigned i = 0; i < tb->n; i++) {
+	tv = pool__vec_load(&((struct pool *)p)->table, &n);
+	for (uint32_t i = 0; i < n; i++) {
 		/* Acquire: pairs with the release store in obs_get (obs.c):
 		 * the buckets were zeroed before the pointer was published. */
-		struct pool_obs *o = atomic_load_explicit(&tb->shards[i]->obs,
-							  memory_order_acquire);
+		struct pool_obs *o = atomic_load_explicit(
+			&pool__shard_at(tv, i)->obs, memory_order_acquire);
 		const struct pool_hist_shard *h;
 
 		if (!o)
@@ -205,7 +206,8 @@ int pool_metrics_sampling(const pool_t *p)
 int64_t pool_metrics_saturation_ns(const pool_t *cp)
 {
 	struct pool *p = (struct pool *)cp;
-	struct pool_table *tb;
+	struct pool_vec *tv;
+	uint32_t n;
 	uint64_t last = 0, now;
 
 	if (!p)
@@ -218,9 +220,9 @@ int64_t pool_metrics_saturation_ns(const pool_t *cp)
 		    atomic_load_explicit(&p->cap, memory_order_relaxed))
 		return 0;
 	pool__rcu_read_lock();
-	tb = pool__table(p);
-	for (unsigned i = 0; i < tb->n; i++) {
-		struct pool_shard *s = tb->shards[i];
+	tv = pool__vec_load(&p->table, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		struct pool_shard *s = pool__shard_at(tv, i);
 		uint64_t b;
 
 		if (!atomic_load_explicit(&s->owner, memory_order_relaxed))

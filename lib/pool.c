@@ -91,62 +91,63 @@ int pool_default_capacity(void)
 	return n;
 }
 
-/* ---- the shard table ---- */
+/* ---- the shard and ring sets ---- */
 
 #define POOL_MAX_CAPACITY (1 << 20)
 #define POOL_MAX_RING	  (1u << 20)
 
-/* Grow the table to at least n shards. life_lock held (or pool_new). */
-static int table_grow(struct pool *p, unsigned n)
+/*
+ * The two sets at pool_new: no shard (spawners make them), and `nrings`
+ * rings (min(capacity, CPUs)); submitters add rings as they fill, up to the
+ * capacity (push_grow). docs/design.md, "Rings that follow the queue".
+ */
+static int sets_init(struct pool *p, unsigned nrings)
 {
-	struct pool_table *old =
-		atomic_load_explicit(&p->table, memory_order_relaxed);
-	unsigned oldn = old ? old->n : 0;
-	struct pool_table *nt;
+	struct pool_vec *t = pool__vec_new(16), *r = pool__vec_new(16);
 
-	if (n <= oldn)
-		return 0;
-	nt = pool__alloc(sizeof(*nt) + n * sizeof(nt->shards[0]));
-	if (!nt)
+	atomic_init(&p->table, t);
+	atomic_init(&p->rings, r);
+	if (!t || !r)
 		return POOL_ENOMEM;
-	nt->n = n;
-	for (unsigned i = 0; i < oldn; i++)
-		nt->shards[i] = old->shards[i];
-	for (unsigned i = oldn; i < n; i++) {
-		nt->shards[i] = pool__shard_new(p, i);
-		if (!nt->shards[i]) {
-			while (i-- > oldn)
-				pool__shard_free(nt->shards[i]);
-			pool__free(nt);
+	for (unsigned i = 0; i < nrings; i++) {
+		struct pool_ring *ring = pool__ring_new(p->ring_cap);
+
+		if (!ring)
+			return POOL_ENOMEM;
+		/* Not shared yet: no lock needed. */
+		if (pool__vec_append(&p->rings, ring) < 0) {
+			pool__ring_free(ring);
 			return POOL_ENOMEM;
 		}
-	}
-	/* Release: pairs with the acquire load in pool__table(); readers see
-	 * initialised shards. */
-	atomic_store_explicit(&p->table, nt, memory_order_release);
-	if (old) {
-		/* Readers may still hold the old table: wait them out. */
-		pool__rcu_synchronize();
-		pool__free(old);
 	}
 	return 0;
 }
 
 static void pool_free_all(struct pool *p)
 {
-	struct pool_table *tb =
+	struct pool_vec *v =
 		atomic_load_explicit(&p->table, memory_order_relaxed);
+	uint32_t n;
 
-	if (tb) {
-		for (unsigned i = 0; i < tb->n; i++)
-			pool__shard_free(tb->shards[i]);
-		pool__free(tb);
+	if (v) {
+		n = atomic_load_explicit(&v->n, memory_order_relaxed);
+		for (uint32_t i = 0; i < n; i++)
+			pool__shard_free(pool__shard_at(v, i));
+		pool__vec_free(v);
+	}
+	v = atomic_load_explicit(&p->rings, memory_order_relaxed);
+	if (v) {
+		n = atomic_load_explicit(&v->n, memory_order_relaxed);
+		for (uint32_t i = 0; i < n; i++)
+			pool__ring_free(pool__ring_at(v, i));
+		pool__vec_free(v);
 	}
 	if (p->signals)
 		pool__signals_release();
 	pool__arena_fini(p);
 	pthread_mutex_destroy(&p->idle_lock);
 	pthread_mutex_destroy(&p->life_lock);
+	pthread_mutex_destroy(&p->grow_lock);
 	pool__free(p);
 }
 
@@ -186,7 +187,7 @@ static int pool_create(pool_t **out, pool_task_fn fn, const pool_options_t *in)
 {
 	pool_options_t o;
 	struct pool *p;
-	int cap, r;
+	int cap, ncpu, r;
 
 	if (!out)
 		return POOL_EINVAL;
@@ -229,7 +230,8 @@ static int pool_create(pool_t **out, pool_task_fn fn, const pool_options_t *in)
 	pool__obs_apply(p, o.metrics);
 	/* At most half the CPUs search at once (at least one): more
 	 * searchers only steal cycles from producers. */
-	p->max_spinners = pool_default_capacity() / 2;
+	ncpu = pool_default_capacity();
+	p->max_spinners = ncpu / 2;
 	if (p->max_spinners < 1)
 		p->max_spinners = 1;
 	atomic_init(&p->table, NULL);
@@ -244,8 +246,9 @@ static int pool_create(pool_t **out, pool_task_fn fn, const pool_options_t *in)
 	atomic_init(&p->zombie, (pthread_t)0);
 	pthread_mutex_init(&p->idle_lock, NULL);
 	pthread_mutex_init(&p->life_lock, NULL);
+	pthread_mutex_init(&p->grow_lock, NULL);
 
-	r = table_grow(p, (unsigned)cap);
+	r = sets_init(p, (unsigned)(cap < ncpu ? cap : ncpu));
 	if (r == 0 && (p->flags & POOL_CATCH_SIGNALS)) {
 		r = pool__signals_acquire();
 		p->signals = r == 0;
@@ -337,25 +340,84 @@ static inline bool in_own_task(struct pool *p)
 }
 
 /*
- * Push into the caller's own ring (inside a task), else round-robin over the
- * first `cap` rings starting at this thread's cursor. Caller holds the RCU
- * read lock.
+ * Every ring among the first min(cap, n) was full (`seen`: the n that scan
+ * used): add a ring if fewer than cap exist, then retry. Another submitter
+ * may add one first (we then add none) or take the new ring's slots before
+ * our retry (we then scan again): see docs/design.md, "The races, one by
+ * one". Each turn sees n grow, so the loop ends at the capacity. An
+ * allocation failure is a full pool. Caller holds the RCU read lock (a
+ * close's grace period waits for the append).
+ */
+static __attribute__((noinline)) bool push_grow(struct pool *p, pool_task_fn fn,
+						void *arg, uint64_t stamp,
+						uint64_t tag, uint32_t seen)
+{
+	for (;;) {
+		uint32_t cap = (uint32_t)atomic_load_explicit(
+			&p->cap, memory_order_relaxed);
+		struct pool_vec *rv;
+		bool added = false;
+		uint32_t n, lim;
+
+		if (seen >= cap)
+			return false;
+		pthread_mutex_lock(&p->grow_lock);
+		rv = pool__vec_load(&p->rings, &n);
+		if (n == seen) {
+			struct pool_ring *r = pool__ring_new(p->ring_cap);
+
+			if (r && pool__vec_append(&p->rings, r) == 0) {
+				added = true;
+			} else {
+				pool__ring_free(r);
+				pthread_mutex_unlock(&p->grow_lock);
+				return false;
+			}
+		}
+		pthread_mutex_unlock(&p->grow_lock);
+		if (added)
+			pool__probe(POOL_TP_RING_ADDED, p);
+		/* Retry with what is published now, the rings we have not
+		 * tried first. */
+		cap = (uint32_t)atomic_load_explicit(&p->cap,
+						     memory_order_relaxed);
+		rv = pool__vec_load(&p->rings, &n);
+		lim = cap < n ? cap : n;
+		for (uint32_t i = seen; i < lim; i++)
+			if (ring_push(pool__ring_at(rv, i), fn, arg, stamp,
+				      tag))
+				return true;
+		for (uint32_t i = 0; i < lim && i < seen; i++)
+			if (ring_push(pool__ring_at(rv, i), fn, arg, stamp,
+				      tag))
+				return true;
+		if (n <= seen)
+			return false; /* no ring could be added */
+		seen = n;
+	}
+}
+
+/*
+ * Push into the caller's home ring (inside a task), else round-robin over
+ * the first `cap` rings starting at this thread's cursor, else add a ring
+ * (push_grow). Caller holds the RCU read lock.
  */
 static POOL_INLINE bool push_any(struct pool *p, pool_task_fn fn, void *arg,
 				 uint64_t stamp, uint64_t tag)
 {
-	/* Acquire: pairs with the seq_cst store of cap in pool_tune, which
-	 * follows the table store: a new cap implies the grown table. */
+	/* Relaxed: cap only bounds the rings tried (and is clamped to the
+	 * published ones); no data depends on it. */
 	uint32_t cap =
-		(uint32_t)atomic_load_explicit(&p->cap, memory_order_acquire);
-	struct pool_table *tb = pool__table(p);
-	uint32_t c;
+		(uint32_t)atomic_load_explicit(&p->cap, memory_order_relaxed);
+	struct pool_vec *rv;
+	uint32_t c, n;
 
 	if (pool__tls.pool == p &&
-	    ring_push(&pool__tls.shard->ring, fn, arg, stamp, tag))
+	    ring_push(pool__tls.shard->home, fn, arg, stamp, tag))
 		return true;
-	if (cap > tb->n)
-		cap = tb->n;
+	rv = pool__vec_load(&p->rings, &n);
+	if (cap > n)
+		cap = n;
 	if (!tls_cursor_set) {
 		tls_cursor = atomic_fetch_add_explicit(&next_cursor, 1,
 						       memory_order_relaxed);
@@ -365,14 +427,14 @@ static POOL_INLINE bool push_any(struct pool *p, pool_task_fn fn, void *arg,
 	if (c >= cap)
 		c = 0;
 	for (uint32_t i = 0; i < cap; i++) {
-		if (ring_push(&tb->shards[c]->ring, fn, arg, stamp, tag)) {
+		if (ring_push(pool__ring_at(rv, c), fn, arg, stamp, tag)) {
 			tls_cursor = c;
 			return true;
 		}
 		if (++c >= cap)
 			c = 0;
 	}
-	return false;
+	return push_grow(p, fn, arg, stamp, tag, n);
 }
 
 /*
@@ -386,35 +448,46 @@ static POOL_INLINE bool push_any(struct pool *p, pool_task_fn fn, void *arg,
 static size_t push_any_n(struct pool *p, const pool_task_t *t, size_t n,
 			 uint64_t stamp, uint64_t tag)
 {
-	/* Acquire: as in push_any. */
-	uint32_t cap =
-		(uint32_t)atomic_load_explicit(&p->cap, memory_order_acquire);
-	struct pool_table *tb = pool__table(p);
+	struct pool_vec *rv;
 	size_t done = 0;
-	uint32_t c, idle = 0;
+	uint32_t c, nr;
 
 	if (pool__tls.pool == p)
-		done = ring_push_n(&pool__tls.shard->ring, t, n, stamp, tag);
-	if (cap > tb->n)
-		cap = tb->n;
+		done = ring_push_n(pool__tls.shard->home, t, n, stamp, tag);
 	if (!tls_cursor_set) {
 		tls_cursor = atomic_fetch_add_explicit(&next_cursor, 1,
 						       memory_order_relaxed);
 		tls_cursor_set = true;
 	}
 	c = tls_cursor;
-	/* Stop after a full turn of rings that took nothing. */
-	while (done < n && idle < cap) {
-		size_t share = (n - done + cap - 1) / cap, k;
+	for (;;) {
+		/* Relaxed: as in push_any. */
+		uint32_t cap = (uint32_t)atomic_load_explicit(
+			&p->cap, memory_order_relaxed);
+		uint32_t idle = 0;
 
-		if (++c >= cap)
-			c = 0;
-		k = ring_push_n(&tb->shards[c]->ring, t + done, share, stamp,
-				tag);
-		done += k;
-		idle = k ? 0 : idle + 1;
+		rv = pool__vec_load(&p->rings, &nr);
+		if (cap > nr)
+			cap = nr;
+		/* Stop after a full turn of rings that took nothing. */
+		while (done < n && idle < cap) {
+			size_t share = (n - done + cap - 1) / cap, k;
+
+			if (++c >= cap)
+				c = 0;
+			k = ring_push_n(pool__ring_at(rv, c), t + done, share,
+					stamp, tag);
+			done += k;
+			idle = k ? 0 : idle + 1;
+		}
+		/* Every ring full: add one (push_grow pushes one task into
+		 * it), then share the rest again over the rings. */
+		if (done == n ||
+		    !push_grow(p, t[done].fn, t[done].arg, stamp, tag, nr))
+			break;
+		done++;
 	}
-	tls_cursor = c;
+	tls_cursor = c < nr ? c : 0;
 	return done;
 }
 
@@ -1003,7 +1076,6 @@ int pool_submit_wait(pool_t *p, pool_task_fn fn, void *arg)
 int pool_tune(pool_t *p, int capacity)
 {
 	int32_t old, surplus;
-	int r = 0;
 
 	if (!p || capacity <= 0 || capacity > POOL_MAX_CAPACITY)
 		return POOL_EINVAL;
@@ -1014,17 +1086,12 @@ int pool_tune(pool_t *p, int capacity)
 		return POOL_ECLOSED;
 	}
 	old = atomic_load_explicit(&p->cap, memory_order_relaxed);
-	r = table_grow(p, (unsigned)capacity);
-	if (r == 0) {
-		/* seq_cst: after the table store (grown rings exist before
-		 * a submitter can pick them); pairs with the fence P3 in
-		 * pool__park for parked workers' shrink check. */
-		atomic_store_explicit(&p->cap, capacity, memory_order_seq_cst);
-		atomic_fetch_add_explicit(&p->tunes, 1, memory_order_relaxed);
-	}
+	/* Nothing is allocated: rings are added as tasks queue and shards
+	 * as workers start. seq_cst: pairs with the fence P3 in pool__park
+	 * for parked workers' shrink check. */
+	atomic_store_explicit(&p->cap, capacity, memory_order_seq_cst);
+	atomic_fetch_add_explicit(&p->tunes, 1, memory_order_relaxed);
 	pthread_mutex_unlock(&p->life_lock);
-	if (r < 0)
-		return r;
 	atomic_thread_fence(memory_order_seq_cst);
 	if (capacity > old) {
 		/* More rings: blocked submitters may fit now; queued work

@@ -33,3 +33,25 @@ void pool__ring_fini(struct pool_ring *r)
 	pool__free(r->slots);
 	r->slots = NULL;
 }
+
+/* A ring of at least cap slots, in its own cache-aligned block. */
+struct pool_ring *pool__ring_new(uint32_t cap)
+{
+	struct pool_ring *r = pool__alloc_aligned(sizeof(*r));
+
+	if (!r)
+		return NULL;
+	if (pool__ring_init(r, cap) < 0) {
+		pool__free(r);
+		return NULL;
+	}
+	return r;
+}
+
+void pool__ring_free(struct pool_ring *r)
+{
+	if (!r)
+		return;
+	pool__ring_fini(r);
+	pool__free(r);
+}

@@ -14,13 +14,14 @@ struct sums {
 
 static void sum_shards(struct pool *p, struct sums *s)
 {
-	struct pool_table *tb;
+	struct pool_vec *v;
+	uint32_t n;
 
 	memset(s, 0, sizeof(*s));
 	pool__rcu_read_lock();
-	tb = pool__table(p);
-	for (unsigned i = 0; i < tb->n; i++) {
-		struct pool_shard *sh = tb->shards[i];
+	v = pool__vec_load(&p->table, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		struct pool_shard *sh = pool__shard_at(v, i);
 
 		/* completed before head: a task counted complete was pushed
 		 * earlier, so the sum never shows completed > submitted. */
@@ -30,9 +31,17 @@ static void sum_shards(struct pool *p, struct sums *s)
 						   memory_order_relaxed);
 		s->stolen +=
 			atomic_load_explicit(&sh->stolen, memory_order_relaxed);
-		s->queued += ring_count(&sh->ring);
-		s->submitted += atomic_load_explicit(&sh->ring.head,
-						     memory_order_relaxed);
+	}
+	/* The rings after the shards' completed counts: a task counted
+	 * complete was pushed earlier, so the sum never shows completed >
+	 * submitted. */
+	v = pool__vec_load(&p->rings, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		struct pool_ring *r = pool__ring_at(v, i);
+
+		s->queued += ring_count(r);
+		s->submitted +=
+			atomic_load_explicit(&r->head, memory_order_relaxed);
 	}
 	pool__rcu_read_unlock();
 }
@@ -41,25 +50,27 @@ static void sum_shards(struct pool *p, struct sums *s)
  * The multi-pool's O(1) load reading (internal.h). Workers not parked
  * (running a task or searching; slow-path counters, written on park and
  * wake only) plus the depth of the one ring at `hint` scaled by the
- * capacity: the rings are filled round-robin, so one ring stands for all.
+ * rings in use: they are filled round-robin (a ring is added only when
+ * every ring is full), so one ring stands for all.
  * Reads two rarely-written lines and one ring's head and tail, whatever the
- * capacity; no write. Caller holds the RCU read lock (the table).
+ * capacity; no write. Caller holds the RCU read lock.
  */
 int64_t pool__load_estimate(struct pool *p, uint32_t hint)
 {
-	struct pool_table *tb = pool__table(p);
 	int32_t cap = atomic_load_explicit(&p->cap, memory_order_relaxed);
 	int32_t busy =
 		atomic_load_explicit(&p->nworkers, memory_order_relaxed) -
 		atomic_load_explicit(&p->nidle, memory_order_relaxed);
-	uint32_t n = (uint32_t)cap < tb->n ? (uint32_t)cap : tb->n;
+	uint32_t nr;
+	struct pool_vec *rv = pool__vec_load(&p->rings, &nr);
+	uint32_t n = (uint32_t)cap < nr ? (uint32_t)cap : nr;
 
 	if (busy < 0)
 		busy = 0;
 	if (n == 0)
 		return busy;
 	return (int64_t)busy +
-	       (int64_t)ring_count(&tb->shards[hint % n]->ring) * n;
+	       (int64_t)ring_count(pool__ring_at(rv, hint % n)) * n;
 }
 
 int pool_cap(const pool_t *p)
@@ -163,23 +174,26 @@ int pool_stats(const pool_t *cp, pool_stats_t *out)
 
 bool pool__idle_now(struct pool *p)
 {
-	struct pool_table *tb;
+	struct pool_vec *v;
 	uint64_t done, pushed = 0;
+	uint32_t n;
 
 	/* Two passes, completed counts first: completed and head only grow,
 	 * so equal sums mean that, at the moment between the passes, every
 	 * task pushed so far had completed or been discarded (docs/group.md,
 	 * "pool_wait_idle"). Acquire: pairs with the release store of
-	 * completed in run_task_ (worker.c), so the tasks' effects are
-	 * visible to the caller. */
+	 * completed in task_done (worker.c), so the tasks' effects are
+	 * visible to the caller. The shard and ring sets are append-only:
+	 * a ring appended after our load held no task pushed before it. */
 	pool__rcu_read_lock();
-	tb = pool__table(p);
 	done = atomic_load_explicit(&p->discarded, memory_order_acquire);
-	for (unsigned i = 0; i < tb->n; i++)
-		done += atomic_load_explicit(&tb->shards[i]->completed,
+	v = pool__vec_load(&p->table, &n);
+	for (uint32_t i = 0; i < n; i++)
+		done += atomic_load_explicit(&pool__shard_at(v, i)->completed,
 					     memory_order_acquire);
-	for (unsigned i = 0; i < tb->n; i++)
-		pushed += atomic_load_explicit(&tb->shards[i]->ring.head,
+	v = pool__vec_load(&p->rings, &n);
+	for (uint32_t i = 0; i < n; i++)
+		pushed += atomic_load_explicit(&pool__ring_at(v, i)->head,
 					       memory_order_acquire);
 	pool__rcu_read_unlock();
 	return done >= pushed;

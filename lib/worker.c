@@ -40,10 +40,6 @@ struct pool_shard *pool__shard_new(struct pool *p, unsigned index)
 	if (!s)
 		return NULL;
 	memset(s, 0, sizeof(*s));
-	if (pool__ring_init(&s->ring, p->ring_cap) < 0) {
-		pool__free(s);
-		return NULL;
-	}
 	atomic_init(&s->completed, 0);
 	atomic_init(&s->stolen, 0);
 	atomic_init(&s->running, 0);
@@ -59,7 +55,6 @@ void pool__shard_free(struct pool_shard *s)
 {
 	if (!s)
 		return;
-	pool__ring_fini(&s->ring);
 	pool__obs_free(s);
 	pool__free(s);
 }
@@ -73,31 +68,33 @@ static uint64_t xorshift(uint64_t *x)
 }
 
 /*
- * Pop from our own ring, else steal one task from another ring. Returns the
- * shard the task came from, or NULL; *tagged: the task counts against the
+ * Pop from our home ring, else steal one task from another ring. Returns the
+ * ring the task came from, or NULL; *tagged: the task counts against the
  * queue bound.
  */
-static struct pool_shard *find_work(struct pool *p, struct pool_shard *self,
-				    struct pool_work *t, bool *tagged)
+static struct pool_ring *find_work(struct pool *p, struct pool_shard *self,
+				   struct pool_work *t, bool *tagged)
 {
-	struct pool_shard *from = NULL;
-	struct pool_table *tb;
-	int r = ring_pop(&self->ring, t);
+	struct pool_ring *from = NULL;
+	struct pool_vec *rv;
+	int r = ring_pop(self->home, t);
+	uint32_t n;
 
 	if (r != RING_EMPTY) {
 		*tagged = r == RING_POPPED_TAGGED;
-		return self;
+		return self->home;
 	}
 	pool__rcu_read_lock();
-	tb = pool__table(p);
-	if (tb->n > 1) {
-		unsigned start = (unsigned)(xorshift(&self->rng) % tb->n);
+	rv = pool__vec_load(&p->rings, &n);
+	if (n > 1) {
+		unsigned start = (unsigned)(xorshift(&self->rng) % n);
 
-		for (unsigned i = 0; i < tb->n; i++) {
-			struct pool_shard *s = tb->shards[(start + i) % tb->n];
+		for (unsigned i = 0; i < n; i++) {
+			struct pool_ring *ring =
+				pool__ring_at(rv, (start + i) % n);
 
-			if (s != self &&
-			    (r = ring_pop(&s->ring, t)) != RING_EMPTY) {
+			if (ring != self->home &&
+			    (r = ring_pop(ring, t)) != RING_EMPTY) {
 				*tagged = r == RING_POPPED_TAGGED;
 				atomic_store_explicit(
 					&self->stolen,
@@ -106,7 +103,7 @@ static struct pool_shard *find_work(struct pool *p, struct pool_shard *self,
 						memory_order_relaxed) +
 						1,
 					memory_order_relaxed);
-				from = s;
+				from = ring;
 				break;
 			}
 		}
@@ -118,13 +115,14 @@ static struct pool_shard *find_work(struct pool *p, struct pool_shard *self,
 /* Any ring claimed by a push and not yet by a pop (for rescans). */
 bool pool__has_work(struct pool *p)
 {
-	struct pool_table *tb;
+	struct pool_vec *rv;
 	bool any = false;
+	uint32_t n;
 
 	pool__rcu_read_lock();
-	tb = pool__table(p);
-	for (unsigned i = 0; i < tb->n && !any; i++)
-		any = ring_count(&tb->shards[i]->ring) != 0;
+	rv = pool__vec_load(&p->rings, &n);
+	for (uint32_t i = 0; i < n && !any; i++)
+		any = ring_count(pool__ring_at(rv, i)) != 0;
 	pool__rcu_read_unlock();
 	return any;
 }
@@ -133,14 +131,15 @@ bool pool__has_work(struct pool *p)
  * against the queue bound is released here. */
 bool pool__pop_any(struct pool *p, struct pool_task *t)
 {
-	struct pool_table *tb;
 	struct pool_work w;
+	struct pool_vec *rv;
 	int found = RING_EMPTY;
+	uint32_t n;
 
 	pool__rcu_read_lock();
-	tb = pool__table(p);
-	for (unsigned i = 0; i < tb->n && found == RING_EMPTY; i++)
-		found = ring_pop(&tb->shards[i]->ring, &w);
+	rv = pool__vec_load(&p->rings, &n);
+	for (uint32_t i = 0; i < n && found == RING_EMPTY; i++)
+		found = ring_pop(pool__ring_at(rv, i), &w);
 	pool__rcu_read_unlock();
 	if (found != RING_EMPTY) {
 		t->fn = w.fn;
@@ -610,7 +609,7 @@ static void init_failed(struct pool *p, struct pool_shard *self,
 static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
 				    struct worker_loop *w)
 {
-	struct pool_shard *from;
+	struct pool_ring *from;
 
 	for (;;) {
 		int closed;
@@ -647,7 +646,7 @@ static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
 					    memory_order_seq_cst) == 1) {
 					atomic_thread_fence(
 						memory_order_seq_cst);
-					if (ring_count(&from->ring) != 0 ||
+					if (ring_count(from) != 0 ||
 					    pool__has_work(p))
 						pool__ensure_worker(
 							p, POOL_SPAWN_ANY);
@@ -681,7 +680,7 @@ static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
 
 			for (int i = 0; i < POOL_SPIN_ROUNDS && !got; i++) {
 				cpu_relax();
-				got = ring_count(&self->ring) != 0 ||
+				got = ring_count(self->home) != 0 ||
 				      (i % 16 == 15 && pool__has_work(p));
 			}
 			if (got)
@@ -731,6 +730,14 @@ static void *worker_main(void *argp)
 		altstack = pool__altstack_on();
 	snprintf(name, sizeof(name), "%.10s/w%u", p->name, self->index);
 	pthread_setname_np(pthread_self(), name);
+	{
+		/* Home ring: one of the rings published now (shared with the
+		 * other workers of the same index modulo their number). */
+		uint32_t n;
+		struct pool_vec *rv = pool__vec_load(&p->rings, &n);
+
+		self->home = pool__ring_at(rv, self->index % n);
+	}
 	pool__tls.pool = p;
 	pool__tls.shard = self;
 	self->state = NULL;
@@ -773,24 +780,49 @@ static void *worker_main(void *argp)
 	return NULL;
 }
 
-static struct pool_shard *claim_shard(struct pool *p)
+/*
+ * Bind a shard to a new worker: a free one (owner CAS 0 -> 1), else a new
+ * one made with owner = 1 and appended under grow_lock while fewer than
+ * `cap` exist. NULL: every shard is owned and there are cap of them (a
+ * retiring worker has not yet released its shard), or no memory (*nomem).
+ */
+static struct pool_shard *claim_shard(struct pool *p, bool *nomem)
 {
 	struct pool_shard *got = NULL;
-	struct pool_table *tb;
+	struct pool_vec *tv;
+	uint32_t n;
 
+	*nomem = false;
 	pool__rcu_read_lock();
-	tb = pool__table(p);
-	for (unsigned i = 0; i < tb->n && !got; i++) {
+	tv = pool__vec_load(&p->table, &n);
+	for (uint32_t i = 0; i < n && !got; i++) {
+		struct pool_shard *s = pool__shard_at(tv, i);
 		uint32_t zero = 0;
 
 		/* Acquire: pairs with the release store of owner in
 		 * worker_exit (the previous owner is done with it). */
 		if (atomic_compare_exchange_strong_explicit(
-			    &tb->shards[i]->owner, &zero, 1,
-			    memory_order_acquire, memory_order_relaxed))
-			got = tb->shards[i];
+			    &s->owner, &zero, 1, memory_order_acquire,
+			    memory_order_relaxed))
+			got = s;
 	}
 	pool__rcu_read_unlock();
+	if (got)
+		return got;
+	pthread_mutex_lock(&p->grow_lock);
+	tv = pool__vec_load(&p->table, &n);
+	if (n < (uint32_t)atomic_load_explicit(&p->cap, memory_order_relaxed)) {
+		got = pool__shard_new(p, n);
+		/* Owned before it is published: nobody else can claim it. */
+		if (got)
+			atomic_init(&got->owner, 1);
+		if (got && pool__vec_append(&p->table, got) < 0) {
+			pool__shard_free(got);
+			got = NULL;
+		}
+		*nomem = !got;
+	}
+	pthread_mutex_unlock(&p->grow_lock);
 	return got;
 }
 
@@ -805,6 +837,7 @@ int pool__spawn(struct pool *p, unsigned flags)
 	struct spawn_arg local, *sa;
 	struct pool_shard *s;
 	pthread_attr_t attr;
+	bool nomem;
 	pthread_t tid;
 	int32_t n;
 	int err;
@@ -833,7 +866,21 @@ int pool__spawn(struct pool *p, unsigned flags)
 	atomic_fetch_add_explicit(&p->nthreads, 1, memory_order_relaxed);
 	pool__rcu_read_unlock();
 
-	s = claim_shard(p);
+	s = claim_shard(p, &nomem);
+	if (!s && nomem) {
+		/* As a failed pthread_create: the slot is given back. */
+		err = POOL_ENOMEM;
+		if (!(flags & POOL_SPAWN_QUIET))
+			pool__log_spawn_failure(p, err);
+		atomic_fetch_add_explicit(&p->spawn_failed, 1,
+					  memory_order_relaxed);
+		atomic_fetch_sub_explicit(&p->nworkers, 1,
+					  memory_order_seq_cst);
+		if (atomic_fetch_sub_explicit(&p->nthreads, 1,
+					      memory_order_release) == 1)
+			pool__futex_wake(&p->nthreads, INT_MAX);
+		return err;
+	}
 	if (!s) {
 		/* Every shard is owned: a worker retiring after a shrink has
 		 * given back its slot (try_retire) but not yet its shard

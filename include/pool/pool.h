@@ -3,9 +3,11 @@
  * pool/pool.h - a lock-free, elastic worker pool.
  *
  * A pool runs tasks ({fn, arg} pairs) on at most `capacity` worker threads.
- * Tasks wait in per-worker bounded rings (capacity x ring_capacity slots in
- * all); idle workers steal from each other's rings, park on a LIFO stack and
- * expire after `expiry_ns` idle. See docs/pool.md for the submit matrix and
+ * Tasks wait in bounded rings shared by the workers, added as tasks queue
+ * (up to capacity rings: capacity x ring_capacity slots in all); idle
+ * workers steal from every ring, park on a LIFO stack and expire after
+ * `expiry_ns` idle. Memory follows the queued tasks and the workers that
+ * ran, not the capacity. See docs/pool.md for the submit matrix and
  * docs/memory-model.md for every ordering guarantee.
  *
  * Synchronization table. "yes": may run concurrently on the same pool from
@@ -37,13 +39,13 @@
  * runs the task inline on the calling worker instead of waiting on itself.
  *
  * Ordering of task starts (tested in test_pause.c, order_*):
- * - Each worker ring is FIFO: tasks leave a ring (taken by its owner or
- *   stolen) in the order they entered it.
+ * - Each ring is FIFO: tasks leave a ring (taken by a worker whose home it
+ *   is, or stolen) in the order they entered it.
  * - A submit from outside the pool puts its task in the ring after the one
  *   the calling thread used last (round-robin over the first `capacity`
- *   rings, skipping full ones); a batch puts consecutive runs of its tasks
- *   in consecutive rings; a submit from inside a task uses the worker's
- *   own ring first.
+ *   rings, skipping full ones, adding one when all are full); a batch puts
+ *   consecutive runs of its tasks in consecutive rings; a submit from
+ *   inside a task uses the worker's home ring first.
  * - So with capacity 1 (one ring, one worker) tasks start in the order they
  *   were accepted: in submission order from one producer, and per-producer
  *   FIFO across producers (each producer's tasks in its order, interleaved
@@ -195,9 +197,10 @@ typedef struct pool_options {
 	/* Max submitters blocked at once on a full pool; more get
 	 * POOL_EOVERLOAD. 0: unlimited. < 0: EINVAL. */
 	int max_blocking;
-	/* Slots per worker ring, rounded up to a power of two. 0: 65536 /
-	 * capacity, clamped to 256 .. 8192. Range 1 .. 1 << 20, else
-	 * EINVAL. */
+	/* Slots per ring, rounded up to a power of two (a pool starts with
+	 * min(capacity, CPUs) rings and adds one each time every ring is
+	 * full, up to capacity). 0: 65536 / capacity, clamped to 256 ..
+	 * 8192. Range 1 .. 1 << 20, else EINVAL. */
 	unsigned ring_capacity;
 	/* Worker thread stack size in bytes. 0: the system default. Below
 	 * PTHREAD_STACK_MIN: EINVAL. */
@@ -294,7 +297,7 @@ typedef struct pool_stats {
 	uint64_t rejected_overload; /* POOL_EOVERLOAD returned */
 	uint64_t rejected_closed;   /* POOL_ECLOSED returned */
 	uint64_t rejected_timeout;  /* POOL_ETIMEDOUT returned by submits */
-	uint64_t stolen;       /* tasks run by a worker not owning the ring */
+	uint64_t stolen;       /* tasks run from a ring not the worker's home */
 	uint64_t inline_runs;  /* tasks run inline (see pool_submit) */
 	uint64_t spawned;      /* worker threads started */
 	uint64_t spawn_failed; /* thread creation or worker_init failed */
@@ -393,7 +396,8 @@ POOL_EXTERN POOL_NODISCARD int pool_new_func(pool_t **out, pool_task_fn fn,
  * Ownership: on 0 the task is the pool's until it runs (or is handed to the
  * pool_stop discard callback); on < 0 the task never runs and the caller
  * keeps arg.
- * Blocking: when all rings (capacity x ring_capacity slots) are full, or a
+ * Blocking: when all rings (capacity x ring_capacity slots) are full (or no
+ * more ring can be allocated), or a
  * queue bound is reached (pool_set_queue_limit), waits for a free place,
  * unless the pool has POOL_NONBLOCKING (then POOL_EOVERLOAD at once) or
  * `max_blocking` submitters already wait (POOL_EOVERLOAD). From
@@ -490,14 +494,15 @@ POOL_EXTERN POOL_NODISCARD int pool_submit_wait(pool_t *p, pool_task_fn fn,
 /*
  * pool_tune - change the capacity (ants Tune).
  *
- * Thread safety: any thread, under load. Growth adds rings and wakes blocked
+ * Thread safety: any thread, under load. Growth allocates nothing (rings are
+ * added as tasks queue, worker slots as workers start); it wakes blocked
  * submitters and, when tasks are queued, workers. Shrink lowers the bound for
  * new work at once: surplus workers exit after their current task (running
  * may exceed the new capacity only until then), parked surplus workers are
- * woken to exit, and queued tasks still run. Blocking: may wait for an RCU
- * grace period when the ring table grows. Errors: POOL_EINVAL (p NULL,
- * capacity <= 0, or above 1 << 20), POOL_ECLOSED, POOL_ENOMEM (growth could
- * not allocate; capacity unchanged).
+ * woken to exit, and queued tasks still run. Blocking: takes the lifecycle
+ * lock only (no grace period). Errors: POOL_EINVAL (p NULL, capacity <= 0,
+ * or above 1 << 20), POOL_ECLOSED. (POOL_ENOMEM, which 0.1 returned when
+ * growth could not allocate, is no longer returned.)
  */
 POOL_EXTERN POOL_NODISCARD int pool_tune(pool_t *p, int capacity);
 

@@ -532,8 +532,7 @@ TEST(multi_tune)
 	counter_destroy(&c);
 }
 
-/* Growth that cannot allocate leaves every member's capacity unchanged
- * (members already grown are shrunk back). */
+/* Growth that cannot allocate leaves every member's capacity unchanged. */
 TEST(multi_alloc_sweep_tune)
 {
 	pool_options_t o = test_opts(2, 0, 0);
@@ -557,8 +556,11 @@ TEST(multi_alloc_sweep_tune)
 			ASSERT_EQ(pool_multi_cap_by_index(m, i), 2);
 	}
 	ASSERT_LT(k, MAX_SWEEP);
-	/* Failures happened inside later members, not only up front. */
-	ASSERT_GE(k, 3);
+	/* At least the multi-pool's own allocation failed once. pool_tune
+	 * itself allocates nothing since rings and shards are made on demand
+	 * (docs/design.md, "Rings that follow the queue"), so no member's
+	 * growth fails any more. */
+	ASSERT_GE(k, 1);
 	for (i = 0; i < 3; i++)
 		ASSERT_EQ(pool_multi_cap_by_index(m, i), 8);
 	for (i = 0; i < 30; i++)
