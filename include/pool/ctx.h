@@ -168,7 +168,8 @@ POOL_EXTERN uint64_t pool_ctx_skipped(const pool_ctx_t *c);
  * pool_ctx_skipped(c), handed to the skip callback). c is held until then.
  * Ownership, thread safety and the other rules: as pool_submit (inline run
  * from inside a task of the same full pool, after checking c; a
- * pool_stop discard hands (fn, arg) to the stop's callback).
+ * pool_stop discard hands (fn, arg) to the stop's callback, the discard
+ * of a task no worker could start to options.on_discard).
  * Errors: as pool_submit, plus POOL_EINVAL (c NULL), POOL_ENOMEM (the
  * task's record could not be allocated), and c's cause.
  */

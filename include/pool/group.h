@@ -44,7 +44,8 @@ typedef struct pool_group pool_group_t;
 typedef int (*pool_group_fn)(void *arg);
 
 /* A group task skipped because the group's context was done before it
- * started, or discarded by pool_stop (cause POOL_ECLOSED). */
+ * started, or discarded by pool_stop or because no worker could start
+ * (cause POOL_ECLOSED). */
 typedef void (*pool_group_skip_fn)(void *skip_arg, pool_group_fn fn, void *arg,
 				   int cause);
 
@@ -132,7 +133,8 @@ POOL_EXTERN POOL_NODISCARD int pool_group_go_ctx(pool_group_t *g, pool_ctx_t *c,
  * The first error is the first negative return of a task, POOL_EPANIC for a
  * panic, or the cause that skipped a task (the group's context was
  * cancelled: by the first error, by its parent, by a deadline; or
- * POOL_ECLOSED for a task pool_stop discarded). It stays: every later wait
+ * POOL_ECLOSED for a discarded task: pool_stop, no worker could start).
+ * It stays: every later wait
  * returns it too. The pool stays open; go may be called again afterwards.
  * Ordering: every task's end happens-before the return.
  * Blocking: from a thread outside the pool, spins up to 250 us, then a

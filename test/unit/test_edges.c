@@ -1010,3 +1010,56 @@ TEST(skip_callbacks_call_back)
 	gate_destroy(&gt);
 	cb_teardown(2);
 }
+
+/*
+ * Context and group tasks that no worker can run (every worker_init
+ * refuses) are reported like plain ones (issue 9's stranded discard): a
+ * context task to options.on_discard as the user's (fn, arg), a group task
+ * to the group's on_skip with POOL_ECLOSED, which its wait then returns.
+ * The non-waiting submits (a POOL_NONBLOCKING pool, try_go) queue them
+ * without waiting for the refusing init.
+ */
+static atomic_int st_discards, st_skips;
+
+static void st_on_discard(pool_task_fn fn, void *arg, void *ctx)
+{
+	(void)ctx;
+	if (fn == task_flag && arg != NULL)
+		atomic_fetch_add(&st_discards, 1);
+}
+
+static void st_on_skip(void *skip_arg, pool_group_fn fn, void *arg, int cause)
+{
+	(void)skip_arg;
+	if (fn == gtask_flag && arg != NULL && cause == POOL_ECLOSED)
+		atomic_fetch_add(&st_skips, 1);
+}
+
+TEST(stranded_ctx_and_group_tasks_reported)
+{
+	pool_group_options_t go = POOL_GROUP_OPTIONS_INIT;
+	atomic_int ran = 0;
+	struct ectx c;
+	pool_options_t o = e_opts(&c, 1, POOL_NONBLOCKING);
+	pool_group_t *g;
+	pool_ctx_t *x;
+	pool_t *p;
+
+	o.on_discard = st_on_discard;
+	c.refuse_from = 0;
+	ASSERT_OK(pool_new(&p, &o));
+	ASSERT_OK(pool_ctx_new(&x, NULL, POOL_CTX_NO_TIMEOUT));
+	ASSERT_OK(pool_submit_ctx(p, x, task_flag, &ran));
+	WAIT_UNTIL(atomic_load(&st_discards) == 1);
+	go.on_skip = st_on_skip;
+	ASSERT_OK(pool_group_new(&g, p, &go));
+	ASSERT_OK(pool_group_try_go(g, gtask_flag, &ran));
+	WAIT_UNTIL(atomic_load(&st_skips) == 1);
+	ASSERT_ERR(pool_group_wait(g), POOL_ECLOSED);
+	ASSERT_UEQ(pool_group_skipped(g), 1);
+	ASSERT_EQ(atomic_load(&ran), 0);
+	ASSERT_OK(pool_group_destroy(g));
+	pool_ctx_destroy(x);
+	ASSERT_OK(pool_destroy(p));
+	e_done(&c);
+}
