@@ -369,18 +369,13 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 	int64_t nap = HELP_NAP_MIN_NS;
 	int64_t spin_until = 0;
 	unsigned spins = 0;
+	bool watched = false;
 	int r = 0;
 
 	if (cond_met(g, what))
 		return 0;
-	if (c && (r = pool__ctx_watch(c, &wc, &g->gseq)) != 0)
-		return r;
-	if (what == W_SLOT &&
-	    (r = pool__ctx_watch(g->ctx, &wg, &g->gseq)) != 0) {
-		if (c)
-			pool__ctx_unwatch(c, &wc);
-		return r;
-	}
+	wc.linked = false;
+	wg.linked = false;
 	for (;;) {
 		int64_t until = pool__ctx_deadline_min(c, INT64_MAX);
 		int32_t seq;
@@ -414,13 +409,35 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 				cpu_relax();
 			continue;
 		}
-		/* Acquire: pairs with bump()'s release increment. Loaded
-		 * before the announcement, so a bump after it changes the
-		 * word our futex wait compares. */
+		/* About to sleep: only now register with the contexts, whose
+		 * cancel bumps gseq (a mutex each way: not paid by a wait that
+		 * the spin above ended, the common case at a go limit). The
+		 * loop checks everything again before the first sleep. */
+		if (!watched) {
+			watched = true;
+			if (c && (r = pool__ctx_watch(c, &wc, &g->gseq)) != 0)
+				break;
+			if (what == W_SLOT &&
+			    (r = pool__ctx_watch(g->ctx, &wg, &g->gseq)) != 0)
+				break;
+			continue;
+		}
+		pool__probe(POOL_TP_GROUP_SLEEP, g->pool);
+		/* Acquire: pairs with bump()'s release increment and with
+		 * the release increment of a cancel (ctx_cancel stores err
+		 * first). Loaded before the announcement, so a bump after it
+		 * changes the word our futex wait compares. */
 		seq = atomic_load_explicit(&g->gseq, memory_order_acquire);
 		/* seq_cst: the Dekker pair with task_end's decrement. */
 		atomic_store_explicit(want, 1, memory_order_seq_cst);
 		if (cond_met(g, what))
+			break;
+		/* A cancel whose bump our seq already includes: its err is
+		 * visible now (acquire above), and no later bump would wake
+		 * us. */
+		if (c && (r = pool_ctx_err(c)) != 0)
+			break;
+		if (what == W_SLOT && (r = pool_ctx_err(g->ctx)) != 0)
 			break;
 		if (what == W_IDLE &&
 		    atomic_load_explicit(&g->pending, memory_order_seq_cst) ==
@@ -444,9 +461,11 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 		atomic_fetch_sub_explicit(&g->sleepers, 1,
 					  memory_order_relaxed);
 	}
-	if (what == W_SLOT)
+	/* A watch never registered, or whose registration failed, is
+	 * unlinked (linked false): unwatch only takes the lock. */
+	if (watched && what == W_SLOT)
 		pool__ctx_unwatch(g->ctx, &wg);
-	if (c)
+	if (watched && c)
 		pool__ctx_unwatch(c, &wc);
 	return r;
 }

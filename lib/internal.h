@@ -526,6 +526,9 @@ enum pool_test_point {
 	/* A submitter found every ring full, added a ring and is about to
 	 * retry its push (in RCU, grow_lock released). */
 	POOL_TP_RING_ADDED = 5,
+	/* A group wait (go at the limit, pool_group_wait) spun out and is
+	 * about to load the word it sleeps on (p: the group's pool). */
+	POOL_TP_GROUP_SLEEP = 6,
 };
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);

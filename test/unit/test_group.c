@@ -651,3 +651,50 @@ TEST(wait_idle_waits_for_queued_and_running)
 	gate_destroy(&gt);
 	counter_destroy(&ran);
 }
+
+/* ---- a cancel racing the sleep of a go at the limit ---- */
+
+struct pool;
+typedef void (*pool_test_hook_fn)(int point, struct pool *p);
+void pool__test_set_hook(pool_test_hook_fn fn);
+#define POOL_TP_GROUP_SLEEP 6
+
+static pool_ctx_t *sleep_cancel_ctx;
+static atomic_int sleep_hook_calls;
+
+/* At the test point the waiter has checked its contexts and is about to
+ * load the word it sleeps on: cancel now, so the cancel's bump lands
+ * before that load (the sleeper must then see err, or sleep for ever). */
+static void hook_cancel_before_sleep(int point, struct pool *p)
+{
+	(void)p;
+	if (point == POOL_TP_GROUP_SLEEP &&
+	    atomic_fetch_add(&sleep_hook_calls, 1) == 0)
+		ASSERT_EQ(pool_ctx_cancel(sleep_cancel_ctx, 0), 1);
+}
+
+TEST(group_go_ctx_cancel_just_before_sleep)
+{
+	pool_t *p = new_pool(1);
+	pool_group_t *g = new_group(p, 1, NULL, NULL, NULL);
+	struct gated blocker = {.ret = 0};
+	pool_ctx_t *c;
+
+	gate_init(&blocker.gate);
+	ASSERT_OK(pool_ctx_new(&c, NULL, POOL_CTX_NO_DEADLINE));
+	sleep_cancel_ctx = c;
+	ASSERT_OK(pool_group_go(g, gtask_gated, &blocker));
+	gate_wait_entered(&blocker.gate, 1);
+	pool__test_set_hook(hook_cancel_before_sleep);
+	/* At the limit until the gate opens, which only this thread does:
+	 * the go returns only if it sees the cancel. */
+	ASSERT_ERR(pool_group_go_ctx(g, c, gtask_count, NULL), POOL_ECANCELED);
+	pool__test_set_hook(NULL);
+	ASSERT_GE(atomic_load(&sleep_hook_calls), 1);
+	gate_open(&blocker.gate);
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_OK(pool_group_destroy(g));
+	pool_ctx_destroy(c);
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&blocker.gate);
+}
