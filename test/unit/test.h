@@ -32,6 +32,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
+#include <unistd.h>
 
 #include <pool.h>
 
@@ -147,6 +148,20 @@ void test__fail(const char *file, int line, const char *fmt, ...)
 #define ASSERT_OK(expr) ASSERT_ERR(expr, 0)
 
 /* Time. */
+/* This process's resident memory in KiB (/proc/self/statm). */
+static inline long rss_kib(void)
+{
+	long pages = 0, resident = 0;
+	FILE *f = fopen("/proc/self/statm", "r");
+
+	if (!f)
+		FAIL("cannot open /proc/self/statm");
+	if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
+		FAIL("cannot parse /proc/self/statm");
+	fclose(f);
+	return resident * (sysconf(_SC_PAGESIZE) / 1024);
+}
+
 static inline int64_t test_now_ns(void)
 {
 	struct timespec ts;

@@ -255,19 +255,6 @@ TEST(jemalloc_destroy_leaves_no_arena)
 	ASSERT_EQ(atomic_load(&ran), 250);
 }
 
-static long rss_kib(void)
-{
-	long pages = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (!f)
-		FAIL("cannot open /proc/self/statm");
-	if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-		FAIL("cannot parse /proc/self/statm");
-	fclose(f);
-	return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 /*
  * Memory stays flat over many pool lifecycles that used pool_submit_copy:
  * jemalloc keeps a destroyed arena's metadata (about 4 KiB), so the pool

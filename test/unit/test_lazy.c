@@ -18,19 +18,6 @@ typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);
 enum { POOL_TP_RING_ADDED = 5 };
 
-static long rss_kib(void)
-{
-	long pages = 0, resident = 0;
-	FILE *f = fopen("/proc/self/statm", "r");
-
-	if (!f)
-		FAIL("cannot open /proc/self/statm");
-	if (fscanf(f, "%ld %ld", &pages, &resident) != 2)
-		FAIL("cannot parse /proc/self/statm");
-	fclose(f);
-	return resident * (sysconf(_SC_PAGESIZE) / 1024);
-}
-
 /* RSS bounds hold in the plain build; the sanitizers' shadow memory and
  * quarantines make RSS follow their bookkeeping, not ours. */
 #if !defined(UNDER_ASAN) && !defined(UNDER_TSAN)
