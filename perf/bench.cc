@@ -94,10 +94,10 @@ long rss_kb()
 	return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-double cpu_ms()
+double cpu_ms(int who = RUSAGE_SELF)
 {
 	rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
+	getrusage(who, &ru);
 	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
@@ -493,6 +493,7 @@ void bm_wake(benchmark::State &st, const ImplInfo *info, bool noisy)
 		return;
 	Noise noise;
 	long preempted = 0;
+	double others_ms = 0;
 	const int n = g_set.wake_samples;
 	std::vector<double> lat;
 	double idle_cpu = 0;
@@ -521,6 +522,7 @@ void bm_wake(benchmark::State &st, const ImplInfo *info, bool noisy)
 			sleep_ns(50 * 1000 * 1000);
 		}
 		long sw0 = involuntary_switches();
+		double own0 = cpu_ms(RUSAGE_THREAD), all0 = cpu_ms();
 		g_done.reset();
 		for (int i = 0; i < n; i++) {
 			Stamp s;
@@ -549,6 +551,9 @@ void bm_wake(benchmark::State &st, const ImplInfo *info, bool noisy)
 			sleep_ns(1000000);
 		}
 		long sw1 = involuntary_switches();
+		// CPU of every thread but this one: the pool's side of a
+		// wake-up (the woken worker, its search and park).
+		others_ms = (cpu_ms() - all0) - (cpu_ms(RUSAGE_THREAD) - own0);
 		preempted = sw0 >= 0 && sw1 >= sw0 ? sw1 - sw0 : -1;
 		if (noisy && noise.stop() != 0)
 			fail.put("pool-noise did not exit cleanly");
@@ -583,6 +588,7 @@ void bm_wake(benchmark::State &st, const ImplInfo *info, bool noisy)
 		double(std::lower_bound(lat.begin(), lat.end(), 3.0) -
 		       lat.begin()) /
 		double(lat.size());
+	st.counters["worker_cpu_us"] = others_ms * 1e3 / double(lat.size());
 	// Submitter preemptions per wake (see involuntary_switches).
 	if (preempted >= 0)
 		st.counters["preempt_frac"] =

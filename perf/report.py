@@ -57,6 +57,7 @@ WORKLOADS = {
         ("p999_us", "p99.9 µs", "", False),
         ("fast_frac", "under 3 µs", "", True),
         ("preempt_frac", "preempting", "", True),
+        ("worker_cpu_us", "worker CPU µs/wake", "", False),
         ("idle_cpu_ms", "idle CPU ms/s", "", False)]),
     "sleep": ("10 ms tasks, wall time / ideal", [
         ("ratio_to_ideal", "x ideal", "", False),
