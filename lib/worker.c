@@ -23,8 +23,14 @@
 #include "obs-inl.h"
 #include "ring-inl.h"
 
-/* Spins of find_work before parking (each a cpu_relax apart). */
+/*
+ * The searcher's spin before it parks (each round a cpu_relax apart): at
+ * most POOL_SPIN_ROUNDS, adapted per worker (docs/design.md, "The adaptive
+ * spin"): a spin that finds work restores the full budget, one that ends
+ * in a park halves it, down to POOL_SPIN_MIN.
+ */
 #define POOL_SPIN_ROUNDS 256
+#define POOL_SPIN_MIN	 16
 
 /* Refused worker_inits in a row after which a refusal no longer starts a
  * replacement (init_failed). */
@@ -375,6 +381,7 @@ struct worker_loop {
 	struct pool_frame frame;
 	struct pool_work t; /* the task popped last */
 	void *altstack;
+	unsigned spin_rounds; /* this worker's spin budget */
 	bool spinning;
 	bool tagged;
 };
@@ -678,13 +685,20 @@ static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
 		if (w->spinning) {
 			bool got = false;
 
-			for (int i = 0; i < POOL_SPIN_ROUNDS && !got; i++) {
+			for (unsigned i = 0; i < w->spin_rounds && !got; i++) {
 				cpu_relax();
 				got = ring_count(self->home) != 0 ||
 				      (i % 16 == 15 && pool__has_work(p));
 			}
-			if (got)
+			if (got) {
+				w->spin_rounds = POOL_SPIN_ROUNDS;
 				continue;
+			}
+			/* Nothing came while we spun: the next spin is
+			 * shorter, so a pool woken for one task at a time
+			 * burns little CPU per wake-up. */
+			if (w->spin_rounds / 2 >= POOL_SPIN_MIN)
+				w->spin_rounds /= 2;
 		}
 		r = pool__park(p, self, &w->spinning);
 		if (r == POOL_PARK_EXPIRED)
@@ -721,7 +735,8 @@ static void *worker_main(void *argp)
 	struct spawn_arg *sa = argp;
 	struct pool *p = sa->pool;
 	struct pool_shard *self = sa->shard;
-	struct worker_loop w = {.spinning = false}; /* counted in nstarting */
+	struct worker_loop w = {.spin_rounds = POOL_SPIN_ROUNDS,
+				.spinning = false}; /* counted in nstarting */
 	void *altstack = NULL;
 	enum exit_reason why;
 	char name[16];

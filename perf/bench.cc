@@ -18,6 +18,9 @@
 #include <pool/metrics.h>
 
 #include <malloc.h>
+#include <signal.h>
+#include <spawn.h>
+#include <sys/wait.h>
 #include <sys/resource.h>
 #include <time.h>
 #include <unistd.h>
@@ -91,10 +94,10 @@ long rss_kb()
 	return resident * (sysconf(_SC_PAGESIZE) / 1024);
 }
 
-double cpu_ms()
+double cpu_ms(int who = RUSAGE_SELF)
 {
 	rusage ru;
-	getrusage(RUSAGE_SELF, &ru);
+	getrusage(who, &ru);
 	return (ru.ru_utime.tv_sec + ru.ru_stime.tv_sec) * 1e3 +
 	       (ru.ru_utime.tv_usec + ru.ru_stime.tv_usec) / 1e3;
 }
@@ -397,9 +400,89 @@ void stamp_task(void *arg)
 	g_done.inc();
 }
 
+// The second process of wake_latency_noisy (perf/noise.c: futex ping-pong
+// and thread churn on every CPU), started from the directory of this
+// binary and stopped with SIGTERM; it also stops by itself after 120 s.
+class Noise
+{
+      public:
+	// "" when it runs, else why not.
+	std::string start()
+	{
+		char self[4096];
+		ssize_t len =
+			readlink("/proc/self/exe", self, sizeof(self) - 1);
+		if (len <= 0)
+			return "readlink /proc/self/exe failed";
+		self[len] = 0;
+		std::string path(self);
+		path = path.substr(0, path.rfind('/') + 1) + "pool-noise";
+		int fd[2];
+		if (pipe(fd) != 0)
+			return "pipe failed";
+		posix_spawn_file_actions_t fa;
+		posix_spawn_file_actions_init(&fa);
+		posix_spawn_file_actions_adddup2(&fa, fd[1], 1);
+		posix_spawn_file_actions_addclose(&fa, fd[0]);
+		char arg0[] = "pool-noise", arg1[] = "120";
+		char *args[] = {arg0, arg1, nullptr};
+		int rc = posix_spawn(&pid_, path.c_str(), &fa, nullptr, args,
+				     environ);
+		posix_spawn_file_actions_destroy(&fa);
+		close(fd[1]);
+		if (rc != 0) {
+			close(fd[0]);
+			pid_ = -1;
+			return "cannot start " + path + ": " +
+			       std::strerror(rc);
+		}
+		char buf[16] = {0};
+		ssize_t got = read(fd[0], buf, sizeof(buf) - 1);
+		close(fd[0]);
+		if (got < 5 || std::strncmp(buf, "ready", 5) != 0) {
+			stop();
+			return "pool-noise did not start";
+		}
+		return "";
+	}
+	// The exit status (0 when it stopped cleanly), -1 if none ran.
+	int stop()
+	{
+		if (pid_ <= 0)
+			return -1;
+		kill(pid_, SIGTERM);
+		int status = 0;
+		while (waitpid(pid_, &status, 0) < 0 && errno == EINTR)
+			;
+		pid_ = -1;
+		return WIFEXITED(status) ? WEXITSTATUS(status) : 128;
+	}
+	~Noise()
+	{
+		stop();
+	}
+
+      private:
+	pid_t pid_ = -1;
+};
+
+// This thread's involuntary context switches so far (the scheduler
+// preempted it: in wake_latency, the woken worker taking the CPU from the
+// submitter inside its wake-up call), or -1.
+long involuntary_switches()
+{
+	std::ifstream f("/proc/thread-self/status");
+	std::string line;
+	while (std::getline(f, line))
+		if (line.rfind("nonvoluntary_ctxt_switches:", 0) == 0)
+			return std::strtol(line.c_str() + 27, nullptr, 10);
+	return -1;
+}
+
 // wake_latency: submit -> start of one task on an idle pool, and the CPU
-// time an idle pool burns.
-void bm_wake(benchmark::State &st, const ImplInfo *info)
+// time an idle pool burns. noisy: the same while pool-noise keeps every CPU
+// busy (wake_latency_noisy).
+void bm_wake(benchmark::State &st, const ImplInfo *info, bool noisy)
 {
 	auto impl = prepare(st, info, Workload::wake_latency);
 	if (!impl)
@@ -408,6 +491,9 @@ void bm_wake(benchmark::State &st, const ImplInfo *info)
 	c.keep_idle = true;
 	if (!start(st, *impl, c))
 		return;
+	Noise noise;
+	long preempted = 0;
+	double others_ms = 0;
 	const int n = g_set.wake_samples;
 	std::vector<double> lat;
 	double idle_cpu = 0;
@@ -427,6 +513,16 @@ void bm_wake(benchmark::State &st, const ImplInfo *info)
 		double c0 = cpu_ms();
 		sleep_ns(long(g_set.idle_window_s * 1e9));
 		idle_cpu = (cpu_ms() - c0) / g_set.idle_window_s;
+		if (noisy) {
+			std::string why = noise.start();
+			if (!why.empty()) {
+				st.SkipWithError(why.c_str());
+				break;
+			}
+			sleep_ns(50 * 1000 * 1000);
+		}
+		long sw0 = involuntary_switches();
+		double own0 = cpu_ms(RUSAGE_THREAD), all0 = cpu_ms();
 		g_done.reset();
 		for (int i = 0; i < n; i++) {
 			Stamp s;
@@ -454,6 +550,13 @@ void bm_wake(benchmark::State &st, const ImplInfo *info)
 			lat.push_back((t1 - t0) / 1e3);
 			sleep_ns(1000000);
 		}
+		long sw1 = involuntary_switches();
+		// CPU of every thread but this one: the pool's side of a
+		// wake-up (the woken worker, its search and park).
+		others_ms = (cpu_ms() - all0) - (cpu_ms(RUSAGE_THREAD) - own0);
+		preempted = sw0 >= 0 && sw1 >= sw0 ? sw1 - sw0 : -1;
+		if (noisy && noise.stop() != 0)
+			fail.put("pool-noise did not exit cleanly");
 		if (fail.set.load()) {
 			st.SkipWithError(fail.msg.c_str());
 			break;
@@ -463,6 +566,7 @@ void bm_wake(benchmark::State &st, const ImplInfo *info)
 			break;
 		}
 	}
+	noise.stop();
 	impl->stop();
 	if (lat.empty())
 		return;
@@ -471,12 +575,24 @@ void bm_wake(benchmark::State &st, const ImplInfo *info)
 		std::size_t i = std::size_t(p * lat.size());
 		return lat[std::min(i, lat.size() - 1)];
 	};
+	st.counters["p25_us"] = q(0.25);
 	st.counters["p50_us"] = q(0.50);
+	st.counters["p75_us"] = q(0.75);
 	st.counters["p99_us"] = q(0.99);
 	st.counters["p999_us"] = q(0.999);
 	st.counters["max_us"] = lat.back();
 	st.counters["samples"] = double(lat.size());
 	st.counters["idle_cpu_ms"] = idle_cpu;
+	// Wakes that took under 3 µs: the woken thread got a CPU at once.
+	st.counters["fast_frac"] =
+		double(std::lower_bound(lat.begin(), lat.end(), 3.0) -
+		       lat.begin()) /
+		double(lat.size());
+	st.counters["worker_cpu_us"] = others_ms * 1e3 / double(lat.size());
+	// Submitter preemptions per wake (see involuntary_switches).
+	if (preempted >= 0)
+		st.counters["preempt_frac"] =
+			double(preempted) / double(lat.size());
 	st.SetItemsProcessed(std::int64_t(lat.size()));
 }
 
@@ -1171,7 +1287,11 @@ void register_all()
 		       g_set.iters);
 	for (const auto &i : impls)
 		common(RegisterBenchmark(name("wake_latency", i).c_str(),
-					 bm_wake, &i),
+					 bm_wake, &i, false),
+		       1);
+	for (const auto &i : impls)
+		common(RegisterBenchmark(name("wake_latency_noisy", i).c_str(),
+					 bm_wake, &i, true),
 		       1);
 	for (const auto &i : impls)
 		common(RegisterBenchmark(name("sleep", i).c_str(), bm_sleep, &i,

@@ -633,8 +633,12 @@ POOL_EXTERN int pool_release(pool_t *p);
  * Ordering: every accepted task's return (or its discard, when no worker can
  * start: see pool_worker_init_fn) happens-before a 0 return. Any timeout up
  * to INT64_MAX is valid. If no thread can be created, it retries until the
- * deadline. On POOL_ETIMEDOUT the pool stays closed and keeps running what
- * remains; nothing is freed; call it again or pool_destroy later. Errors:
+ * deadline. On POOL_ETIMEDOUT the pool stays closed and nothing is freed:
+ * the workers that exist keep running what remains, but if none exists
+ * (no thread could be created by the deadline) the remaining tasks stay
+ * queued until the next pool_release_timeout, pool_stop or pool_destroy,
+ * which retries (or discards them). Call it again or pool_destroy later.
+ * Errors:
  * POOL_EINVAL (p NULL, timeout_ns < 0), POOL_ETIMEDOUT, POOL_EDEADLK (from
  * inside a task of this pool).
  */
