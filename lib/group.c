@@ -36,9 +36,10 @@
 #define HELP_NAP_NS	1000000
 /* Hand-off (take_offer): a task end runs at most CHAIN_MAX offered tasks
  * in a row before it ends (the pool's other queued work waits no longer
- * than that), and after a task it took, it looks for the next offer for
- * OFFER_SPINS pauses (the go it served is a return and a call away from
- * offering again). */
+ * than that), and after a task it took, or in a group fed from outside at
+ * its limit, it looks for the next offer for OFFER_SPINS pauses (about
+ * 9 us here), yielding the CPU every 32 (the go it served is a return and
+ * a call away from offering again). */
 #define CHAIN_MAX   64
 #define OFFER_SPINS 256
 /* group_wait_for: the go's offer was taken (the go succeeded). */
@@ -73,6 +74,10 @@ struct pool_group {
 	 * by the go that takes it back. Own line: written per go and per
 	 * task end while a go is blocked. */
 	_Atomic(struct group_offer *) offer POOL_CACHE_ALIGNED;
+	/* Set (relaxed, once) by the first go that offers: the group is fed
+	 * from outside the pool at its limit, so a task end waits a little
+	 * for an offer before it frees its slot (take_offer). */
+	_Atomic int32_t fed;
 };
 
 /*
@@ -256,6 +261,10 @@ static bool take_offer(struct pool_group *g, pool_group_fn *fn, void **arg,
 		if (!spin || i >= OFFER_SPINS)
 			return false;
 		cpu_relax();
+		/* A feeder preempted by a spinning worker (2 workers and the
+		 * feeder on 2 cores) offers nothing: let it run. */
+		if (i % 32 == 31)
+			sched_yield();
 	}
 	if (pool_ctx_err(g->ctx) ||
 	    atomic_load_explicit(&p->paused, memory_order_relaxed) ||
@@ -288,7 +297,14 @@ static bool gt_exec(struct group_task *t)
 	pool_group_fn fn;
 	void *arg;
 
-	for (int n = 0; n < CHAIN_MAX && take_offer(g, &fn, &arg, n > 0); n++)
+	/* Spin for an offer after a task the chain took, or in a group fed
+	 * from outside at its limit: holding the slot meanwhile keeps the
+	 * feeding go at the limit, so it offers rather than pushes a task
+	 * that a parked worker must be woken for. */
+	bool spin = atomic_load_explicit(&g->fed, memory_order_relaxed);
+
+	for (int n = 0; n < CHAIN_MAX && take_offer(g, &fn, &arg, spin || n);
+	     n++)
 		run_member(g, fn, arg);
 	task_end(g);
 	return panicked;
@@ -382,6 +398,7 @@ int pool_group_new(pool_group_t **out, pool_t *p, const pool_group_options_t *o)
 	atomic_init(&g->withdraw_lost, 0);
 	atomic_init(&g->last, NULL);
 	atomic_init(&g->offer, NULL);
+	atomic_init(&g->fed, 0);
 	*out = g;
 	return 0;
 }
@@ -528,6 +545,10 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 			offered = atomic_compare_exchange_strong_explicit(
 				&g->offer, &none, o, memory_order_release,
 				memory_order_relaxed);
+			if (offered && !atomic_load_explicit(
+					       &g->fed, memory_order_relaxed))
+				atomic_store_explicit(&g->fed, 1,
+						      memory_order_relaxed);
 		}
 		if (offer_taken(o, offered)) {
 			r = HANDED;
