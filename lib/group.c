@@ -38,8 +38,8 @@
  * in a row before it ends (the pool's other queued work waits no longer
  * than that), and after a task it took, or in a group fed from outside at
  * its limit, it looks for the next offer for OFFER_SPINS pauses (about
- * 9 us here), yielding the CPU every 32 (the go it served is a return and
- * a call away from offering again). */
+ * 9 us here: the go it served is a return and a call away from offering
+ * again). */
 #define CHAIN_MAX   64
 #define OFFER_SPINS 256
 /* group_wait_for: the go's offer was taken (the go succeeded). */
@@ -214,7 +214,8 @@ static bool gt_claim(struct group_task *t)
 
 /* Run one member fn(arg) of g holding a slot (or skip it); keep its error.
  * Returns whether it panicked. */
-static bool run_member(struct pool_group *g, pool_group_fn fn, void *arg)
+static POOL_INLINE bool run_member(struct pool_group *g, pool_group_fn fn,
+				   void *arg)
 {
 	struct member_call m = {fn, arg, 0};
 	struct group_frame f = {g, tls_frames};
@@ -261,10 +262,6 @@ static bool take_offer(struct pool_group *g, pool_group_fn *fn, void **arg,
 		if (!spin || i >= OFFER_SPINS)
 			return false;
 		cpu_relax();
-		/* A feeder preempted by a spinning worker (2 workers and the
-		 * feeder on 2 cores) offers nothing: let it run. */
-		if (i % 32 == 31)
-			sched_yield();
 	}
 	if (pool_ctx_err(g->ctx) ||
 	    atomic_load_explicit(&p->paused, memory_order_relaxed) ||
