@@ -301,8 +301,13 @@ static bool gt_exec(struct group_task *t)
 	bool spin = atomic_load_explicit(&g->fed, memory_order_relaxed);
 
 	for (int n = 0; n < CHAIN_MAX && take_offer(g, &fn, &arg, spin || n);
-	     n++)
+	     n++) {
 		run_member(g, fn, arg);
+		/* Ran without the queue, as an inline run does: counted as
+		 * one (pool_stats inline_runs; not submitted/completed). */
+		atomic_fetch_add_explicit(&g->pool->inline_runs, 1,
+					  memory_order_relaxed);
+	}
 	task_end(g);
 	return panicked;
 }

@@ -103,8 +103,9 @@ POOL_EXTERN int pool_group_destroy(pool_group_t *g);
  * pool_submit does (a full pool blocks, or runs the task inline from inside
  * a task of that pool). From outside the pool, a go at the limit offers its
  * task to the task end that frees a slot, which runs it on its worker right
- * after (no queue: not in pool_stats submitted/completed, not seen by the
- * task hooks); go then returns 0. No offer is taken while the group's
+ * after (no queue: counted in pool_stats inline_runs as an inline run is,
+ * not in submitted/completed, not seen by the task hooks); go then returns
+ * 0. No offer is taken while the group's
  * context is done or the pool is paused or not open.
  * Errors: POOL_EINVAL (g or fn NULL), the group context's cause (already
  * cancelled: first error, parent cancelled, deadline), POOL_ENOMEM,

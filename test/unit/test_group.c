@@ -755,6 +755,18 @@ TEST(group_offer_taken_while_go_sleeps)
 	ASSERT_EQ(atomic_load(&offer_hook_calls), 1);
 	ASSERT_OK(pool_group_wait(g));
 	ASSERT_EQ(counter_get(&ran), 1);
+	{
+		/* Counted as an inline run: not pushed, so not submitted. */
+		pool_stats_t s = POOL_STATS_INIT;
+
+		/* The worker counts its task complete after the group's
+		 * end (which let the wait return). */
+		ASSERT_OK(pool_wait_idle(p, INT64_MAX));
+		ASSERT_OK(pool_stats(p, &s));
+		ASSERT_EQ(s.inline_runs, 1);
+		ASSERT_EQ(s.submitted, 1);
+		ASSERT_EQ(s.completed, 1);
+	}
 	ASSERT_OK(pool_group_destroy(g));
 	ASSERT_OK(pool_destroy(p));
 	gate_destroy(&a.gate);
