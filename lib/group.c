@@ -16,6 +16,7 @@
  * a Dekker pair (seq_cst on both sides), see task_end and the waits.
  */
 #include <limits.h>
+#include <sched.h>
 #include <string.h>
 #include <time.h>
 
@@ -33,6 +34,16 @@
 #define SPIN_NS		250000
 #define HELP_NAP_MIN_NS 20000
 #define HELP_NAP_NS	1000000
+/* Hand-off (take_offer): a task end runs at most CHAIN_MAX offered tasks
+ * in a row before it ends (the pool's other queued work waits no longer
+ * than that), and after a task it took, or in a group fed from outside at
+ * its limit, it looks for the next offer for OFFER_SPINS pauses (about
+ * 9 us here: the go it served is a return and a call away from offering
+ * again). */
+#define CHAIN_MAX   64
+#define OFFER_SPINS 256
+/* group_wait_for: the go's offer was taken (the go succeeded). */
+#define HANDED 1
 
 struct pool_group {
 	/* Immutable after pool_group_new. */
@@ -52,9 +63,33 @@ struct pool_group {
 	_Atomic int32_t err;   /* first error: CAS 0 -> code, once */
 	_Atomic uint64_t skipped;
 	_Atomic int32_t sleepers; /* test hook: callers asleep in a wait */
+	/* Test hook: withdrawals that found the offer taken. */
+	_Atomic int32_t withdraw_lost;
 	/* The newest shared task (exchange by go and by waiters; its slot
 	 * reference goes with it). Own line: written per go from tasks. */
 	_Atomic(struct group_task *) last POOL_CACHE_ALIGNED;
+	/* A go blocked at the limit from outside the pool, offered to the
+	 * next task end (see take_offer): CAS NULL -> offer by that go,
+	 * exchange to NULL by the task end that takes it, CAS offer -> NULL
+	 * by the go that takes it back. Own line: written per go and per
+	 * task end while a go is blocked. */
+	_Atomic(struct group_offer *) offer POOL_CACHE_ALIGNED;
+	/* Set (relaxed, once) by the first go that offers: the group is fed
+	 * from outside the pool at its limit, so a task end waits a little
+	 * for an offer before it frees its slot (take_offer). */
+	_Atomic int32_t fed;
+};
+
+/*
+ * A go blocked at the limit, offered to the task end that frees its slot
+ * (the hand-off): that end keeps the slot, runs fn(arg) itself and never
+ * decrements pending for it. Lives on the go's stack. taken: stored 1 by
+ * the taker after it read fn and arg, its last access to the offer.
+ */
+struct group_offer {
+	pool_group_fn fn;
+	void *arg;
+	_Atomic int32_t taken;
 };
 
 /* A task of a group (an itask, see internal.h). */
@@ -63,7 +98,6 @@ struct group_task {
 	struct pool_group *g;
 	pool_group_fn fn;
 	void *arg;
-	int ret;
 	/* Shared (submitted from a task of the group's pool): the record is
 	 * also in the group's `last` slot, so a waiter may run it before a
 	 * worker pops it. claimed: CAS 0 -> 1 by whoever runs or discards
@@ -134,19 +168,27 @@ static void task_end(struct pool_group *g)
 	atomic_fetch_sub_explicit(&g->exiting, 1, memory_order_release);
 }
 
-static void report_skip(struct pool_group *g, struct group_task *t, int cause)
+static void report_skip(struct pool_group *g, pool_group_fn fn, void *arg,
+			int cause)
 {
 	atomic_fetch_add_explicit(&g->skipped, 1, memory_order_relaxed);
 	set_err(g, cause);
 	if (g->on_skip)
-		g->on_skip(g->skip_arg, t->fn, t->arg, cause);
+		g->on_skip(g->skip_arg, fn, arg, cause);
 }
+
+/* A member's call, as pool__run_guarded_as runs it. */
+struct member_call {
+	pool_group_fn fn;
+	void *arg;
+	int ret;
+};
 
 static void call_task(void *arg)
 {
-	struct group_task *t = arg;
+	struct member_call *m = arg;
 
-	t->ret = t->fn(t->arg);
+	m->ret = m->fn(m->arg);
 }
 
 static void gt_unref(struct group_task *t)
@@ -170,30 +212,101 @@ static bool gt_claim(struct group_task *t)
 						       memory_order_relaxed);
 }
 
-/* Run a claimed task (or skip it) and end it. Returns whether it
- * panicked. */
+/* Run one member fn(arg) of g holding a slot (or skip it); keep its error.
+ * Returns whether it panicked. */
+static POOL_INLINE bool run_member(struct pool_group *g, pool_group_fn fn,
+				   void *arg)
+{
+	struct member_call m = {fn, arg, 0};
+	struct group_frame f = {g, tls_frames};
+	int e = pool_ctx_err(g->ctx);
+	bool panicked;
+
+	if (e) {
+		report_skip(g, fn, arg, e);
+		return false;
+	}
+	tls_frames = &f;
+	/* Our own guard: a panic ends the task here, and the group still
+	 * counts it. The handler is shown the user's task. */
+	panicked = pool__run_guarded_as(g->pool, call_task, &m,
+					(pool_task_fn)(void (*)(void))fn, arg);
+	tls_frames = f.prev;
+	if (panicked)
+		set_err(g, POOL_EPANIC);
+	else if (m.ret < 0)
+		set_err(g, m.ret);
+	return panicked;
+}
+
+/*
+ * The hand-off: after a member ended, take the go offered at the limit, if
+ * any, and keep the member's slot for it (pending is not decremented). No
+ * offer is taken while the group's context is done (the go returns the
+ * cause), the pool is paused or not open. spin: look for a late offer for
+ * OFFER_SPINS pauses.
+ *
+ * No lost wake-up: the taker stores taken (seq_cst), then loads swant
+ * (seq_cst); the go stores swant (seq_cst), then loads taken (seq_cst)
+ * before it sleeps (group_wait_for). Either the go sees taken, or we see
+ * its announcement and bump gseq, which it loaded before announcing.
+ */
+static bool take_offer(struct pool_group *g, pool_group_fn *fn, void **arg,
+		       bool spin)
+{
+	struct pool *p = g->pool;
+	struct group_offer *o;
+
+	for (int i = 0; !atomic_load_explicit(&g->offer, memory_order_relaxed);
+	     i++) {
+		if (!spin || i >= OFFER_SPINS)
+			return false;
+		cpu_relax();
+	}
+	if (pool_ctx_err(g->ctx) ||
+	    atomic_load_explicit(&p->paused, memory_order_relaxed) ||
+	    atomic_load_explicit(&p->state, memory_order_relaxed) !=
+		    POOL_ST_OPEN)
+		return false;
+	/* Acquire: pairs with the go's release CAS that offered it (fn, arg
+	 * and what the go's caller did before are visible). */
+	o = atomic_exchange_explicit(&g->offer, NULL, memory_order_acquire);
+	if (!o)
+		return false;
+	*fn = o->fn;
+	*arg = o->arg;
+	pool__probe(POOL_TP_GROUP_OFFER_TAKE, p);
+	/* seq_cst: the Dekker pair above; also release for the go's acquire
+	 * load of taken. Our last access to o: the go may return now. */
+	atomic_store_explicit(&o->taken, 1, memory_order_seq_cst);
+	if (atomic_load_explicit(&g->swant, memory_order_seq_cst) &&
+	    atomic_exchange_explicit(&g->swant, 0, memory_order_seq_cst))
+		bump(g);
+	return true;
+}
+
+/* Run a claimed task (or skip it), then the offers handed to its slot, and
+ * end it. Returns whether the claimed task panicked. */
 static bool gt_exec(struct group_task *t)
 {
 	struct pool_group *g = t->g;
-	int e = pool_ctx_err(g->ctx);
-	bool panicked = false;
+	bool panicked = run_member(g, t->fn, t->arg);
+	pool_group_fn fn;
+	void *arg;
 
-	if (e) {
-		report_skip(g, t, e);
-	} else {
-		struct group_frame f = {g, tls_frames};
+	/* Spin for an offer after a task the chain took, or in a group fed
+	 * from outside at its limit: holding the slot meanwhile keeps the
+	 * feeding go at the limit, so it offers rather than pushes a task
+	 * that a parked worker must be woken for. */
+	bool spin = atomic_load_explicit(&g->fed, memory_order_relaxed);
 
-		tls_frames = &f;
-		/* Our own guard: a panic ends the task here, and the group
-		 * still counts it. The handler is shown the user's task. */
-		panicked = pool__run_guarded_as(
-			g->pool, call_task, t,
-			(pool_task_fn)(void (*)(void))t->fn, t->arg);
-		tls_frames = f.prev;
-		if (panicked)
-			set_err(g, POOL_EPANIC);
-		else if (t->ret < 0)
-			set_err(g, t->ret);
+	for (int n = 0; n < CHAIN_MAX && take_offer(g, &fn, &arg, spin || n);
+	     n++) {
+		run_member(g, fn, arg);
+		/* Ran without the queue, as an inline run does: counted as
+		 * one (pool_stats inline_runs; not submitted/completed). */
+		atomic_fetch_add_explicit(&g->pool->inline_runs, 1,
+					  memory_order_relaxed);
 	}
 	task_end(g);
 	return panicked;
@@ -239,7 +352,7 @@ static void gt_discard(struct pool_itask *it, pool_discard_fn fn, void *ctx)
 	(void)fn;
 	(void)ctx;
 	if (gt_claim(t)) {
-		report_skip(g, t, POOL_ECLOSED);
+		report_skip(g, t->fn, t->arg, POOL_ECLOSED);
 		task_end(g);
 	}
 	gt_unref(t);
@@ -284,7 +397,10 @@ int pool_group_new(pool_group_t **out, pool_t *p, const pool_group_options_t *o)
 	atomic_init(&g->err, 0);
 	atomic_init(&g->skipped, 0);
 	atomic_init(&g->sleepers, 0);
+	atomic_init(&g->withdraw_lost, 0);
 	atomic_init(&g->last, NULL);
+	atomic_init(&g->offer, NULL);
+	atomic_init(&g->fed, 0);
 	*out = g;
 	return 0;
 }
@@ -316,6 +432,12 @@ int pool_group_destroy(pool_group_t *g)
 int pool__group_sleepers(pool_group_t *g)
 {
 	return atomic_load_explicit(&g->sleepers, memory_order_relaxed);
+}
+
+/* Test hook: withdrawals of an offer that a task end had taken. */
+int pool__group_withdraw_lost(pool_group_t *g)
+{
+	return atomic_load_explicit(&g->withdraw_lost, memory_order_relaxed);
 }
 
 pool_ctx_t *pool_group_ctx(pool_group_t *g)
@@ -356,12 +478,47 @@ static bool cond_met(struct pool_group *g, enum wait_for what)
 }
 
 /*
+ * The offer o of a go that is leaving its wait: take it back (CAS offer
+ * o -> NULL), or, if a task end took it, wait for that end to have read it
+ * (taken: a few instructions after its exchange). Returns true if it was
+ * taken: the go succeeded.
+ */
+static bool withdraw(struct pool_group *g, struct group_offer *o)
+{
+	struct group_offer *mine = o;
+
+	if (atomic_compare_exchange_strong_explicit(&g->offer, &mine, NULL,
+						    memory_order_relaxed,
+						    memory_order_relaxed))
+		return false;
+	atomic_fetch_add_explicit(&g->withdraw_lost, 1, memory_order_relaxed);
+	/* Acquire: pairs with take_offer's store of taken. */
+	for (unsigned i = 1;
+	     !atomic_load_explicit(&o->taken, memory_order_acquire); i++) {
+		cpu_relax();
+		if (i % 1024 == 0)
+			sched_yield();
+	}
+	return true;
+}
+
+/* The offer, if any, and whether it is in g->offer now. */
+static bool offer_taken(struct group_offer *o, bool offered)
+{
+	/* seq_cst: the Dekker pair with take_offer (after the go's store of
+	 * swant); acquire for the go's return. */
+	return offered && atomic_load_explicit(&o->taken, memory_order_seq_cst);
+}
+
+/*
  * Wait until cond_met(what), or c (may be NULL) or, for W_SLOT, the group's
  * context is done. From inside a task of g's pool, run queued tasks
- * meanwhile. Returns 0 or the cause.
+ * meanwhile. o (W_SLOT from outside the pool, else NULL): offer the go to
+ * the task end that frees a slot (take_offer). Returns 0, HANDED (o was
+ * taken: the go is done) or the cause.
  */
 static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
-			  enum wait_for what)
+			  enum wait_for what, struct group_offer *o)
 {
 	bool helping = pool__tls.pool == g->pool;
 	_Atomic int32_t *want = what == W_IDLE ? &g->wwant : &g->swant;
@@ -370,6 +527,7 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 	int64_t spin_until = 0;
 	unsigned spins = 0;
 	bool watched = false;
+	bool offered = false;
 	int r = 0;
 
 	if (cond_met(g, what))
@@ -380,8 +538,34 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 		int64_t until = pool__ctx_deadline_min(c, INT64_MAX);
 		int32_t seq;
 
-		if (cond_met(g, what))
+		/* Offer the go (again: another go may have held the offer
+		 * slot). Release: pairs with take_offer's acquire exchange. */
+		if (o && !offered &&
+		    !atomic_load_explicit(&g->offer, memory_order_relaxed)) {
+			struct group_offer *none = NULL;
+
+			offered = atomic_compare_exchange_strong_explicit(
+				&g->offer, &none, o, memory_order_release,
+				memory_order_relaxed);
+			if (offered && !atomic_load_explicit(
+					       &g->fed, memory_order_relaxed))
+				atomic_store_explicit(&g->fed, 1,
+						      memory_order_relaxed);
+		}
+		if (offer_taken(o, offered)) {
+			r = HANDED;
 			break;
+		}
+		if (cond_met(g, what)) {
+			/* A slot of our own: unless the offer was taken
+			 * meanwhile (then give the slot back). */
+			if (offered && withdraw(g, o)) {
+				task_end(g);
+				r = HANDED;
+			}
+			offered = false;
+			break;
+		}
 		if (c && (r = pool_ctx_err(c)) != 0)
 			break;
 		if (what == W_SLOT && (r = pool_ctx_err(g->ctx)) != 0)
@@ -428,10 +612,21 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 		 * first). Loaded before the announcement, so a bump after it
 		 * changes the word our futex wait compares. */
 		seq = atomic_load_explicit(&g->gseq, memory_order_acquire);
-		/* seq_cst: the Dekker pair with task_end's decrement. */
+		/* seq_cst: the Dekker pair with task_end's decrement and
+		 * with take_offer's store of taken. */
 		atomic_store_explicit(want, 1, memory_order_seq_cst);
-		if (cond_met(g, what))
+		if (offer_taken(o, offered)) {
+			r = HANDED;
 			break;
+		}
+		if (cond_met(g, what)) {
+			if (offered && withdraw(g, o)) {
+				task_end(g);
+				r = HANDED;
+			}
+			offered = false;
+			break;
+		}
 		/* A cancel whose bump our seq already includes: its err is
 		 * visible now (acquire above), and no later bump would wake
 		 * us. */
@@ -461,6 +656,10 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 		atomic_fetch_sub_explicit(&g->sleepers, 1,
 					  memory_order_relaxed);
 	}
+	/* Leaving with a cause and the go still offered: take it back, unless
+	 * a task end took it first (then the go succeeded after all). */
+	if (r < 0 && offered && withdraw(g, o))
+		r = HANDED;
 	/* A watch never registered, or whose registration failed, is
 	 * unlinked (linked false): unwatch only takes the lock. */
 	if (watched && what == W_SLOT)
@@ -476,7 +675,7 @@ static int wait_common(struct pool_group *g, struct pool_ctx *c)
 
 	if (on_my_stack(g))
 		return POOL_EDEADLK;
-	r = group_wait_for(g, c, W_IDLE);
+	r = group_wait_for(g, c, W_IDLE, NULL);
 	if (r)
 		return r;
 	/* Acquire: pairs with set_err's release CAS. */
@@ -504,6 +703,7 @@ enum go_mode { GO_BLOCK, GO_TRY };
 static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 		     void *arg, enum go_mode mode)
 {
+	struct group_offer o;
 	struct group_task *t;
 	bool shared;
 	int r;
@@ -528,9 +728,15 @@ static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 		 * cannot end before we return. */
 		if (on_my_stack(g) >= g->limit)
 			return POOL_EDEADLK;
-		r = group_wait_for(g, c, W_SLOT);
+		/* From outside the pool, offer the go to the task end that
+		 * frees a slot: it runs the task itself (take_offer). */
+		o.fn = fn;
+		o.arg = arg;
+		atomic_init(&o.taken, 0);
+		r = group_wait_for(g, c, W_SLOT,
+				   pool__tls.pool == g->pool ? NULL : &o);
 		if (r)
-			return r;
+			return r == HANDED ? 0 : r;
 	}
 	t = pool__alloc(sizeof(*t));
 	if (!t) {
@@ -544,7 +750,6 @@ static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 	t->g = g;
 	t->fn = fn;
 	t->arg = arg;
-	t->ret = 0;
 	/* Decided before the submit: once submitted, a record that is not
 	 * shared may already be freed. */
 	shared = pool__tls.pool == g->pool;

@@ -504,6 +504,7 @@ long pool__test_alloc_calls(void);
 /* Test hooks of sem.c and group.c (in every flavour: they only read). */
 int pool__sem_queued(pool_sem_t *s);
 int pool__group_sleepers(pool_group_t *g);
+int pool__group_withdraw_lost(pool_group_t *g);
 
 /*
  * Test points: a test may install a hook that the library calls at these
@@ -529,6 +530,9 @@ enum pool_test_point {
 	/* A group wait (go at the limit, pool_group_wait) spun out and is
 	 * about to load the word it sleeps on (p: the group's pool). */
 	POOL_TP_GROUP_SLEEP = 6,
+	/* A task end took a go's offer (group.c, take_offer) and is about
+	 * to store taken and look for the go's announcement. */
+	POOL_TP_GROUP_OFFER_TAKE = 7,
 };
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);

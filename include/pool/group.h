@@ -16,7 +16,8 @@
  *
  * Cost: a group is one allocation (plus its context); each go allocates the
  * task's record and does two atomic operations on the group's counter
- * line; no thread and no lock on the go -> run -> done path.
+ * line (a go handed off at the limit allocates nothing); no thread and no
+ * lock on the go -> run -> done path.
  *
  * Synchronization: go, try_go, go_ctx, wait, wait_ctx, pool_group_ctx,
  * pool_group_skipped may run concurrently from any threads, including the
@@ -100,7 +101,12 @@ POOL_EXTERN int pool_group_destroy(pool_group_t *g);
  * of the same pool: runs queued tasks meanwhile; elsewhere: spins up to
  * 250 us, then sleeps on a futex woken by the end); then submits as
  * pool_submit does (a full pool blocks, or runs the task inline from inside
- * a task of that pool).
+ * a task of that pool). From outside the pool, a go at the limit offers its
+ * task to the task end that frees a slot, which runs it on its worker right
+ * after (no queue: counted in pool_stats inline_runs as an inline run is,
+ * not in submitted/completed, not seen by the task hooks); go then returns
+ * 0. No offer is taken while the group's
+ * context is done or the pool is paused or not open.
  * Errors: POOL_EINVAL (g or fn NULL), the group context's cause (already
  * cancelled: first error, parent cancelled, deadline), POOL_ENOMEM,
  * POOL_EOVERLOAD (1 << 30 tasks outstanding, or the pool's own

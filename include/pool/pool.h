@@ -298,7 +298,9 @@ typedef struct pool_stats {
 	uint64_t rejected_closed;   /* POOL_ECLOSED returned */
 	uint64_t rejected_timeout;  /* POOL_ETIMEDOUT returned by submits */
 	uint64_t stolen;       /* tasks run from a ring not the worker's home */
-	uint64_t inline_runs;  /* tasks run inline (see pool_submit) */
+	uint64_t inline_runs;  /* tasks run inline (see pool_submit), or
+				* handed to a worker by a group go at its
+				* limit (pool_group_go) */
 	uint64_t spawned;      /* worker threads started */
 	uint64_t spawn_failed; /* thread creation or worker_init failed */
 	uint64_t expired;      /* workers that exited after expiry_ns idle */

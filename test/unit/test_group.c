@@ -698,3 +698,179 @@ TEST(group_go_ctx_cancel_just_before_sleep)
 	ASSERT_OK(pool_destroy(p));
 	gate_destroy(&blocker.gate);
 }
+
+/*
+ * The hand-off (lib/group.c, take_offer): a go blocked at the limit from
+ * outside the pool offers its task to the task end that frees a slot, which
+ * runs it itself. The taker stores `taken` and then looks for the go's
+ * announcement; the go announces and then looks at `taken`. Each case
+ * fixes one interleaving of that pair with a test point.
+ */
+#define POOL_TP_GROUP_OFFER_TAKE 7
+int pool__group_withdraw_lost(pool_group_t *g);
+
+static pool_group_t *offer_group;
+static struct gated *offer_gate;
+static atomic_int offer_hook_calls;
+
+/* Taken while the go sleeps: hold the taker until the go is asleep (or a
+ * step from its futex wait, with the word it loaded): only the taker's
+ * wake-up can end that go now. */
+static void hook_take_after_sleep(int point, struct pool *p)
+{
+	(void)p;
+	if (point == POOL_TP_GROUP_OFFER_TAKE &&
+	    atomic_fetch_add(&offer_hook_calls, 1) == 0)
+		WAIT_UNTIL(pool__group_sleepers(offer_group) == 1);
+}
+
+TEST(group_offer_taken_while_go_sleeps)
+{
+	struct counter ran;
+	struct gated a;
+	struct bg_go b;
+	pool_t *p = new_pool(1);
+	pool_group_t *g = new_group(p, 1, NULL, NULL, NULL);
+
+	counter_init(&ran);
+	gate_init(&a.gate);
+	a.ret = 0;
+	memset(&b, 0, sizeof(b));
+	atomic_store(&offer_hook_calls, 0);
+	offer_group = g;
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	gate_wait_entered(&a.gate, 1);
+	b.g = g;
+	b.fn = gtask_count;
+	b.arg = &ran;
+	thread_start(&b.t, bg_go_main, &b);
+	WAIT_UNTIL(pool__group_sleepers(g) == 1);
+	pool__test_set_hook(hook_take_after_sleep);
+	gate_open(&a.gate);
+	thread_join(b.t);
+	pool__test_set_hook(NULL);
+	ASSERT_OK(b.rc);
+	/* The end of the gated task took the offer (capacity 1: nobody
+	 * else could have), and ran it on its worker. */
+	ASSERT_EQ(atomic_load(&offer_hook_calls), 1);
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(counter_get(&ran), 1);
+	{
+		/* Counted as an inline run: not pushed, so not submitted. */
+		pool_stats_t s = POOL_STATS_INIT;
+
+		/* The worker counts its task complete after the group's
+		 * end (which let the wait return). */
+		ASSERT_OK(pool_wait_idle(p, INT64_MAX));
+		ASSERT_OK(pool_stats(p, &s));
+		ASSERT_EQ(s.inline_runs, 1);
+		ASSERT_EQ(s.submitted, 1);
+		ASSERT_EQ(s.completed, 1);
+	}
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&a.gate);
+	counter_destroy(&ran);
+}
+
+/* Taken after the go spun out and before it announced: the go's check of
+ * `taken` after its announcement must see it. The offered task holds the
+ * slot (gated) until the go returns, and the taker saw no announcement, so
+ * nothing else would end the go's sleep. */
+static struct gated *offer_gate2;
+
+static void hook_take_before_announce(int point, struct pool *p)
+{
+	(void)p;
+	if (point == POOL_TP_GROUP_SLEEP &&
+	    atomic_fetch_add(&offer_hook_calls, 1) == 0) {
+		gate_open(&offer_gate->gate);
+		gate_wait_entered(&offer_gate2->gate, 1);
+	}
+}
+
+TEST(group_offer_taken_just_before_go_announces)
+{
+	struct gated a, b;
+	pool_t *p = new_pool(1);
+	pool_group_t *g = new_group(p, 1, NULL, NULL, NULL);
+
+	gate_init(&a.gate);
+	gate_init(&b.gate);
+	a.ret = 0;
+	b.ret = 0;
+	atomic_store(&offer_hook_calls, 0);
+	offer_gate = &a;
+	offer_gate2 = &b;
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	gate_wait_entered(&a.gate, 1);
+	pool__test_set_hook(hook_take_before_announce);
+	/* At the limit until the gate opens, which only the hook does: the
+	 * go returns only if it sees its offer taken. */
+	ASSERT_OK(pool_group_go(g, gtask_gated, &b));
+	pool__test_set_hook(NULL);
+	ASSERT_EQ(atomic_load(&offer_hook_calls), 1);
+	ASSERT_EQ(pool__group_withdraw_lost(g), 0);
+	gate_open(&b.gate);
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&a.gate);
+	gate_destroy(&b.gate);
+}
+
+/* Taken while the go found a slot of its own (another task ended without
+ * an offer to take): the go's withdrawal fails, it waits for `taken`, gives
+ * its slot back, and the task runs once, on the taker. */
+static void hook_take_while_withdrawing(int point, struct pool *p)
+{
+	(void)p;
+	if (point == POOL_TP_GROUP_OFFER_TAKE &&
+	    atomic_fetch_add(&offer_hook_calls, 1) == 0) {
+		gate_open(&offer_gate->gate);
+		WAIT_UNTIL(pool__group_withdraw_lost(offer_group) == 1);
+	}
+}
+
+TEST(group_offer_taken_while_go_withdraws)
+{
+	struct counter ran;
+	struct gated a, b;
+	struct bg_go go;
+	pool_t *p = new_pool(2);
+	pool_group_t *g = new_group(p, 2, NULL, NULL, NULL);
+
+	counter_init(&ran);
+	gate_init(&a.gate);
+	gate_init(&b.gate);
+	a.ret = 0;
+	b.ret = 0;
+	memset(&go, 0, sizeof(go));
+	atomic_store(&offer_hook_calls, 0);
+	offer_group = g;
+	offer_gate = &b;
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	ASSERT_OK(pool_group_go(g, gtask_gated, &b));
+	gate_wait_entered(&a.gate, 1);
+	gate_wait_entered(&b.gate, 1);
+	go.g = g;
+	go.fn = gtask_count;
+	go.arg = &ran;
+	thread_start(&go.t, bg_go_main, &go);
+	WAIT_UNTIL(pool__group_sleepers(g) == 1);
+	pool__test_set_hook(hook_take_while_withdrawing);
+	/* a's end takes the offer and stops in the hook, which lets b end:
+	 * b finds no offer, frees its slot, and the go takes that slot. */
+	gate_open(&a.gate);
+	thread_join(go.t);
+	pool__test_set_hook(NULL);
+	ASSERT_OK(go.rc);
+	ASSERT_EQ(atomic_load(&offer_hook_calls), 1);
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(counter_get(&ran), 1);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&a.gate);
+	gate_destroy(&b.gate);
+	counter_destroy(&ran);
+}
