@@ -343,9 +343,9 @@ static inline void task_done(struct pool *p, struct pool_shard *self,
 		memory_order_release);
 }
 
-/* A task of an internal kind, sampled, or with hooks, or one run by a
- * helping wait: a guard of its own (pool__run_guarded, through the
- * observation path). */
+/* A task of an internal kind, or with hooks, or one run by a helping
+ * wait: a guard of its own (pool__run_guarded, through the observation
+ * path). */
 static void run_task_(struct pool *p, struct pool_shard *self,
 		      struct pool_work *t, bool tagged, bool nested)
 {
@@ -374,16 +374,16 @@ struct worker_loop {
 	/* The long-lived guard plain tasks run in (lib/panic.c). */
 	struct pool_frame frame;
 	struct pool_work t; /* the task popped last */
+	uint64_t start;	    /* its start tick, if timed (lib/obs-inl.h) */
 	void *altstack;
 	bool spinning;
 	bool tagged;
 };
 
-/* The common task: no marker function, not sampled, no hooks. */
+/* The common task: no marker function, no hooks (sampled or not). */
 static inline bool plain_task(const struct pool *p, const struct pool_work *t)
 {
-	return t->stamp == 0 && !p->hook_before && !p->hook_after &&
-	       t->fn != pool__submit_wait_trampoline &&
+	return !p->hooked && t->fn != pool__submit_wait_trampoline &&
 	       t->fn != pool__copy_trampoline &&
 	       t->fn != pool__itask_trampoline;
 }
@@ -397,12 +397,20 @@ static inline bool plain_task(const struct pool *p, const struct pool_work *t)
 static inline void run_plain(struct pool *p, struct pool_shard *self,
 			     struct worker_loop *w)
 {
+	uint64_t stamp = w->t.stamp;
+	bool panicked = false;
+
 	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
+	/* Sampled or blocked: timed around the call (lib/obs-inl.h). */
+	if (__builtin_expect(stamp != 0, 0))
+		w->start = pool__obs_start(stamp, 0);
 	pool__frame_cur = &w->frame;
 	w->t.fn(w->t.arg);
 	pool__frame_cur = NULL;
 	if (__builtin_expect(w->frame.ndefer != 0, 0))
-		pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
+		panicked = pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
+	if (__builtin_expect(stamp != 0, 0))
+		pool__obs_done(self, stamp, w->start, panicked);
 	task_done(p, self, w->tagged, false);
 }
 
@@ -711,6 +719,8 @@ worker_guarded(struct pool *p, struct pool_shard *self, struct worker_loop *w)
 {
 	if (sigsetjmp(w->frame.env, 0) != 0) {
 		pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
+		if (w->t.stamp)
+			pool__obs_done(self, w->t.stamp, w->start, true);
 		task_done(p, self, w->tagged, false);
 	}
 	return worker_loop(p, self, w);
