@@ -375,6 +375,7 @@ struct worker_loop {
 	struct pool_frame frame;
 	struct pool_work t; /* the task popped last */
 	uint64_t start;	    /* its start tick, if timed (lib/obs-inl.h) */
+	struct pool_obs_gap gap;
 	void *altstack;
 	bool spinning;
 	bool tagged;
@@ -394,24 +395,25 @@ static inline bool plain_task(const struct pool *p, const struct pool_work *t)
  * pool__frame_cur are thread-local: only this thread and its signal
  * handler read them.
  */
-static inline void run_plain(struct pool *p, struct pool_shard *self,
-			     struct worker_loop *w)
+static inline uint64_t run_plain(struct pool *p, struct pool_shard *self,
+				 struct worker_loop *w, uint64_t prev_end)
 {
-	uint64_t stamp = w->t.stamp;
+	uint64_t stamp = w->t.stamp, end = 0;
 	bool panicked = false;
 
 	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
 	/* Sampled or blocked: timed around the call (lib/obs-inl.h). */
 	if (__builtin_expect(stamp != 0, 0))
-		w->start = pool__obs_start(stamp, 0);
+		w->start = pool__obs_start(stamp, prev_end, &w->gap);
 	pool__frame_cur = &w->frame;
 	w->t.fn(w->t.arg);
 	pool__frame_cur = NULL;
 	if (__builtin_expect(w->frame.ndefer != 0, 0))
 		panicked = pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
 	if (__builtin_expect(stamp != 0, 0))
-		pool__obs_done(self, stamp, w->start, panicked);
+		end = pool__obs_done(self, stamp, w->start, panicked);
 	task_done(p, self, w->tagged, false);
+	return end;
 }
 
 /*
@@ -618,6 +620,9 @@ static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
 				    struct worker_loop *w)
 {
 	struct pool_ring *from;
+	/* The end tick of the task just run if it was timed, until the next
+	 * pop: a timed task taken at once starts from it (pool__obs_start). */
+	uint64_t prev_end = 0;
 
 	for (;;) {
 		int closed;
@@ -635,6 +640,7 @@ static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
 		 * set just now is seen at the next task at the latest. */
 		if (atomic_load_explicit(&p->paused, memory_order_relaxed)) {
 			pause_wait(p, &w->spinning);
+			prev_end = 0;
 			continue;
 		}
 		from = find_work(p, self, &w->t, &w->tagged);
@@ -661,12 +667,15 @@ static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
 				}
 			}
 			after_pop(p);
-			if (plain_task(p, &w->t))
-				run_plain(p, self, w);
-			else
+			if (plain_task(p, &w->t)) {
+				prev_end = run_plain(p, self, w, prev_end);
+			} else {
 				run_task(p, self, &w->t, w->tagged);
+				prev_end = 0;
+			}
 			continue;
 		}
+		prev_end = 0;
 		/* Acquire load of state above: a CLOSED state means every
 		 * push happened before it (grace period), so an empty scan
 		 * after it is final. */
