@@ -92,7 +92,8 @@ def load(path, runs=None):
     with open(path) as f:
         doc = json.load(f)
     runs = {} if runs is None else runs
-    for b in doc.get("benchmarks", []):
+    # go_chan writes "benchmarks": null when --filter matched none of its rows.
+    for b in doc.get("benchmarks") or []:
         if b.get("run_type", "iteration") != "iteration":
             continue
         w, impl = split_name(b["name"])
