@@ -394,26 +394,43 @@ static inline bool plain_task(const struct pool *p, const struct pool_work *t)
  * was armed by worker_guarded); a panic jumps there. The stores to
  * pool__frame_cur are thread-local: only this thread and its signal
  * handler read them.
+ *
+ * run_plain_timed: the same for a task with a stamp (sampled or blocked),
+ * timed around the call (lib/obs-inl.h); out of line, so that the common
+ * task pays one test of its stamp. Both return the task's end tick if it
+ * was timed, else 0 (prev_end: the previous task's, pool__obs_start).
  */
-static inline uint64_t run_plain(struct pool *p, struct pool_shard *self,
-				 struct worker_loop *w, uint64_t prev_end)
+static __attribute__((noinline)) uint64_t
+run_plain_timed(struct pool *p, struct pool_shard *self, struct worker_loop *w,
+		uint64_t prev_end)
 {
-	uint64_t stamp = w->t.stamp, end = 0;
+	uint64_t stamp = w->t.stamp, end;
 	bool panicked = false;
 
-	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
-	/* Sampled or blocked: timed around the call (lib/obs-inl.h). */
-	if (__builtin_expect(stamp != 0, 0))
-		w->start = pool__obs_start(stamp, prev_end, &w->gap);
+	w->start = pool__obs_start(stamp, prev_end, &w->gap);
 	pool__frame_cur = &w->frame;
 	w->t.fn(w->t.arg);
 	pool__frame_cur = NULL;
 	if (__builtin_expect(w->frame.ndefer != 0, 0))
 		panicked = pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
-	if (__builtin_expect(stamp != 0, 0))
-		end = pool__obs_done(self, stamp, w->start, panicked);
+	end = pool__obs_done(self, stamp, w->start, panicked);
 	task_done(p, self, w->tagged, false);
 	return end;
+}
+
+static inline uint64_t run_plain(struct pool *p, struct pool_shard *self,
+				 struct worker_loop *w, uint64_t prev_end)
+{
+	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
+	if (__builtin_expect(w->t.stamp != 0, 0))
+		return run_plain_timed(p, self, w, prev_end);
+	pool__frame_cur = &w->frame;
+	w->t.fn(w->t.arg);
+	pool__frame_cur = NULL;
+	if (__builtin_expect(w->frame.ndefer != 0, 0))
+		pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
+	task_done(p, self, w->tagged, false);
+	return 0;
 }
 
 /*
