@@ -11,8 +11,8 @@
  *   0                   not sampled and did not block: the common case, and
  *                       the only one the worker tests on its fast path;
  *   bit 63              timed: bits 16..62 hold the tick at which the task
- *                       was accepted, modulo 2^47 (a wait longer than 2^47
- *                       ticks, 18 h at 2.1 GHz, would read short);
+ *                       was accepted, modulo 2^47 (waits are read modulo
+ *                       2^46 ticks, 9 h at 2.1 GHz: pool__obs_wait_ns);
  *   bits 0..15          block code: 0, or how long the submit waited for
  *                       space, in ns (obs_enc16: 10-bit mantissa, 6-bit
  *                       shift, within 0.1% once decoded).

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * lib/obs.c - the recording side of pool/metrics.h: the clock calibration,
- * the metrics options, the slow run path of a sampled, blocked or hooked
- * task. The hot-path pieces are inline in lib/obs-inl.h; lib/metrics.c (the
- * layer on top) reads what is recorded here.
+ * the metrics options, the recording of a stamped task (pool__obs_done,
+ * called by the worker's plain path) and the slow run path of a hooked task
+ * or of an internal kind with a stamp (pool__obs_run). The hot-path pieces
+ * are inline in lib/obs-inl.h; lib/metrics.c (the layer on top) reads what
+ * is recorded here.
  *
  * Locks: none. The hooks are user code: they run on the worker with no
  * library lock held and outside every RCU read-side section (run_task is
