@@ -350,6 +350,8 @@ def plot(runs, outdir):
               ("wake_latency", None, 1, "µs (log)")]
     for w, c, scale, ylabel in charts:
         impls = runs.get(w, {})
+        if not impls:
+            continue  # not run (perf/run --filter)
         dat = os.path.join(outdir, w + ".dat")
         with open(dat, "w") as f:
             for n, b in impls.items():
