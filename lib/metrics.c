@@ -107,6 +107,14 @@ int pool_hist_sub(pool_hist_t *later, const pool_hist_t *earlier)
 
 /* ---- readings ---- */
 
+/* The stored kinds (lib/obs-inl.h) a public kind adds up; -1: none. */
+static const int hist_parts[POOL_HIST_KINDS][2] = {
+	[POOL_HIST_QUEUE_WAIT] = {POOL_OBS_QW, POOL_OBS_QW_BLOCKED},
+	[POOL_HIST_RUN] = {POOL_OBS_RUN, -1},
+	[POOL_HIST_SUBMIT] = {POOL_OBS_QW, POOL_OBS_SUBMIT_BLOCKED},
+	[POOL_HIST_BLOCK] = {POOL_OBS_BLOCK, -1},
+};
+
 static void hist_sum(const struct pool *p, int kind, pool_hist_t *out)
 {
 	struct pool_vec *tv;
@@ -119,16 +127,20 @@ static void hist_sum(const struct pool *p, int kind, pool_hist_t *out)
 		 * the buckets were zeroed before the pointer was published. */
 		struct pool_obs *o = atomic_load_explicit(
 			&pool__shard_at(tv, i)->obs, memory_order_acquire);
-		const struct pool_hist_shard *h;
 
 		if (!o)
 			continue;
-		h = &o->h[kind];
-		for (int b = 0; b < POOL_HIST_BUCKETS; b++)
-			out->buckets[b] += atomic_load_explicit(
-				&h->b[b], memory_order_relaxed);
-		out->sum_ns +=
-			atomic_load_explicit(&h->sum_ns, memory_order_relaxed);
+		for (int j = 0; j < 2; j++) {
+			int k = hist_parts[kind][j];
+
+			if (k < 0)
+				continue;
+			for (int b = 0; b < POOL_HIST_BUCKETS; b++)
+				out->buckets[b] += atomic_load_explicit(
+					&o->b[k][b], memory_order_relaxed);
+			out->sum_ns += atomic_load_explicit(
+				&o->sum_ns[k], memory_order_relaxed);
+		}
 		if (kind == POOL_HIST_RUN)
 			out->panicked += atomic_load_explicit(
 				&o->panicked, memory_order_relaxed);

@@ -11,8 +11,8 @@
  *   0                   not sampled and did not block: the common case, and
  *                       the only one the worker tests on its fast path;
  *   bit 63              timed: bits 16..62 hold the tick at which the task
- *                       was accepted, modulo 2^47 (a wait longer than 2^47
- *                       ticks, 18 h at 2.1 GHz, would read short);
+ *                       was accepted, modulo 2^47 (waits are read modulo
+ *                       2^46 ticks, 9 h at 2.1 GHz: pool__obs_wait_ns);
  *   bits 0..15          block code: 0, or how long the submit waited for
  *                       space, in ns (obs_enc16: 10-bit mantissa, 6-bit
  *                       shift, within 0.1% once decoded).
@@ -37,17 +37,37 @@
 #define POOL_STAMP_BLOCK_MASK 0xffffull
 #define POOL_OBS_OFF	      UINT64_MAX /* obs_mask: metrics off */
 
-/* One histogram of one worker: written by the shard's owner only, with
- * relaxed load + store (no RMW); summed by readers. The count is the sum of
- * the buckets. */
-struct pool_hist_shard {
-	_Atomic uint64_t sum_ns;
-	_Atomic uint64_t b[POOL_HIST_BUCKETS];
+/*
+ * The histograms of one worker, as it records them: written by the shard's
+ * owner only, with relaxed load + store (no RMW), summed by readers
+ * (lib/metrics.c). A histogram's count is the sum of its buckets.
+ *
+ * The stored kinds are not quite the public ones: a task that did not block
+ * has submit-to-start == queue wait, so recording both would write the same
+ * sample twice on every timed task. Instead the queue wait of a task that
+ * did not block goes to POOL_OBS_QW only, and a blocked task's two values to
+ * POOL_OBS_QW_BLOCKED and POOL_OBS_SUBMIT_BLOCKED; a reading adds
+ * (additions only: each bucket of a reading is still exact at some moment):
+ *   POOL_HIST_QUEUE_WAIT = QW + QW_BLOCKED
+ *   POOL_HIST_SUBMIT     = QW + SUBMIT_BLOCKED
+ *   POOL_HIST_RUN = RUN, POOL_HIST_BLOCK = BLOCK.
+ * A timed task that did not block writes two buckets and two sums (RUN, QW);
+ * the sums and the panic count share one cache line.
+ */
+enum {
+	POOL_OBS_QW = 0,
+	POOL_OBS_RUN = 1,
+	POOL_OBS_SUBMIT_BLOCKED = 2,
+	POOL_OBS_BLOCK = 3,
+	POOL_OBS_QW_BLOCKED = 4,
+	POOL_OBS_KINDS = 5,
 };
 
 struct pool_obs {
-	struct pool_hist_shard h[POOL_HIST_KINDS];
+	_Atomic uint64_t sum_ns[POOL_OBS_KINDS];
 	_Atomic uint64_t panicked; /* run samples of tasks that panicked */
+	_Atomic uint64_t
+		b[POOL_OBS_KINDS][POOL_HIST_BUCKETS] POOL_CACHE_ALIGNED;
 };
 
 /*
@@ -79,35 +99,62 @@ static inline uint64_t pool__ticks_to_ns(uint64_t d)
 	return (uint64_t)(((unsigned __int128)d * pool__tick_mult) >> 32);
 }
 
-/* The bucket of v: bucket i holds lower(i) < v <= upper(i) (see metrics.h);
- * indexing v - 1 turns [lo, hi) buckets into Prometheus' (lo, hi]. */
+/*
+ * The bucket of v: bucket i holds lower(i) < v <= upper(i) (see metrics.h);
+ * indexing v - 1 turns [lo, hi) buckets into Prometheus' (lo, hi]. No
+ * branch, no division: with e the index of the top bit of (v - 1) | 8 (at
+ * least 3), the shift keeps the top bit and the next POOL_HIST_SUB_BITS
+ * bits, 8..15 for v - 1 >= 8 (the power's 8 sub-buckets, after the 8
+ * exact ones below it) and v - 1 itself below 8 (e == 3, shift 0); every
+ * power from 2^40 on lands at or past the last bucket, where min() keeps
+ * it. The unit test hist_bucket_boundaries checks every bound.
+ */
 static inline int pool__hist_index(uint64_t v)
 {
 	const int sb = POOL_HIST_SUB_BITS;
-	int e;
+	int e, i;
 
-	if (v > 0)
-		v--;
-	if (v < (1u << sb))
-		return (int)v;
-	e = 63 - __builtin_clzll(v);
-	if (e >= 40)
-		return POOL_HIST_BUCKETS - 1;
-	return ((e - sb + 1) << sb) + (int)((v >> (e - sb)) & ((1u << sb) - 1));
+	v -= v != 0;
+	e = 63 - __builtin_clzll(v | (1u << sb));
+	i = ((e - sb) << sb) + (int)(v >> (e - sb));
+	return i < POOL_HIST_BUCKETS - 1 ? i : POOL_HIST_BUCKETS - 1;
 }
 
-/* Owner only. */
-static inline void pool__hist_add(struct pool_hist_shard *h, uint64_t ns)
+/* Owner only: one sample of ns into stored kind k. */
+static inline void pool__hist_add(struct pool_obs *o, int k, uint64_t ns)
 {
-	_Atomic uint64_t *b = &h->b[pool__hist_index(ns)];
+	_Atomic uint64_t *b = &o->b[k][pool__hist_index(ns)];
 
 	atomic_store_explicit(b,
 			      atomic_load_explicit(b, memory_order_relaxed) + 1,
 			      memory_order_relaxed);
 	atomic_store_explicit(
-		&h->sum_ns,
-		atomic_load_explicit(&h->sum_ns, memory_order_relaxed) + ns,
+		&o->sum_ns[k],
+		atomic_load_explicit(&o->sum_ns[k], memory_order_relaxed) + ns,
 		memory_order_relaxed);
+}
+
+/*
+ * Tick differences. The TSCs of two CPUs may disagree by a little (about
+ * 100 ns measured on the development VM), so a task accepted on one CPU and
+ * started on another just after can read a start before its acceptance,
+ * and a worker that moved CPUs an end before its start: such a difference
+ * reads as 0, not as a wrap-around.
+ *
+ * pool__obs_wait_ns: queue wait from a timed stamp (accepted at tick t mod
+ * 2^47) to tick `start`. A difference with bit 46 set is taken as negative
+ * (0): waits are read modulo 2^46 ticks, 9 h at 2.1 GHz.
+ */
+static inline uint64_t pool__obs_wait_ns(uint64_t stamp, uint64_t start)
+{
+	uint64_t d = (start - (stamp >> 16)) & POOL_STAMP_TICK_MASK;
+
+	return d >> (POOL_STAMP_TICK_BITS - 1) ? 0 : pool__ticks_to_ns(d);
+}
+
+static inline uint64_t pool__obs_run_ns(uint64_t start, uint64_t end)
+{
+	return (int64_t)(end - start) > 0 ? pool__ticks_to_ns(end - start) : 0;
 }
 
 static inline bool pool__obs_on(struct pool *p)
@@ -147,17 +194,70 @@ static inline uint64_t pool__obs_stamp(struct pool *p)
  * task with `stamp`: the stamp to push (obs.c). */
 uint64_t pool__obs_blocked(uint64_t stamp, uint64_t t0);
 
-/* The slow run path: a sampled or blocked task, or hooks (obs.c). Returns
- * whether the task panicked. */
+/*
+ * A task from the rings with a stamp (timed, or blocked: stamp != 0) that
+ * is otherwise plain runs in the worker's own long-lived frame like every
+ * plain task (worker.c's run_plain): pool__obs_start right before it,
+ * pool__obs_done after it returned (after its deferred calls), or, from
+ * worker_guarded, after it panicked (after the panic was reported). Only
+ * the worker that runs the task writes what it records.
+ *
+ * One clock read per task boundary. The clock read costs more than the
+ * rest of the recording (docs/metrics.md: perf record puts a third of the
+ * CPU of an every-task-timed pool on the reads), so when a worker takes a
+ * timed task straight after a timed one (one successful pop, no search,
+ * pause or park in between: `prev` is then the end tick pool__obs_done
+ * returned for that task, else 0), the start is not read but estimated:
+ * prev + the worker's mean hand-off time (task_done, the pop, after_pop),
+ * which is measured, exactly, on one such boundary in POOL_OBS_GAP_EVERY
+ * (a moving average over the last ~8 measurements; a measurement above
+ * POOL_OBS_GAP_MAX ticks, a preemption, is dropped). Error: the hand-off's
+ * deviation from its mean (tens of ns), in the queue wait and the run
+ * time, in opposite directions and without bias.
+ */
+#define POOL_OBS_GAP_EVERY 8u
+#define POOL_OBS_GAP_MAX   (1u << 16)
+
+struct pool_obs_gap {
+	uint64_t ticks; /* mean hand-off, ticks */
+	uint32_t n;	/* boundaries estimated since the last measurement */
+};
+
+/* The tick the task with `stamp` starts at, 0 when it is not timed. */
+static inline uint64_t pool__obs_start(uint64_t stamp, uint64_t prev,
+				       struct pool_obs_gap *g)
+{
+	uint64_t now, d;
+
+	if (!(stamp & POOL_STAMP_TIMED))
+		return 0;
+	if (prev && ++g->n < POOL_OBS_GAP_EVERY)
+		return prev + g->ticks;
+	now = pool__ticks();
+	if (prev) {
+		g->n = 0;
+		d = now - prev;
+		if (d < POOL_OBS_GAP_MAX)
+			g->ticks = g->ticks - g->ticks / 8 + d / 8;
+	}
+	return now;
+}
+
+/* Record a stamped task that started at tick `start` (pool__obs_start) and
+ * just ended (obs.c). Returns the end tick, 0 when the task was not timed. */
+uint64_t pool__obs_done(struct pool_shard *self, uint64_t stamp, uint64_t start,
+			bool panicked);
+
+/* The slow run path: hooks, or a task of an internal kind (a trampoline)
+ * with a stamp (obs.c). Returns whether the task panicked. */
 bool pool__obs_run(struct pool *p, struct pool_shard *self,
 		   const struct pool_work *t);
 
-/* Run a task popped from a ring (worker.c's run_task). */
+/* Run a task popped from a ring that is not plain (worker.c's run_task). */
 static inline void pool__obs_run_task(struct pool *p, struct pool_shard *self,
 				      const struct pool_work *t)
 {
-	if (__builtin_expect(t->stamp == 0 && !p->hook_before && !p->hook_after,
-			     1))
+	if (__builtin_expect(t->stamp == 0 && !p->hooked, 1))
 		pool__run_one(p, t->fn, t->arg);
 	else
 		pool__obs_run(p, self, t);

@@ -1,9 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * lib/obs.c - the recording side of pool/metrics.h: the clock calibration,
- * the metrics options, the slow run path of a sampled, blocked or hooked
- * task. The hot-path pieces are inline in lib/obs-inl.h; lib/metrics.c (the
- * layer on top) reads what is recorded here.
+ * the metrics options, the recording of a stamped task (pool__obs_done,
+ * called by the worker's plain path) and the slow run path of a hooked task
+ * or of an internal kind with a stamp (pool__obs_run). The hot-path pieces
+ * are inline in lib/obs-inl.h; lib/metrics.c (the layer on top) reads what
+ * is recorded here.
  *
  * Locks: none. The hooks are user code: they run on the worker with no
  * library lock held and outside every RCU read-side section (run_task is
@@ -193,23 +195,83 @@ uint64_t pool__obs_blocked(uint64_t stamp, uint64_t t0)
 /*
  * The shard's histograms, allocated at the owner's first sample: memory
  * follows use (a pool of 10,000 mostly idle workers does not carry 10,000 x
- * 10 KiB). malloc directly, not pool__alloc: this allocation happens at a
- * moment no test of the allocation sweep controls. On failure the samples
- * are skipped (the counters in pool_stats stay exact).
+ * 12 KiB). malloc directly, not pool__alloc: this allocation happens at a
+ * moment no test of the allocation sweep controls. Cache-line aligned (the
+ * struct's alignment; also keeps two workers' histograms off each other's
+ * lines). On failure the samples are skipped (the counters in pool_stats
+ * stay exact).
  */
 static struct pool_obs *obs_get(struct pool_shard *self)
 {
 	struct pool_obs *o =
 		atomic_load_explicit(&self->obs, memory_order_relaxed);
 
-	if (o)
+	if (__builtin_expect(o != NULL, 1))
 		return o;
-	o = calloc(1, sizeof(*o));
-	if (o)
+	o = aligned_alloc(_Alignof(struct pool_obs), sizeof(*o));
+	if (o) {
+		memset(o, 0, sizeof(*o));
 		/* Release: pairs with the acquire load in metrics.c: the
 		 * zeroed buckets are visible before the pointer. */
 		atomic_store_explicit(&self->obs, o, memory_order_release);
+	}
 	return o;
+}
+
+/* The samples of a task that blocked in its submit (code: its block time,
+ * enc16): the block time, and if it was timed, its queue wait and
+ * submit-to-start time into the blocked kinds (obs-inl.h). */
+static void record_blocked(struct pool_obs *o, uint64_t code, bool timed,
+			   uint64_t wait)
+{
+	uint64_t block = dec16(code);
+
+	pool__hist_add(o, POOL_OBS_BLOCK, block);
+	if (timed) {
+		pool__hist_add(o, POOL_OBS_QW_BLOCKED, wait);
+		pool__hist_add(o, POOL_OBS_SUBMIT_BLOCKED, wait + block);
+	}
+}
+
+/* Record the samples of a task with `stamp`: for a timed one, its queue
+ * wait and run time in ns. */
+static void record(struct pool_shard *self, uint64_t stamp, uint64_t wait,
+		   uint64_t run, bool panicked)
+{
+	struct pool_obs *o = obs_get(self);
+	uint64_t code = stamp & POOL_STAMP_BLOCK_MASK;
+	bool timed = stamp & POOL_STAMP_TIMED;
+
+	if (!o)
+		return;
+	if (timed) {
+		pool__hist_add(o, POOL_OBS_RUN, run);
+		if (panicked)
+			atomic_store_explicit(
+				&o->panicked,
+				atomic_load_explicit(&o->panicked,
+						     memory_order_relaxed) +
+					1,
+				memory_order_relaxed);
+	}
+	if (__builtin_expect(code != 0, 0))
+		record_blocked(o, code, timed, wait);
+	else if (timed)
+		pool__hist_add(o, POOL_OBS_QW, wait);
+}
+
+uint64_t pool__obs_done(struct pool_shard *self, uint64_t stamp, uint64_t start,
+			bool panicked)
+{
+	uint64_t end = 0, wait = 0, run = 0;
+
+	if (stamp & POOL_STAMP_TIMED) {
+		end = pool__ticks();
+		wait = pool__obs_wait_ns(stamp, start);
+		run = pool__obs_run_ns(start, end);
+	}
+	record(self, stamp, wait, run, panicked);
+	return end;
 }
 
 /* What the submitter passed, for the hooks (the kinds pool__run_one
@@ -239,24 +301,22 @@ static void task_user(const struct pool_work *t, pool_task_fn *fn, void **arg)
 bool pool__obs_run(struct pool *p, struct pool_shard *self,
 		   const struct pool_work *t)
 {
-	uint64_t stamp = t->stamp, code = stamp & POOL_STAMP_BLOCK_MASK;
+	uint64_t stamp = t->stamp;
 	bool timed = stamp & POOL_STAMP_TIMED;
 	bool hooked = p->hooked;
-	uint64_t start = 0, end, block = code ? dec16(code) : 0;
-	int64_t wait = -1, run = -1;
+	uint64_t start = 0, end = 0, wait = 0, run = 0;
 	struct pool_task_info info;
 	bool panicked;
 
 	if (timed || hooked)
 		start = pool__ticks();
 	if (timed)
-		wait = (int64_t)pool__ticks_to_ns((start - (stamp >> 16)) &
-						  POOL_STAMP_TICK_MASK);
+		wait = pool__obs_wait_ns(stamp, start);
 	if (hooked) {
 		info.pool_name = p->name;
 		info.worker_id = (int)self->index;
 		task_user(t, &info.fn, &info.arg);
-		info.queue_wait_ns = wait;
+		info.queue_wait_ns = timed ? (int64_t)wait : -1;
 		info.run_ns = -1;
 		info.outcome = POOL_TASK_RUNNING;
 		if (p->hook_before) {
@@ -267,31 +327,13 @@ bool pool__obs_run(struct pool *p, struct pool_shard *self,
 	panicked = pool__run_one(p, t->fn, t->arg);
 	if (timed || hooked) {
 		end = pool__ticks();
-		run = (int64_t)pool__ticks_to_ns(end - start);
+		run = pool__obs_run_ns(start, end);
 	}
-	if (stamp) {
-		struct pool_obs *o = obs_get(self);
-
-		if (o && code)
-			pool__hist_add(&o->h[POOL_HIST_BLOCK], block);
-		if (o && timed) {
-			pool__hist_add(&o->h[POOL_HIST_QUEUE_WAIT],
-				       (uint64_t)wait);
-			pool__hist_add(&o->h[POOL_HIST_RUN], (uint64_t)run);
-			pool__hist_add(&o->h[POOL_HIST_SUBMIT],
-				       (uint64_t)wait + block);
-			if (panicked)
-				atomic_store_explicit(
-					&o->panicked,
-					atomic_load_explicit(
-						&o->panicked,
-						memory_order_relaxed) +
-						1,
-					memory_order_relaxed);
-		}
-	}
+	/* The hooks time every task; the histograms only the stamped ones. */
+	if (stamp)
+		record(self, stamp, wait, run, panicked);
 	if (p->hook_after) {
-		info.run_ns = run;
+		info.run_ns = (int64_t)run;
 		info.outcome =
 			panicked ? POOL_TASK_PANICKED : POOL_TASK_RETURNED;
 		p->hook_after(p->hook_ctx, &info);

@@ -10,7 +10,7 @@
  * thread-local `tls_frame` (pool__frame_cur). A worker runs its plain tasks
  * in one long-lived frame of its own, armed once and again after each
  * panic it catches (worker.c, worker_guarded); every other guarded call
- * (inline runs, sampled or hooked tasks, trampolines, deferred calls, the
+ * (inline runs, hooked tasks, trampolines, deferred calls, the
  * panic handler) gets a frame of its own from pool__run_guarded. pool_panic and
  * the signal handler record the panic in the innermost frame and siglongjmp to
  * it; the frame then runs its deferred calls (each in a frame of its own, so a

@@ -349,9 +349,9 @@ static inline void task_done(struct pool *p, struct pool_shard *self,
 		memory_order_release);
 }
 
-/* A task of an internal kind, sampled, or with hooks, or one run by a
- * helping wait: a guard of its own (pool__run_guarded, through the
- * observation path). */
+/* A task of an internal kind, or with hooks, or one run by a helping
+ * wait: a guard of its own (pool__run_guarded, through the observation
+ * path). */
 static void run_task_(struct pool *p, struct pool_shard *self,
 		      struct pool_work *t, bool tagged, bool nested)
 {
@@ -380,17 +380,18 @@ struct worker_loop {
 	/* The long-lived guard plain tasks run in (lib/panic.c). */
 	struct pool_frame frame;
 	struct pool_work t; /* the task popped last */
+	uint64_t start;	    /* its start tick, if timed (lib/obs-inl.h) */
+	struct pool_obs_gap gap;
 	void *altstack;
 	unsigned spin_rounds; /* this worker's spin budget */
 	bool spinning;
 	bool tagged;
 };
 
-/* The common task: no marker function, not sampled, no hooks. */
+/* The common task: no marker function, no hooks (sampled or not). */
 static inline bool plain_task(const struct pool *p, const struct pool_work *t)
 {
-	return t->stamp == 0 && !p->hook_before && !p->hook_after &&
-	       t->fn != pool__submit_wait_trampoline &&
+	return !p->hooked && t->fn != pool__submit_wait_trampoline &&
 	       t->fn != pool__copy_trampoline &&
 	       t->fn != pool__itask_trampoline;
 }
@@ -400,17 +401,43 @@ static inline bool plain_task(const struct pool *p, const struct pool_work *t)
  * was armed by worker_guarded); a panic jumps there. The stores to
  * pool__frame_cur are thread-local: only this thread and its signal
  * handler read them.
+ *
+ * run_plain_timed: the same for a task with a stamp (sampled or blocked),
+ * timed around the call (lib/obs-inl.h); out of line, so that the common
+ * task pays one test of its stamp. Both return the task's end tick if it
+ * was timed, else 0 (prev_end: the previous task's, pool__obs_start).
  */
-static inline void run_plain(struct pool *p, struct pool_shard *self,
-			     struct worker_loop *w)
+static __attribute__((noinline)) uint64_t
+run_plain_timed(struct pool *p, struct pool_shard *self, struct worker_loop *w,
+		uint64_t prev_end)
+{
+	uint64_t stamp = w->t.stamp, end;
+	bool panicked = false;
+
+	w->start = pool__obs_start(stamp, prev_end, &w->gap);
+	pool__frame_cur = &w->frame;
+	w->t.fn(w->t.arg);
+	pool__frame_cur = NULL;
+	if (__builtin_expect(w->frame.ndefer != 0, 0))
+		panicked = pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
+	end = pool__obs_done(self, stamp, w->start, panicked);
+	task_done(p, self, w->tagged, false);
+	return end;
+}
+
+static inline uint64_t run_plain(struct pool *p, struct pool_shard *self,
+				 struct worker_loop *w, uint64_t prev_end)
 {
 	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
+	if (__builtin_expect(w->t.stamp != 0, 0))
+		return run_plain_timed(p, self, w, prev_end);
 	pool__frame_cur = &w->frame;
 	w->t.fn(w->t.arg);
 	pool__frame_cur = NULL;
 	if (__builtin_expect(w->frame.ndefer != 0, 0))
 		pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
 	task_done(p, self, w->tagged, false);
+	return 0;
 }
 
 /*
@@ -617,6 +644,9 @@ static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
 				    struct worker_loop *w)
 {
 	struct pool_ring *from;
+	/* The end tick of the task just run if it was timed, until the next
+	 * pop: a timed task taken at once starts from it (pool__obs_start). */
+	uint64_t prev_end = 0;
 
 	for (;;) {
 		int closed;
@@ -634,6 +664,7 @@ static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
 		 * set just now is seen at the next task at the latest. */
 		if (atomic_load_explicit(&p->paused, memory_order_relaxed)) {
 			pause_wait(p, &w->spinning);
+			prev_end = 0;
 			continue;
 		}
 		from = find_work(p, self, &w->t, &w->tagged);
@@ -660,12 +691,15 @@ static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
 				}
 			}
 			after_pop(p);
-			if (plain_task(p, &w->t))
-				run_plain(p, self, w);
-			else
+			if (plain_task(p, &w->t)) {
+				prev_end = run_plain(p, self, w, prev_end);
+			} else {
 				run_task(p, self, &w->t, w->tagged);
+				prev_end = 0;
+			}
 			continue;
 		}
+		prev_end = 0;
 		/* Acquire load of state above: a CLOSED state means every
 		 * push happened before it (grace period), so an empty scan
 		 * after it is final. */
@@ -725,6 +759,8 @@ worker_guarded(struct pool *p, struct pool_shard *self, struct worker_loop *w)
 {
 	if (sigsetjmp(w->frame.env, 0) != 0) {
 		pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
+		if (w->t.stamp)
+			pool__obs_done(self, w->t.stamp, w->start, true);
 		task_done(p, self, w->tagged, false);
 	}
 	return worker_loop(p, self, w);

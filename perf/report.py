@@ -100,7 +100,8 @@ def load(path, runs=None):
     with open(path) as f:
         doc = json.load(f)
     runs = {} if runs is None else runs
-    for b in doc.get("benchmarks", []):
+    # go_chan writes "benchmarks": null when --filter matched none of its rows.
+    for b in doc.get("benchmarks") or []:
         if b.get("run_type", "iteration") != "iteration":
             continue
         w, impl = split_name(b["name"])
@@ -364,6 +365,8 @@ def plot(runs, outdir):
               ("wake_latency", None, 1, "µs (log)")]
     for w, c, scale, ylabel in charts:
         impls = runs.get(w, {})
+        if not impls:
+            continue  # not run (perf/run --filter)
         dat = os.path.join(outdir, w + ".dat")
         with open(dat, "w") as f:
             for n, b in impls.items():

@@ -16,6 +16,18 @@
  * timed is the same on average). Counters (pool_stats) are exact whatever
  * the sampling.
  *
+ * Precision of a sample (docs/metrics.md, "What it costs"): times are
+ * cycle-counter differences (calibrated against CLOCK_MONOTONIC within
+ * 2e-3), read without fences, so each reading may be off by the few tens of
+ * ns the CPU reorders it by. A difference that reads negative (the counters
+ * of two CPUs disagree by up to about 100 ns) is recorded as 0. When a
+ * worker takes a timed task straight after another timed task (every task
+ * timed, under load), the clock is read once at that boundary: the new
+ * task's start is the previous task's end plus the worker's mean hand-off
+ * time (measured exactly on one such boundary in 8), so its queue wait and
+ * run time are each off by the hand-off's deviation from its mean (tens of
+ * ns), in opposite directions, without bias.
+ *
  * Buckets: values in nanoseconds. Bucket i holds the values v with
  * lower(i) < v <= upper(i) (bucket 0 holds 0 and 1); below 8 ns every
  * integer has its own bucket, above it every power of two is split into 8

@@ -407,6 +407,57 @@ TEST(metrics_block_time)
 	ASSERT_OK(pool_destroy(p));
 }
 
+/*
+ * Every task timed, one submit blocked: the block time goes to
+ * POOL_HIST_BLOCK, and its submit-to-start is block + queue wait, while
+ * the tasks that did not block have submit-to-start == queue wait (the
+ * library stores those once: lib/obs-inl.h). So the two histograms have the
+ * same count and their sums differ by exactly the block time.
+ */
+TEST(metrics_block_time_timed)
+{
+	pool_metrics_options_t m = mopts(1, 0);
+	pool_options_t o = test_opts(1, 1, 0);
+	pool_hist_t w, s, b, r;
+	struct bg_call bg;
+	int64_t held;
+	struct gate g;
+	double q;
+	pool_t *p;
+
+	o.metrics = &m;
+	gate_init(&g);
+	ASSERT_OK(pool_new(&p, &o));
+	test_fill_1x1(p, &g, task_spin, NULL);
+	bg_start(&bg, BG_SUBMIT, p, task_spin, NULL);
+	WAIT_UNTIL(pool_waiting(p) == 1);
+	held = test_now_ns();
+	busy_ns(MS(3));
+	held = test_now_ns() - held;
+	gate_open(&g);
+	ASSERT_OK(bg_join(&bg));
+	ASSERT_OK(pool_release_timeout(p, SEC(30)));
+	w = read_hist(p, POOL_HIST_QUEUE_WAIT);
+	s = read_hist(p, POOL_HIST_SUBMIT);
+	b = read_hist(p, POOL_HIST_BLOCK);
+	r = read_hist(p, POOL_HIST_RUN);
+	ASSERT_UEQ(b.count, 1);
+	ASSERT_UGE(b.sum_ns, (uint64_t)held * 7 / 8);
+	ASSERT_UEQ(w.count, 3);
+	ASSERT_UEQ(s.count, 3);
+	ASSERT_UEQ(r.count, 3);
+	ASSERT_UEQ(bucket_sum(&w), 3);
+	ASSERT_UEQ(bucket_sum(&s), 3);
+	ASSERT_UEQ(s.sum_ns, w.sum_ns + b.sum_ns);
+	/* The longest submit-to-start is at least the block. */
+	ASSERT_OK(pool_metrics_quantile(p, POOL_HIST_SUBMIT, 1, &q));
+	if (q * 1e9 < (double)held * 7 / 8)
+		FAIL("submit-to-start %.0f ns < block %lld ns", q * 1e9,
+		     (long long)held);
+	gate_destroy(&g);
+	ASSERT_OK(pool_destroy(p));
+}
+
 static void task_panic(void *arg)
 {
 	(void)arg;
@@ -437,6 +488,78 @@ TEST(metrics_panics_counted_apart)
 	ASSERT_UEQ(h.count, 3);
 	ASSERT_UEQ(h.panicked, 2);
 	ASSERT_UEQ(test_stats(p).panicked, 2);
+	ASSERT_OK(pool_destroy(p));
+}
+
+static void defer_panic(void *arg)
+{
+	(void)arg;
+	pool_panic(8, "in a deferred call");
+}
+
+static void defer_count(void *arg)
+{
+	atomic_fetch_add((atomic_int *)arg, 1);
+}
+
+/* A deferred call that panics makes its task a panicked one. */
+static void task_defer_panics(void *arg)
+{
+	(void)arg;
+	if (pool_defer(defer_panic, NULL) != 0)
+		FAIL("pool_defer");
+}
+
+/* A task that panics still runs its deferred calls. */
+static void task_panic_deferred(void *arg)
+{
+	if (pool_defer(defer_count, arg) != 0)
+		FAIL("pool_defer");
+	pool_panic(9, "after a defer");
+}
+
+static void task_busy_1ms(void *arg)
+{
+	(void)arg;
+	busy_ns(MS(1));
+}
+
+/*
+ * Timed tasks run in the worker's own frame (lib/worker.c, run_plain):
+ * their samples are recorded however they end (return, panic, a panic in a
+ * deferred call), with the outcome; the run time of a task that spun 1 ms
+ * after a panicking task is not shortened or lengthened by it.
+ */
+TEST(metrics_timed_panics_and_defers)
+{
+	pool_metrics_options_t m = mopts(1, 0);
+	pool_options_t o = test_opts(1, 0, 0);
+	atomic_int deferred = 0;
+	pool_hist_t h;
+	double q;
+	pool_t *p;
+
+	o.metrics = &m;
+	o.panic_handler = quiet_handler;
+	ASSERT_OK(pool_new(&p, &o));
+	ASSERT_OK(pool_submit(p, task_defer_panics, NULL));
+	ASSERT_OK(pool_submit(p, task_panic_deferred, &deferred));
+	ASSERT_OK(pool_submit(p, task_busy_1ms, NULL));
+	ASSERT_OK(pool_submit(p, task_panic_deferred, &deferred));
+	ASSERT_OK(pool_submit(p, task_spin, NULL));
+	ASSERT_OK(pool_release_timeout(p, SEC(30)));
+	h = read_hist(p, POOL_HIST_RUN);
+	ASSERT_UEQ(h.count, 5);
+	ASSERT_UEQ(h.panicked, 3);
+	ASSERT_UEQ(test_stats(p).panicked, 3);
+	ASSERT_EQ(atomic_load(&deferred), 2);
+	ASSERT_UEQ(read_hist(p, POOL_HIST_QUEUE_WAIT).count, 5);
+	/* The longest run is the 1 ms spin, within the buckets' 12.5%, and
+	 * no sample wrapped around into the last bucket. */
+	ASSERT_OK(pool_metrics_quantile(p, POOL_HIST_RUN, 1, &q));
+	if (q * 1e9 < (double)MS(1) * 7 / 8 || q > 1)
+		FAIL("longest run %.0f ns", q * 1e9);
+	ASSERT_UEQ(h.buckets[POOL_HIST_BUCKETS - 1], 0);
 	ASSERT_OK(pool_destroy(p));
 }
 
