@@ -154,11 +154,9 @@ struct pool_copy_cache {
 	/* Written under busy (relaxed), summed by pool_stats. */
 	_Atomic uint64_t allocs, frees;
 	/* Under busy: free small blocks (copy.c's magazine) and their
-	 * number; mags: whole magazines taken from the depot, used after
-	 * free_list. */
+	 * number. */
 	void *free_list;
 	uint32_t nfree;
-	void *mags;
 };
 
 struct pool {
@@ -281,15 +279,11 @@ struct pool {
 	/* Copies allocated / freed without a cache (every cache busy): RMW by
 	 * any thread, slow path only. */
 	_Atomic uint64_t copy_allocs, copy_frees;
-	/* The depot (copy.c): a stack of magazines of free small blocks,
-	 * handed from the caches that free (workers) to the caches that
-	 * allocate (submitters). Pushed one magazine at a time with a CAS
-	 * (release), taken whole with an exchange (acquire): no pop by CAS,
-	 * so no ABA. copy_depot_blocks: the blocks in it, a relaxed count
-	 * that bounds it (COPY_DEPOT_MAX). Own line: written once per
-	 * magazine by both sides. */
-	_Atomic(void *) copy_depot POOL_CACHE_ALIGNED;
-	_Atomic int64_t copy_depot_blocks;
+	/* Magazines of free small blocks handed from the caches that free
+	 * (workers) to the caches that allocate (submitters): each slot is
+	 * NULL or one magazine, filled by a CAS from NULL and emptied by an
+	 * exchange, once per magazine (copy.c). */
+	_Atomic(void *) copy_depot[POOL_COPY_CACHES];
 
 	/* LIFO idle-worker stack, guarded by idle_lock (leaf lock). */
 	pthread_mutex_t idle_lock;
