@@ -71,17 +71,26 @@ struct pool_multi {
 static _Thread_local struct {
 	const struct pool_multi *m;
 	uint32_t next;
+	uint32_t turn; /* picks so far: the ring hint of the load reading */
 } rr_tls;
 
-static uint32_t rr_next(struct pool_multi *m)
+/* The member index of this thread's next round-robin pick among n: the
+ * cursor is kept in [0, n) by a compare, not a division per submit. */
+static uint32_t rr_next(struct pool_multi *m, uint32_t n)
 {
+	uint32_t i;
+
 	if (rr_tls.m != m) {
 		rr_tls.m = m;
 		/* Relaxed: a starting point only; no data depends on it. */
 		rr_tls.next = atomic_fetch_add_explicit(&m->cursor, 1,
-							memory_order_relaxed);
+							memory_order_relaxed) %
+			      n;
 	}
-	return rr_tls.next++;
+	i = rr_tls.next < n ? rr_tls.next : 0;
+	rr_tls.next = i + 1;
+	rr_tls.turn++;
+	return i;
 }
 
 /* Call inside a read-side section. */
@@ -231,26 +240,27 @@ static int64_t member_load(pool_t *p, uint32_t hint)
  * Inside a read-side section: the index of the member with the lowest
  * load reading (pool__load_estimate: workers not parked plus one ring's
  * depth times the capacity, O(1) per member), scanning from `start` (so
- * ties go round-robin) and skipping `exclude` (may be NULL); -1 when
+ * ties go round-robin; `hint` picks the ring each reading samples) and
+ * skipping `exclude` (may be NULL); -1 when
  * nothing is left. Each member's reading is taken at some moment during
  * the scan, not all at one instant: see docs/multi.md for the races this
  * tolerates.
  */
 static int least_loaded(const struct multi_table *tb, uint32_t start,
-			const pool_t *exclude)
+			uint32_t hint, const pool_t *exclude)
 {
 	int64_t best_load = INT64_MAX;
 	int best = -1;
+	uint32_t n = (uint32_t)tb->n, i = start < n ? start : start % n;
 
-	for (int k = 0; k < tb->n; k++) {
-		int i = (int)((start + (uint32_t)k) % (uint32_t)tb->n);
+	for (uint32_t k = 0; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
 		int64_t load;
 
 		if (tb->members[i] == exclude)
 			continue;
-		load = member_load(tb->members[i], start);
+		load = member_load(tb->members[i], hint);
 		if (load < best_load) {
-			best = i;
+			best = (int)i;
 			best_load = load;
 			if (load <= 0)
 				break; /* nothing beats an idle member */
@@ -274,46 +284,55 @@ static int member_submit(pool_t *p, enum submit_mode mode, pool_task_fn fn,
 	}
 }
 
+/* Round-robin (ants): a member refused with POOL_EOVERLOAD; retry once on
+ * the least-loaded other member. Off the fast path. */
+static __attribute__((noinline)) int
+rr_retry(struct pool_multi *m, pool_t *p, uint32_t start, enum submit_mode mode,
+	 pool_task_fn fn, void *arg, int64_t timeout_ns, int r)
+{
+	const struct multi_table *tb;
+	pool_t *q = NULL;
+	int i;
+
+	pool__rcu_read_lock();
+	tb = table_get(m);
+	i = least_loaded(tb, start + 1, rr_tls.turn, p);
+	if (i >= 0)
+		q = tb->members[i];
+	pool__rcu_read_unlock();
+	if (!q)
+		return r;
+	return member_submit(q, mode, fn, arg, timeout_ns);
+}
+
 static int multi_submit(struct pool_multi *m, enum submit_mode mode,
 			pool_task_fn fn, void *arg, int64_t timeout_ns)
 {
 	const struct multi_table *tb;
-	pool_t *p, *q = NULL;
+	pool_t *p;
 	uint32_t start;
 	int r;
 
 	if (!m || !fn)
 		return POOL_EINVAL;
-	start = rr_next(m);
 	pool__rcu_read_lock();
 	tb = table_get(m);
+	start = rr_next(m, (uint32_t)tb->n);
 	/* Least-tasks reads every member's load on each submit: O(1) per
 	 * member (pool__load_estimate), so O(members), not O(capacity). */
 	if (m->strategy == POOL_LB_LEAST_TASKS)
-		p = tb->members[least_loaded(tb, start, NULL)];
+		p = tb->members[least_loaded(tb, start, rr_tls.turn, NULL)];
 	else
-		p = tb->members[start % (uint32_t)tb->n];
+		p = tb->members[start];
 	pool__rcu_read_unlock();
 
 	/* Outside the section: the submit may block (see the RCU rule). */
 	r = member_submit(p, mode, fn, arg, timeout_ns);
-	if (r != POOL_EOVERLOAD || m->strategy == POOL_LB_LEAST_TASKS)
+	if (__builtin_expect(r != POOL_EOVERLOAD, 1) ||
+	    m->strategy == POOL_LB_LEAST_TASKS)
 		return r;
-
-	/* Round-robin (ants): retry once on the least-loaded other member.
-	 * Least-tasks already chose the least-loaded member: no retry. */
-	pool__rcu_read_lock();
-	tb = table_get(m);
-	{
-		int i = least_loaded(tb, start + 1, p);
-
-		if (i >= 0)
-			q = tb->members[i];
-	}
-	pool__rcu_read_unlock();
-	if (!q)
-		return r;
-	return member_submit(q, mode, fn, arg, timeout_ns);
+	/* Least-tasks already chose the least-loaded member: no retry. */
+	return rr_retry(m, p, start, mode, fn, arg, timeout_ns, r);
 }
 
 int pool_multi_submit(pool_multi_t *m, pool_task_fn fn, void *arg)

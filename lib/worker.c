@@ -388,12 +388,44 @@ struct worker_loop {
 	bool tagged;
 };
 
-/* The common task: no marker function, no hooks (sampled or not). */
+/* The common tasks: a plain one or a copy (pool_submit_copy), no hooks
+ * (sampled or not: a stamped task is timed by run_plain_timed; a stamped
+ * copy takes run_task, which frees it after its own guard). */
 static inline bool plain_task(const struct pool *p, const struct pool_work *t)
 {
 	return !p->hooked && t->fn != pool__submit_wait_trampoline &&
-	       t->fn != pool__copy_trampoline &&
+	       (t->fn != pool__copy_trampoline || t->stamp == 0) &&
 	       t->fn != pool__itask_trampoline;
+}
+
+/* What a plain task runs, as the panic handler sees it: a copy's function
+ * and bytes, else the task itself. */
+static inline void plain_call(const struct pool_work *t, pool_task_fn *fn,
+			      void **arg)
+{
+	if (t->fn == pool__copy_trampoline) {
+		struct pool_copy *c = t->arg;
+
+		*fn = c->fn;
+		*arg = c->data;
+	} else {
+		*fn = t->fn;
+		*arg = t->arg;
+	}
+}
+
+/* After a plain task returned or jumped to the frame: deferred calls and
+ * the panic report (if any), then the copy's free (after the handler, which
+ * was shown its bytes), then the counts. */
+static inline void plain_end(struct pool *p, struct pool_shard *self,
+			     struct worker_loop *w, pool_task_fn fn, void *arg,
+			     bool jumped)
+{
+	if (jumped || __builtin_expect(w->frame.ndefer != 0, 0))
+		pool__frame_end(&w->frame, p, fn, arg);
+	if (w->t.fn == pool__copy_trampoline)
+		pool__copy_free(p, w->t.arg);
+	task_done(p, self, w->tagged, false);
 }
 
 /*
@@ -428,15 +460,17 @@ run_plain_timed(struct pool *p, struct pool_shard *self, struct worker_loop *w,
 static inline uint64_t run_plain(struct pool *p, struct pool_shard *self,
 				 struct worker_loop *w, uint64_t prev_end)
 {
+	pool_task_fn fn;
+	void *arg;
+
+	plain_call(&w->t, &fn, &arg);
 	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
 	if (__builtin_expect(w->t.stamp != 0, 0))
 		return run_plain_timed(p, self, w, prev_end);
 	pool__frame_cur = &w->frame;
-	w->t.fn(w->t.arg);
+	fn(arg);
 	pool__frame_cur = NULL;
-	if (__builtin_expect(w->frame.ndefer != 0, 0))
-		pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
-	task_done(p, self, w->tagged, false);
+	plain_end(p, self, w, fn, arg, false);
 	return 0;
 }
 
@@ -758,10 +792,18 @@ static __attribute__((noinline)) enum exit_reason
 worker_guarded(struct pool *p, struct pool_shard *self, struct worker_loop *w)
 {
 	if (sigsetjmp(w->frame.env, 0) != 0) {
-		pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
-		if (w->t.stamp)
+		pool_task_fn fn;
+		void *arg;
+
+		plain_call(&w->t, &fn, &arg);
+		if (w->t.stamp) {
+			/* A timed task (never a copy: plain_task). */
+			pool__frame_end(&w->frame, p, fn, arg);
 			pool__obs_done(self, w->t.stamp, w->start, true);
-		task_done(p, self, w->tagged, false);
+			task_done(p, self, w->tagged, false);
+		} else {
+			plain_end(p, self, w, fn, arg, true);
+		}
 	}
 	return worker_loop(p, self, w);
 }

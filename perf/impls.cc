@@ -696,8 +696,13 @@ class MultiImpl : public Impl
 	}
 	int start(const Config &c) override
 	{
-		pool_options_t o{};
-		o.size = sizeof(o);
+		// The members are configured as the `pool` row's pool is
+		// (PoolImpl::start: metrics off), so the comparison is the
+		// multi-pool against one pool, not sampled against unsampled.
+		pool_metrics_options_t m = POOL_METRICS_OPTIONS_INIT;
+		m.flags = POOL_METRICS_OFF;
+		pool_options_t o = POOL_OPTIONS_INIT;
+		o.metrics = &m;
 		o.capacity =
 			c.capacity / kMembers > 0 ? c.capacity / kMembers : 1;
 		o.ring_capacity = c.ring_capacity;

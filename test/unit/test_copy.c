@@ -263,6 +263,83 @@ TEST(copy_freed_after_panic)
 	ASSERT_OK(pool_destroy(p));
 }
 
+/*
+ * Copies run in the worker's long-lived guard frame (worker.c, run_plain),
+ * as plain tasks do: metrics off, so no task is sampled and every copy
+ * takes that path. A deferred call sees the copy's bytes (it runs before
+ * the copy is freed), after a return and after a panic; the panic handler
+ * is shown the copy's function and bytes; nothing is left allocated.
+ */
+static atomic_int deferred_ok, deferred_bad;
+
+static void defer_verify(void *arg)
+{
+	struct hdr h = verify(arg); /* the copy is still allocated */
+
+	if (h.idx < 200)
+		atomic_fetch_add(&deferred_ok, 1);
+	else
+		atomic_fetch_add(&deferred_bad, 1);
+}
+
+static void task_defer_then(void *arg)
+{
+	struct hdr h = verify(arg);
+
+	if (pool_defer(defer_verify, arg) != 0)
+		atomic_fetch_add(&deferred_bad, 1);
+	if (h.idx % 2)
+		pool_panicf((int)h.idx, "copy %u", h.idx);
+	atomic_fetch_add(&ran, 1);
+}
+
+static void copy_defer_handler(void *ctx, const pool_panic_info_t *in)
+{
+	struct copy_seen *s = ctx;
+	struct hdr h = verify(in->arg);
+
+	if (in->fn != task_defer_then || in->code != (int)h.idx ||
+	    h.idx % 2 != 1)
+		atomic_fetch_add(&s->bad, 1);
+	atomic_fetch_add(&s->calls, 1);
+}
+
+TEST(copy_in_worker_frame_defer_and_panic)
+{
+	pool_metrics_options_t m = POOL_METRICS_OPTIONS_INIT;
+	pool_options_t o = test_opts(2, 0, 0);
+	unsigned char buf[200];
+	struct copy_seen s = {0, 0};
+	pool_stats_t st;
+	pool_t *p;
+
+	m.flags = POOL_METRICS_OFF;
+	o.metrics = &m;
+	o.panic_handler = copy_defer_handler;
+	o.panic_ctx = &s;
+	atomic_store(&ran, 0);
+	ASSERT_OK(pool_new(&p, &o));
+	for (uint32_t i = 0; i < 200; i++) {
+		/* 16 to 165 bytes: small copies (header and payload in
+		 * 128 bytes: recycled blocks) and larger ones. */
+		fill(buf, 16 + i % 150, 1, i);
+		ASSERT_OK(pool_submit_copy(p, task_defer_then, buf,
+					   16 + i % 150));
+		memset(buf, 0, sizeof(buf));
+	}
+	ASSERT_OK(pool_release_timeout(p, SEC(30)));
+	ASSERT_EQ(atomic_load(&ran), 100);
+	ASSERT_EQ(atomic_load(&deferred_ok), 200);
+	ASSERT_EQ(atomic_load(&deferred_bad), 0);
+	ASSERT_EQ(atomic_load(&s.calls), 100);
+	ASSERT_EQ(atomic_load(&s.bad), 0);
+	st = test_stats(p);
+	ASSERT_UEQ(st.panicked, 100);
+	ASSERT_UEQ(st.completed, 200);
+	ASSERT_UEQ(st.copies_live, 0);
+	ASSERT_OK(pool_destroy(p));
+}
+
 /* Occupies the only worker until pool_stop took every queued task. */
 static void blocker(void *arg)
 {
