@@ -74,6 +74,20 @@ struct pool_ring {
 	/* Read-only after init. */
 	struct pool_slot *slots POOL_CACHE_ALIGNED;
 	uint64_t mask;
+	/* An overflow ring (index j >= pool.nbase, docs/design.md, "The idle
+	 * search"): the first ring of its group of 64, which holds the
+	 * group's summary word, and this ring's bit in it (1 << (j - nbase)
+	 * % 64). NULL and 0 for the nbase first rings. Set before the ring
+	 * is published (the seq_cst n store of vec_append), then read-only. */
+	struct pool_ring *group;
+	uint64_t bit;
+	/* Used in a group's first ring only: bit i set means overflow ring
+	 * (this ring's index + i) may hold tasks; clear means it holds none
+	 * at a fence, except inside a popper's clear->recheck window
+	 * (ring_untrack closes it with a hand-off). seq_cst RMWs by pushers
+	 * (ring_track) and poppers (ring_untrack) on empty<->non-empty
+	 * transitions only; seq_cst loads by every search. Own line. */
+	_Atomic uint64_t nonempty POOL_CACHE_ALIGNED;
 };
 
 /*
@@ -166,6 +180,9 @@ struct pool {
 	int64_t expiry_ns;
 	int max_blocking;
 	uint32_t ring_cap; /* slots per ring, a power of two */
+	/* Rings made by pool_new (min(capacity, CPUs)): scanned directly;
+	 * every ring added later is tracked by a summary bit (ring.group). */
+	uint32_t nbase;
 	size_t stack_size;
 	char name[64];
 	pool_log_fn logger;
@@ -505,6 +522,9 @@ long pool__test_alloc_calls(void);
 int pool__sem_queued(pool_sem_t *s);
 int pool__group_sleepers(pool_group_t *g);
 int pool__group_withdraw_lost(pool_group_t *g);
+/* worker.c: the summary bits set over p's overflow rings (a test hook in
+ * every flavour: it only reads). */
+unsigned pool__ring_bits(struct pool *p);
 
 /*
  * Test points: a test may install a hook that the library calls at these
@@ -533,6 +553,12 @@ enum pool_test_point {
 	/* A task end took a go's offer (group.c, take_offer) and is about
 	 * to store taken and look for the go's announcement. */
 	POOL_TP_GROUP_OFFER_TAKE = 7,
+	/* A worker found an overflow ring empty (its pop emptied it, or its
+	 * summary bit was set with nothing queued) and is about to clear the
+	 * bit, fence and re-check the ring (ring_untrack; no lock held, maybe
+	 * in RCU). A push from the hook lands before the clear: the window
+	 * the re-check closes. */
+	POOL_TP_RING_EMPTIED = 8,
 };
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);

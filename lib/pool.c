@@ -109,6 +109,8 @@ static int sets_init(struct pool *p, unsigned nrings)
 	atomic_init(&p->rings, r);
 	if (!t || !r)
 		return POOL_ENOMEM;
+	/* The base rings: scanned directly; later rings are tracked. */
+	p->nbase = nrings;
 	for (unsigned i = 0; i < nrings; i++) {
 		struct pool_ring *ring = pool__ring_new(p->ring_cap);
 
@@ -366,6 +368,19 @@ static __attribute__((noinline)) bool push_grow(struct pool *p, pool_task_fn fn,
 		if (n == seen) {
 			struct pool_ring *r = pool__ring_new(p->ring_cap);
 
+			/* An overflow ring (n >= nbase): its group's summary
+			 * word is in ring nbase + 64 * ((n - nbase) / 64),
+			 * appended before it (or this ring itself). Set
+			 * before the append publishes the ring. */
+			if (r) {
+				uint32_t t = n - p->nbase;
+				uint32_t first = n - t % 64;
+
+				r->group = first == n
+						   ? r
+						   : pool__ring_at(rv, first);
+				r->bit = (uint64_t)1 << (t % 64);
+			}
 			if (r && pool__vec_append(&p->rings, r) == 0) {
 				added = true;
 			} else {

@@ -10,6 +10,11 @@
  * the pool's queue bound (pool.c); ring_pop reports it (RING_POPPED_TAGGED)
  * so the worker releases the count when the task ends. Positions never
  * reach 2^62, so the bit is free; every comparison masks it.
+ *
+ * Tracked rings (docs/design.md, "The idle search"): a push into an overflow
+ * ring sets the ring's summary bit (ring_track, T2) before the pusher's S2
+ * fence; the pop side (ring_untrack, T3-T5) is in worker.c, where the
+ * hand-off is.
  */
 #ifndef POOL_RING_INL_H
 #define POOL_RING_INL_H
@@ -19,6 +24,27 @@
 #define RING_TAG ((uint64_t)1 << 63)
 /* ring_pop results. */
 enum { RING_EMPTY = 0, RING_POPPED = 1, RING_POPPED_TAGGED = 2 };
+
+/*
+ * T2: after a push into r, make sure r's summary bit is set (nothing for the
+ * nbase first rings). The load keeps a ring that stays non-empty from
+ * writing the shared word on every push. seq_cst load and RMW: pair with
+ * the popper's seq_cst fetch_and (T3) and its fence and recheck (T4): either
+ * this load follows the clear in the single order (we set the bit again),
+ * or it precedes it, and then so does our head CAS (T1), which the
+ * popper's recheck after its fence sees. Also read (seq_cst) by every
+ * search after its fence (P3, the hand-offs).
+ */
+static inline void ring_track(struct pool_ring *r)
+{
+	struct pool_ring *g = r->group;
+
+	if (__builtin_expect(g != NULL, 0) &&
+	    !(atomic_load_explicit(&g->nonempty, memory_order_seq_cst) &
+	      r->bit))
+		atomic_fetch_or_explicit(&g->nonempty, r->bit,
+					 memory_order_seq_cst);
+}
 
 /* stamp: the task's observation stamp (lib/obs-inl.h); tag: 0 or RING_TAG
  * (stored with the task, reported by ring_pop). */
@@ -38,10 +64,13 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg,
 		int64_t dif = (int64_t)(seq - 2 * pos);
 
 		if (dif == 0) {
-			/* Relaxed: the slot's seq, not head, publishes. */
+			/* The slot's seq, not head, publishes. seq_cst
+			 * (T1; the same locked instruction on x86): a
+			 * tracked ring's popper re-checks head after its
+			 * fence (ring_untrack). */
 			if (atomic_compare_exchange_weak_explicit(
 				    &r->head, &pos, pos + 1,
-				    memory_order_relaxed,
+				    memory_order_seq_cst,
 				    memory_order_relaxed)) {
 				s->fn = fn;
 				s->arg = arg;
@@ -51,6 +80,7 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg,
 				atomic_store_explicit(&s->seq,
 						      (2 * pos + 1) | tag,
 						      memory_order_release);
+				ring_track(r);
 				return true;
 			}
 		} else if (dif < 0) {
@@ -104,9 +134,10 @@ static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
 			}
 			return 0; /* full */
 		}
-		/* Relaxed: the slots' seq, not head, publishes. */
+		/* The slots' seq, not head, publishes; seq_cst: T1, as in
+		 * ring_push. */
 		if (atomic_compare_exchange_weak_explicit(
-			    &r->head, &pos, pos + k, memory_order_relaxed,
+			    &r->head, &pos, pos + k, memory_order_seq_cst,
 			    memory_order_relaxed))
 			break;
 	}
@@ -121,6 +152,7 @@ static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
 		atomic_store_explicit(&s->seq, (2 * (pos + i) + 1) | tag,
 				      memory_order_release);
 	}
+	ring_track(r);
 	return k;
 }
 

@@ -23,6 +23,9 @@ int pool__ring_init(struct pool_ring *r, uint32_t cap)
 		r->slots[i].stamp = 0;
 	}
 	r->mask = size - 1;
+	r->group = NULL;
+	r->bit = 0;
+	atomic_init(&r->nonempty, 0);
 	atomic_init(&r->head, 0);
 	atomic_init(&r->tail, 0);
 	return 0;

@@ -74,67 +74,217 @@ static uint64_t xorshift(uint64_t *x)
 }
 
 /*
- * Pop from our home ring, else steal one task from another ring. Returns the
- * ring the task came from, or NULL; *tagged: the task counts against the
- * queue bound.
+ * T3-T5 (docs/design.md, "The idle search"): overflow ring r looked empty
+ * (our pop emptied it, or its bit was set with nothing in it). Clear its
+ * summary bit, then re-check; if a push slipped in, set the bit again and
+ * hand off: a worker parking meanwhile may have read the bit while it was
+ * clear (its P4) and slept, and the fence makes its P1/P2 visible here, so
+ * pool__ensure_worker wakes it (the last-searcher argument). Caller: a
+ * worker, no lock held (rings are freed only by pool_destroy).
+ */
+static __attribute__((noinline)) void ring_untrack(struct pool *p,
+						   struct pool_ring *r)
+{
+	struct pool_ring *g = r->group;
+
+	pool__probe(POOL_TP_RING_EMPTIED, p);
+	/* T3. seq_cst: pairs with the pusher's seq_cst load and fetch_or of
+	 * the bit (ring_track, T2). */
+	atomic_fetch_and_explicit(&g->nonempty, ~r->bit, memory_order_seq_cst);
+	/* T4: pairs with the pusher's seq_cst head CAS (T1): a push whose
+	 * bit load came before our clear is seen by this recheck. */
+	atomic_thread_fence(memory_order_seq_cst);
+	if (ring_count(r) == 0)
+		return;
+	/* T5: seq_cst RMW, then the fence that orders the nspinning load
+	 * after every P3 that precedes it (a parker that read our clear). */
+	atomic_fetch_or_explicit(&g->nonempty, r->bit, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);
+	if (atomic_load_explicit(&p->nspinning, memory_order_relaxed) == 0)
+		pool__ensure_worker(p, POOL_SPAWN_ANY);
+}
+
+/* ring_pop, and for an overflow ring left empty by the pop, ring_untrack.
+ * (Rings are freed only by pool_destroy: no read-side section needed.) */
+static inline int pop_tracked(struct pool *p, struct pool_ring *r,
+			      struct pool_work *t)
+{
+	int got = ring_pop(r, t);
+
+	if (__builtin_expect(r->group != NULL, 0) && got != RING_EMPTY &&
+	    ring_count(r) == 0)
+		ring_untrack(p, r);
+	return got;
+}
+
+static inline void count_stolen(struct pool_shard *self)
+{
+	atomic_store_explicit(
+		&self->stolen,
+		atomic_load_explicit(&self->stolen, memory_order_relaxed) + 1,
+		memory_order_relaxed);
+}
+
+/* The number of base rings among the n published ones. */
+static inline uint32_t base_rings(const struct pool *p, uint32_t n)
+{
+	return p->nbase < n ? p->nbase : n;
+}
+
+/*
+ * Steal one task from the overflow rings whose summary bit is set, from a
+ * random group and a random bit rotation (so thieves spread). A set bit on
+ * an empty ring is cleaned (ring_untrack). Returns the ring or NULL.
+ */
+static struct pool_ring *steal_tracked(struct pool *p, struct pool_shard *self,
+				       struct pool_vec *rv, uint32_t nb,
+				       uint32_t n, uint64_t rnd,
+				       struct pool_work *t, bool *tagged)
+{
+	uint32_t ng = (n - nb + 63) / 64;
+	uint32_t g = (uint32_t)((rnd >> 32) % ng);
+	unsigned rot = (unsigned)(rnd >> 16) & 63;
+
+	for (uint32_t k = 0; k < ng; k++, g = g + 1 == ng ? 0 : g + 1) {
+		uint32_t first = nb + 64 * g;
+		/* seq_cst: pairs with the RMWs of ring_track and
+		 * ring_untrack (the P4 argument, docs/design.md). */
+		uint64_t w = atomic_load_explicit(
+			&pool__ring_at(rv, first)->nonempty,
+			memory_order_seq_cst);
+
+		/* Rotate right by rot: bit b of w is ring first+(b+rot)%64. */
+		w = rot ? (w >> rot) | (w << (64 - rot)) : w;
+		while (w) {
+			unsigned b = ((unsigned)__builtin_ctzll(w) + rot) & 63;
+			uint32_t j = first + b;
+			struct pool_ring *ring;
+			int r;
+
+			w &= w - 1;
+			if (j >= n)
+				continue; /* appended after our load of n */
+			ring = pool__ring_at(rv, j);
+			r = pop_tracked(p, ring, t);
+			if (r != RING_EMPTY) {
+				*tagged = r == RING_POPPED_TAGGED;
+				if (ring != self->home)
+					count_stolen(self);
+				return ring;
+			}
+			/* A stale bit (ring_count 0; not a push still being
+			 * published): clean it. */
+			if (ring_count(ring) == 0)
+				ring_untrack(p, ring);
+		}
+	}
+	return NULL;
+}
+
+/*
+ * Pop from our home ring, else steal one task from another ring: the base
+ * rings from a random start, then the overflow rings whose summary bit is
+ * set. Returns the ring the task came from, or NULL; *tagged: the task
+ * counts against the queue bound.
  */
 static struct pool_ring *find_work(struct pool *p, struct pool_shard *self,
 				   struct pool_work *t, bool *tagged)
 {
 	struct pool_ring *from = NULL;
 	struct pool_vec *rv;
-	int r = ring_pop(self->home, t);
-	uint32_t n;
+	int r;
+	uint32_t n, nb;
+	uint64_t rnd;
 
+	r = pop_tracked(p, self->home, t);
 	if (r != RING_EMPTY) {
 		*tagged = r == RING_POPPED_TAGGED;
 		return self->home;
 	}
 	pool__rcu_read_lock();
 	rv = pool__vec_load(&p->rings, &n);
-	if (n > 1) {
-		unsigned start = (unsigned)(xorshift(&self->rng) % n);
+	if (n <= 1)
+		goto out;
+	nb = base_rings(p, n);
+	rnd = xorshift(&self->rng);
+	if (nb > 0) {
+		unsigned start = (unsigned)(rnd % nb);
 
-		for (unsigned i = 0; i < n; i++) {
+		for (unsigned i = 0; i < nb; i++) {
 			struct pool_ring *ring =
-				pool__ring_at(rv, (start + i) % n);
+				pool__ring_at(rv, (start + i) % nb);
 
 			if (ring != self->home &&
 			    (r = ring_pop(ring, t)) != RING_EMPTY) {
 				*tagged = r == RING_POPPED_TAGGED;
-				atomic_store_explicit(
-					&self->stolen,
-					atomic_load_explicit(
-						&self->stolen,
-						memory_order_relaxed) +
-						1,
-					memory_order_relaxed);
+				count_stolen(self);
 				from = ring;
-				break;
+				goto out;
 			}
 		}
 	}
+	if (n > nb)
+		from = steal_tracked(p, self, rv, nb, n, rnd, t, tagged);
+out:
 	pool__rcu_read_unlock();
 	return from;
 }
 
-/* Any ring claimed by a push and not yet by a pop (for rescans). */
+/*
+ * Any ring claimed by a push and not yet by a pop (for rescans): a base
+ * ring with ring_count != 0, or a set summary bit whose ring has
+ * ring_count != 0 (a stale bit does not count, so it cannot keep workers
+ * from parking). Reads only; cleaning is find_work's.
+ */
 bool pool__has_work(struct pool *p)
 {
 	struct pool_vec *rv;
 	bool any = false;
-	uint32_t n;
+	uint32_t n, nb;
 
 	pool__rcu_read_lock();
 	rv = pool__vec_load(&p->rings, &n);
-	for (uint32_t i = 0; i < n && !any; i++)
+	nb = base_rings(p, n);
+	for (uint32_t i = 0; i < nb && !any; i++)
 		any = ring_count(pool__ring_at(rv, i)) != 0;
+	for (uint32_t first = nb; first < n && !any; first += 64) {
+		/* seq_cst: as in steal_tracked. */
+		uint64_t w = atomic_load_explicit(
+			&pool__ring_at(rv, first)->nonempty,
+			memory_order_seq_cst);
+
+		while (w && !any) {
+			uint32_t j = first + (uint32_t)__builtin_ctzll(w);
+
+			w &= w - 1;
+			any = j < n && ring_count(pool__ring_at(rv, j)) != 0;
+		}
+	}
 	pool__rcu_read_unlock();
 	return any;
 }
 
+unsigned pool__ring_bits(struct pool *p)
+{
+	struct pool_vec *rv;
+	unsigned bits = 0;
+	uint32_t n;
+
+	pool__rcu_read_lock();
+	rv = pool__vec_load(&p->rings, &n);
+	for (uint32_t first = base_rings(p, n); first < n; first += 64)
+		bits += (unsigned)__builtin_popcountll(atomic_load_explicit(
+			&pool__ring_at(rv, first)->nonempty,
+			memory_order_seq_cst));
+	pool__rcu_read_unlock();
+	return bits;
+}
+
 /* Pop one task from any ring (pool_stop's discard pass); a task counted
- * against the queue bound is released here. */
+ * against the queue bound is released here. Reads every ring directly and
+ * clears no summary bit (a bit left set on an emptied ring is stale, which
+ * the rule allows: docs/design.md, "The idle search"), so the discard pass
+ * never starts a worker. */
 bool pool__pop_any(struct pool *p, struct pool_task *t)
 {
 	struct pool_work w;

@@ -22,6 +22,9 @@
  *   NGATE   gate tasks (ids < NGATE): each waits until all NGATE started,
  *           so they must run at the same time (a queued task must not wait
  *           behind a running one while a worker idles)   default 2
+ *   GATE_LAST  the gate tasks are the last NGATE ids instead of the first
+ *           (with NP=1: a plain task runs first, so a worker pops a gate
+ *           task as a non-searcher)
  *   TUNE    a tuner shrinks the pool to 1 (pool_tune; surplus retires)
  *   TUNE_GROW  ... and then grows it back to NW
  *   EXPIRY  parked workers may expire (otherwise POOL_DISABLE_PURGE), at
@@ -40,6 +43,20 @@
  *                    counts the new thread as a searcher while it runs
  *                    worker_init, and a refusing init gives up without a
  *                    hand-off (issue 9, defect 3)
+ *
+ *   TRACK   the rings are tracked ("overflow") rings: a summary bit per ring
+ *           (docs/design.md, "The idle search"): a push into a ring whose
+ *           bit is clear sets it; a pop that leaves its ring empty clears
+ *           it, re-checks the ring and, if a push slipped in, sets it again
+ *           and hands off (wakes or starts a worker when none searches); a
+ *           searcher cleans a bit set on an empty ring the same way;
+ *           has_work, the steal and the P4 rescan read a ring other than the
+ *           worker's own only through its bit. A push starts at any ring
+ *           of the first cap (push_any's per-thread cursor may point
+ *           anywhere), not at the producer's cursor + 1
+ *   BUG_NO_RECHECK  (with TRACK) the pop clears the bit without the re-check
+ *   BUG_NO_RECHECK_HANDOFF  (with TRACK) the re-check sets the bit again but
+ *           does not hand off
  *
  *   INIT    each new thread runs worker_init, which may refuse (at most
  *           MAXREFUSE times in a run, default 1): the thread counts in
@@ -77,6 +94,11 @@
 #ifndef NGATE
 #define NGATE 2
 #endif
+#ifdef GATE_LAST
+#define IS_GATE(x) ((x) >= NT - NGATE)
+#else
+#define IS_GATE(x) ((x) < NGATE)
+#endif
 
 /* Thread slots: a spawned thread may still be exiting (shard already
  * released) while a new one runs on the same shard. */
@@ -102,6 +124,9 @@ byte seq[NW * RING];
 byte sid[NW * RING];	/* task id in the slot */
 byte rhead[NW];		/* ring.head: next push position */
 byte rtail[NW];		/* ring.tail: next pop position */
+#ifdef TRACK
+bool rbit[NW];		/* the ring's bit in its summary word (may hold tasks) */
+#endif
 
 byte state = ST_OPEN;	/* pool.state */
 byte cap = NW;		/* pool.cap */
@@ -154,7 +179,13 @@ inline has_work(hw_res, hw_i)
 	hw_i = 0;
 	do
 	:: hw_i < NW && !hw_res ->
+#ifdef TRACK
+		/* a set bit whose ring holds tasks (a stale bit does not
+		 * count: it must not keep workers from parking) */
+		hw_res = (rbit[hw_i] && ring_count(hw_i) != 0);
+#else
 		hw_res = (ring_count(hw_i) != 0);
+#endif
 		hw_i++
 	:: else -> break
 	od;
@@ -273,6 +304,32 @@ inline ensure_worker(ew_any, ew_woke, ew_ok, ew_s, ew_t)
 	ew_ok = false
 }
 
+#ifdef TRACK
+/* ring_untrack (lib/worker.c): ring ut_r looked empty (a pop emptied it, or
+ * a searcher found its bit set and the ring empty). Clear the bit
+ * (fetch_and), fence, re-check the ring; if a push slipped in, set the bit
+ * again and hand off: a parking worker's P4 may have read the bit while it
+ * was clear, and the fence makes its P2 visible here. */
+inline untrack(ut_r, ut_woke, ut_ok, ut_s, ut_t)
+{
+	rbit[ut_r] = false;
+#ifndef BUG_NO_RECHECK
+	if
+	:: ring_count(ut_r) != 0 ->
+		rbit[ut_r] = true;
+#ifndef BUG_NO_RECHECK_HANDOFF
+		/* fence; nspinning == 0 -> ensure_worker */
+		if
+		:: nspinning == 0 -> ensure_worker(true, ut_woke, ut_ok, ut_s, ut_t)
+		:: else -> skip
+		fi
+#endif
+	:: else -> skip
+	fi
+#endif
+}
+#endif
+
 /* pool__space_signal. */
 /* pool__discard_stranded: while no worker is alive, pop and report each
  * queued task (one pop per step, as pool__pop_any). */
@@ -295,7 +352,7 @@ inline discard_stranded(ds_i, ds_pos, ds_got)
 					ds_pos = ds_i * RING + rtail[ds_i] % RING;
 					disc[sid[ds_pos]]++;
 					if
-					:: sid[ds_pos] < NGATE -> grejected++
+					:: IS_GATE(sid[ds_pos]) -> grejected++
 					:: else -> skip
 					fi;
 					ndisc++;
@@ -339,11 +396,20 @@ inline try_push(tp_id, tp_cur, tp_pushed, tp_closed, tp_c, tp_k, tp_pos, tp_any,
 #ifdef BUG_NO_FENCE_ORDER
 		tp_any = (nspinning == 0);
 #endif
+#ifdef TRACK
+		/* Start at any of the first cap rings. */
+		tp_c = 0;
+		do
+		:: tp_c + 1 < cap -> tp_c++
+		:: true -> break
+		od;
+#else
 		tp_c = tp_cur + 1;
 		if
 		:: tp_c >= cap -> tp_c = 0
 		:: else -> skip
 		fi;
+#endif
 		tp_k = 0;
 		do
 		:: tp_k < cap && !tp_pushed ->
@@ -383,6 +449,14 @@ inline try_push(tp_id, tp_cur, tp_pushed, tp_closed, tp_c, tp_k, tp_pos, tp_any,
 			};
 			if
 			:: tp_pushed ->
+#endif
+#ifdef TRACK
+				/* ring_track: load the bit (seq_cst), then
+				 * fetch_or if it was clear; before S2. */
+				if
+				:: !rbit[tp_c] -> rbit[tp_c] = true
+				:: else -> skip
+				fi;
 #endif
 				tp_cur = tp_c
 			:: else ->
@@ -461,7 +535,7 @@ proctype producer(byte first)
 		:: else -> skip
 		fi;
 		if
-		:: closed && id < NGATE -> grejected++
+		:: closed && IS_GATE(id) -> grejected++
 		:: else -> skip
 		fi;
 		pushed = false;
@@ -565,7 +639,13 @@ loop:
 			j = (s + i) % NW;
 			pos = rtail[j];
 			if
+#ifdef TRACK
+			/* another ring: only through its bit */
+			:: (i == 0 || rbit[j]) &&
+			   seq[j * RING + pos % RING] == 2 * pos + 1 ->
+#else
 			:: seq[j * RING + pos % RING] == 2 * pos + 1 ->
+#endif
 				id = sid[j * RING + pos % RING];
 				rtail[j]++;
 #ifndef SPLIT_RING
@@ -580,6 +660,30 @@ loop:
 	:: else -> break
 	od;
 	i = 0;
+#ifdef TRACK
+	if
+	:: from < NW ->
+		/* The pop may have emptied the ring: load head (relaxed;
+		 * tail is ours), untrack if it equals tail. */
+		if
+		:: rhead[from] == rtail[from] -> untrack(from, woke, ok, j, i)
+		:: else -> skip
+		fi
+	:: else ->
+		/* Nothing found: clean a stale bit (set, ring empty) of the
+		 * next ring, as find_work does when a set bit's pop finds
+		 * the ring empty (ring_count 0). */
+		if
+		:: rbit[(s + 1) % NW] && ring_count((s + 1) % NW) == 0 ->
+			untrack((s + 1) % NW, woke, ok, j, i)
+		:: else -> skip
+		fi
+	fi;
+	woke = false;
+	ok = false;
+	j = 0;
+	i = 0;
+#endif
 	if
 	:: from < NW ->
 #ifdef SPLIT_RING
@@ -630,12 +734,13 @@ loop:
 			runs[id]++;
 			assert(runs[id] + disc[id] == 1); /* once, never also discarded */
 			if
-			:: id < NGATE -> gstarted++
-			:: else -> ran++; id = NT
+			:: IS_GATE(id) -> gstarted++; last = true
+			:: else -> ran++
 			fi
 		};
 		if
-		:: id < NGATE ->
+		:: last ->
+			last = false;
 			/* A gate task: waits until every gate task started
 			 * (or was rejected, or a shrink made it legal to run
 			 * them one at a time). */

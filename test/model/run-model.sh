@@ -20,8 +20,15 @@
 #   init_exhausted  the same with refusals past POOL_INIT_RETRIES: a
 #             refusal only wakes a parked worker or discards (no gate
 #             tasks: running below capacity is then the documented cost)
+#   track     safety with tracked rings (-DTRACK): the summary bits of
+#             the idle search (docs/design.md, "The idle search")
+#   track_late  the same with one producer and the gate tasks last
+#             (-DGATE_LAST, 3 tasks): a worker pops a gate task as a
+#             non-searcher, so only the untrack hand-off can wake a worker
+#             that parked in the popper's clear->recheck window
+#   track_liveness  liveness with tracked rings
 #   bug_no_rescan, bug_no_research, bug_no_handoff, bug_no_fence_order,
-#   bug_init_spinning:
+#   bug_init_spinning, bug_no_recheck, bug_no_recheck_handoff:
 #             seeded bugs; each must FAIL (the checker catches it)
 # --large: bigger settings (3 tasks instead of 2, etc.); minutes and GBs.
 #
@@ -44,7 +51,8 @@ configs=("$@")
 [ ${#configs[@]} -eq 0 ] &&
 	configs=(safety tune expiry liveness init init_exhausted bug_no_rescan
 		bug_no_research bug_no_handoff bug_no_fence_order
-		bug_init_spinning)
+		bug_init_spinning track track_late track_liveness
+		bug_no_recheck bug_no_recheck_handoff)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pool-model.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -124,6 +132,11 @@ for c in "${configs[@]}"; do
 		init) a=(pass safety -DNT=2 -DNP=1 -DINIT) ;;
 		init_exhausted) a=(pass safety -DNT=2 -DNP=1 -DNGATE=1 -DINIT -DMAXREFUSE=1 -DKRETRY=1) ;;
 		bug_init_spinning) a=(fail safety -DNT=2 -DNP=1 -DINIT -DBUG_INIT_SPINNING) ;;
+		track) a=(pass safety -DNT=2 -DTRACK) ;;
+		track_late) a=(pass safety -DNT=3 -DNP=1 -DGATE_LAST -DTRACK) ;;
+		track_liveness) a=(pass np -DNT=1 -DNGATE=1 -DTRACK) ;;
+		bug_no_recheck) a=(fail safety -DNT=3 -DNP=1 -DGATE_LAST -DTRACK -DBUG_NO_RECHECK) ;;
+		bug_no_recheck_handoff) a=(fail safety -DNT=3 -DNP=1 -DGATE_LAST -DTRACK -DBUG_NO_RECHECK_HANDOFF) ;;
 		*) echo "unknown config: $c" >&2; exit 2 ;;
 		esac
 	fi

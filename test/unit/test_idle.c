@@ -1,0 +1,176 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The idle search over tracked rings (issue 15 step C, docs/design.md "The
+ * idle search: summary bits over the overflow rings"). Rings added after
+ * pool_new (overflow rings) are found through a summary bit per ring; a pop
+ * that empties one clears its bit, re-checks the ring and sets the bit again
+ * if a push slipped in. The race cases run the other party at the test
+ * point POOL_TP_RING_EMPTIED (lib/internal.h), in the popper's thread
+ * before its clear; pool__ring_bits reads the bits.
+ *
+ * Every pool here has capacity 1 at pool_new, so it has one base ring on
+ * any machine (min(capacity, CPUs)), and is tuned up afterwards: every
+ * ring a submitter adds is tracked.
+ */
+#include "test.h"
+
+struct pool;
+typedef void (*pool_test_hook_fn)(int point, struct pool *p);
+void pool__test_set_hook(pool_test_hook_fn fn);
+unsigned pool__ring_bits(struct pool *p);
+enum { POOL_TP_RING_EMPTIED = 7 };
+
+/* Atomics: the hook runs on a worker thread, and the hook pointer itself
+ * is published relaxed (failpoint.c). */
+static _Atomic(pool_t *) hook_pool;
+static _Atomic(struct counter *) hook_counter;
+static atomic_int hook_fired;
+static atomic_int hook_rc[2];
+
+/* In the popper's thread, before it clears the bit of the ring it emptied:
+ * push one task into its home ring 0 (empty), then one more: ring 0 is
+ * full, so it goes into the emptied overflow ring, whose bit is still set,
+ * so the push does not set it. Then the popper clears the bit with a task
+ * queued: only its re-check can set it again. */
+static void emptied_hook(int point, struct pool *p)
+{
+	pool_t *hp = atomic_load(&hook_pool);
+	struct counter *hc = atomic_load(&hook_counter);
+
+	if (point != POOL_TP_RING_EMPTIED || p != hp ||
+	    atomic_exchange(&hook_fired, 1))
+		return;
+	atomic_store(&hook_rc[0], pool_try_submit(hp, task_count, hc));
+	atomic_store(&hook_rc[1], pool_try_submit(hp, task_count, hc));
+}
+
+static atomic_uint bits_seen;
+static atomic_int bits_recorded;
+
+/* The popped task: runs after the popper's re-check. */
+static void task_record_bits(void *arg)
+{
+	atomic_store(&bits_seen, pool__ring_bits(arg));
+	atomic_store(&bits_recorded, 1);
+}
+
+/*
+ * A push lands in the popper's window (after it saw the ring empty, before
+ * its clear): the re-check sets the bit again, so the task is found and
+ * runs. Without the re-check (BUG_NO_RECHECK in the model) the bit stays
+ * clear, the only free worker parks and the task is never run.
+ */
+TEST(push_in_untrack_window_runs)
+{
+	pool_options_t o = test_opts(1, 1, POOL_DISABLE_PURGE);
+	struct counter c;
+	struct gate g;
+	pool_t *p;
+
+	counter_init(&c);
+	gate_init(&g);
+	ASSERT_OK(pool_new(&p, &o));
+	/* Worker 0 runs the gate task (ring 0, then blocked). */
+	ASSERT_OK(pool_submit(p, task_gate, &g));
+	gate_wait_entered(&g, 1);
+	/* A task in ring 0; tune to 2 starts worker Q (home ring 0, the only
+	 * ring), which runs it and parks. */
+	ASSERT_OK(pool_submit(p, task_count, &c));
+	ASSERT_OK(pool_tune(p, 2));
+	counter_wait(&c, 1);
+	WAIT_UNTIL(test_stats(p).idle == 1);
+	/* Paused: Q wakes for the next submit but takes nothing. F1 fills
+	 * ring 0, X makes overflow ring 1 (bit set). */
+	ASSERT_OK(pool_pause(p));
+	ASSERT_OK(pool_submit(p, task_count, &c));
+	ASSERT_OK(pool_submit(p, task_record_bits, p));
+	ASSERT_EQ(test_stats(p).queued, 2);
+	ASSERT_EQ(pool__ring_bits(p), 1);
+	atomic_store(&hook_counter, &c);
+	atomic_store(&hook_fired, 0);
+	atomic_store(&hook_pool, p);
+	pool__test_set_hook(emptied_hook);
+	/* Q pops F1 (home), then steals X through ring 1's bit, emptying
+	 * ring 1: the hook runs. */
+	pool_resume(p);
+	WAIT_UNTIL(atomic_load(&bits_recorded));
+	pool__test_set_hook(NULL);
+	ASSERT_EQ(atomic_load(&hook_fired), 1);
+	ASSERT_OK(atomic_load(&hook_rc[0]));
+	ASSERT_OK(atomic_load(&hook_rc[1]));
+	/* X ran after Q's re-check, before Q looked again: ring 1 holds the
+	 * hook's second task and its bit is set again. */
+	ASSERT_EQ(atomic_load(&bits_seen), 1);
+	/* F1 and both hook tasks ran (the worker in the gate is busy). */
+	counter_wait(&c, 4);
+	WAIT_UNTIL(test_stats(p).idle == 1 && pool__ring_bits(p) == 0);
+	gate_open(&g);
+	ASSERT_OK(pool_destroy(p));
+	ASSERT_EQ(counter_get(&c), 4);
+	gate_destroy(&g);
+	counter_destroy(&c);
+}
+
+static atomic_int discarded;
+
+static void count_discard(pool_task_fn fn, void *arg, void *ctx)
+{
+	(void)fn;
+	(void)arg;
+	(void)ctx;
+	atomic_fetch_add(&discarded, 1);
+}
+
+/*
+ * Stale bits (set, ring empty) are allowed and cleaned by the next search:
+ * pool_stop's discard pass empties overflow rings and clears no bit (it
+ * never hands off). With every worker held in a gate task the bits stay
+ * stale; once the workers are let go, each one's last search finds the set
+ * bits on empty rings and cleans them. After pool_reboot the pool runs
+ * tasks in every ring and its workers park with no bit left set.
+ */
+TEST(stale_bits_cleaned_then_park)
+{
+	pool_options_t o = test_opts(1, 1, POOL_DISABLE_PURGE);
+	struct bg_call stop = {.on_discard = count_discard};
+	struct counter c;
+	struct gate g;
+	pool_t *p;
+
+	counter_init(&c);
+	gate_init(&g);
+	ASSERT_OK(pool_new(&p, &o));
+	ASSERT_OK(pool_tune(p, 3));
+	/* Three workers held in the gate (each gate task in ring 0). */
+	for (int i = 0; i < 3; i++) {
+		ASSERT_OK(pool_submit(p, task_gate, &g));
+		gate_wait_entered(&g, i + 1);
+	}
+	/* One task in ring 0, one in each added ring 1 and 2 (one slot
+	 * each): both overflow rings tracked. */
+	for (int i = 0; i < 3; i++)
+		ASSERT_OK(pool_submit(p, task_count, &c));
+	ASSERT_EQ(test_stats(p).queued, 3);
+	ASSERT_EQ(pool__ring_bits(p), 2);
+	bg_start(&stop, BG_STOP, p, NULL, NULL);
+	WAIT_UNTIL(atomic_load(&discarded) == 3);
+	ASSERT_EQ(test_stats(p).queued, 0);
+	ASSERT_EQ(pool__ring_bits(p), 2); /* stale: nobody searched */
+	gate_open(&g);
+	ASSERT_OK(bg_join(&stop));
+	ASSERT_EQ(pool__ring_bits(p), 0); /* the exiting searches */
+	ASSERT_OK(pool_reboot(p));
+	ASSERT_OK(pool_pause(p));
+	for (int i = 0; i < 3; i++)
+		ASSERT_OK(pool_submit(p, task_count, &c));
+	ASSERT_EQ(pool__ring_bits(p), 2);
+	pool_resume(p);
+	counter_wait(&c, 3);
+	WAIT_UNTIL(test_stats(p).idle == test_stats(p).workers &&
+		   pool__ring_bits(p) == 0);
+	ASSERT_OK(pool_destroy(p));
+	ASSERT_EQ(counter_get(&c), 3);
+	ASSERT_EQ(atomic_load(&discarded), 3);
+	gate_destroy(&g);
+	counter_destroy(&c);
+}
