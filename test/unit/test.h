@@ -454,4 +454,20 @@ static inline void test_fill_1x1(pool_t *p, struct gate *g, pool_task_fn fn,
 	ASSERT_EQ(pool_running(p), 1);
 }
 
+/*
+ * The library's test points (enum pool_test_point in lib/internal.h, which
+ * tests do not include): one copy here, kept equal to it, for the tests
+ * that install a hook with pool__test_set_hook.
+ */
+enum {
+	POOL_TP_BATCH_KICK = 1,
+	POOL_TP_FIRST_WORKER_VERDICT = 2,
+	POOL_TP_SUBMIT_RELEASED = 3,
+	POOL_TP_DESTROY_HOLDS = 4,
+	POOL_TP_RING_ADDED = 5,
+	POOL_TP_GROUP_SLEEP = 6,
+	POOL_TP_GROUP_OFFER_TAKE = 7,
+	POOL_TP_RING_EMPTIED = 8,
+};
+
 #endif /* POOL_TEST_H */

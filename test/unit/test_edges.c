@@ -24,12 +24,6 @@ struct pool;
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);
 void pool__test_fail_after(long k);
-enum {
-	POOL_TP_BATCH_KICK = 1,
-	POOL_TP_FIRST_WORKER_VERDICT = 2,
-	POOL_TP_SUBMIT_RELEASED = 3,
-	POOL_TP_DESTROY_HOLDS = 4,
-};
 
 /* A worker_init / worker_fini pair driven by the test. */
 struct ectx {

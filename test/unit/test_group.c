@@ -657,7 +657,6 @@ TEST(wait_idle_waits_for_queued_and_running)
 struct pool;
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);
-#define POOL_TP_GROUP_SLEEP 6
 
 static pool_ctx_t *sleep_cancel_ctx;
 static atomic_int sleep_hook_calls;
@@ -706,7 +705,6 @@ TEST(group_go_ctx_cancel_just_before_sleep)
  * announcement; the go announces and then looks at `taken`. Each case
  * fixes one interleaving of that pair with a test point.
  */
-#define POOL_TP_GROUP_OFFER_TAKE 7
 int pool__group_withdraw_lost(pool_group_t *g);
 
 static pool_group_t *offer_group;

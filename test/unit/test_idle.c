@@ -18,7 +18,6 @@ struct pool;
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);
 unsigned pool__ring_bits(struct pool *p);
-enum { POOL_TP_RING_EMPTIED = 7 };
 
 /* Atomics: the hook runs on a worker thread, and the hook pointer itself
  * is published relaxed (failpoint.c). */

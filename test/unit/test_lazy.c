@@ -16,7 +16,6 @@
 struct pool;
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);
-enum { POOL_TP_RING_ADDED = 5 };
 
 /* RSS bounds hold in the plain build; the sanitizers' shadow memory and
  * quarantines make RSS follow their bookkeeping, not ours. */
