@@ -511,6 +511,34 @@ static bool offer_taken(struct group_offer *o, bool offered)
 }
 
 /*
+ * What a wait checks before it spins and again after it announced itself:
+ * the go's offer taken (*r = HANDED), the condition met (a slot of our own:
+ * take the offer back, or, if it was taken meanwhile, give the slot back
+ * and report HANDED), or a context done (*r = its cause). Returns whether
+ * the wait is over.
+ */
+static bool wait_over(struct pool_group *g, struct pool_ctx *c,
+		      enum wait_for what, struct group_offer *o, bool *offered,
+		      int *r)
+{
+	if (offer_taken(o, *offered)) {
+		*r = HANDED;
+		return true;
+	}
+	if (cond_met(g, what)) {
+		if (*offered && withdraw(g, o)) {
+			task_end(g);
+			*r = HANDED;
+		}
+		*offered = false;
+		return true;
+	}
+	if (c && (*r = pool_ctx_err(c)) != 0)
+		return true;
+	return what == W_SLOT && (*r = pool_ctx_err(g->ctx)) != 0;
+}
+
+/*
  * Wait until cond_met(what), or c (may be NULL) or, for W_SLOT, the group's
  * context is done. From inside a task of g's pool, run queued tasks
  * meanwhile. o (W_SLOT from outside the pool, else NULL): offer the go to
@@ -552,23 +580,7 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 				atomic_store_explicit(&g->fed, 1,
 						      memory_order_relaxed);
 		}
-		if (offer_taken(o, offered)) {
-			r = HANDED;
-			break;
-		}
-		if (cond_met(g, what)) {
-			/* A slot of our own: unless the offer was taken
-			 * meanwhile (then give the slot back). */
-			if (offered && withdraw(g, o)) {
-				task_end(g);
-				r = HANDED;
-			}
-			offered = false;
-			break;
-		}
-		if (c && (r = pool_ctx_err(c)) != 0)
-			break;
-		if (what == W_SLOT && (r = pool_ctx_err(g->ctx)) != 0)
+		if (wait_over(g, c, what, o, &offered, &r))
 			break;
 		if (helping && ((what == W_IDLE && run_last(g)) ||
 				pool__help_one(g->pool))) {
@@ -615,24 +627,10 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 		/* seq_cst: the Dekker pair with task_end's decrement and
 		 * with take_offer's store of taken. */
 		atomic_store_explicit(want, 1, memory_order_seq_cst);
-		if (offer_taken(o, offered)) {
-			r = HANDED;
-			break;
-		}
-		if (cond_met(g, what)) {
-			if (offered && withdraw(g, o)) {
-				task_end(g);
-				r = HANDED;
-			}
-			offered = false;
-			break;
-		}
-		/* A cancel whose bump our seq already includes: its err is
-		 * visible now (acquire above), and no later bump would wake
-		 * us. */
-		if (c && (r = pool_ctx_err(c)) != 0)
-			break;
-		if (what == W_SLOT && (r = pool_ctx_err(g->ctx)) != 0)
+		/* Again after the announcement. A cancel whose bump our seq
+		 * already includes: its err is visible now (acquire above),
+		 * and no later bump would wake us. */
+		if (wait_over(g, c, what, o, &offered, &r))
 			break;
 		if (what == W_IDLE &&
 		    atomic_load_explicit(&g->pending, memory_order_seq_cst) ==
