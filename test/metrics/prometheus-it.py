@@ -1,9 +1,15 @@
 #!/usr/bin/env python3
 # SPDX-License-Identifier: MIT
-"""test/metrics/prometheus-it.py SERVE_BIN - a real Prometheus scrapes a pool.
+"""test/metrics/prometheus-it.py - a real Prometheus scrapes a pool.
 
-Starts SERVE_BIN (an HTTP endpoint on 127.0.0.1 serving the exposition of a
-pool under load), then a Prometheus server on 127.0.0.1 (an ephemeral port,
+usage: prometheus-it.py SERVE_BIN
+       prometheus-it.py --server SERVER_BIN LOADGEN_BIN
+
+Starts SERVE_BIN (test/metrics/serve.c: an HTTP endpoint on 127.0.0.1
+serving the exposition of a pool under load), or with --server the example
+server (docs/examples/server, pool backend, /metrics) on an ephemeral
+127.0.0.1 port driven by the project's load generator (perf/loadgen.c,
+/work?us=20 at 300 requests/s, bounded in time), then a Prometheus server on 127.0.0.1 (an ephemeral port,
 --storage.tsdb.path in a temporary directory, scrape and evaluation interval
 1 s), and asks Prometheus' HTTP API that
   - the target is up (up == 1),
@@ -15,6 +21,8 @@ prometheus binary is not installed (test/deps.sh installs it).
 import json
 import math
 import os
+import re
+import signal
 import shutil
 import socket
 import subprocess
@@ -76,22 +84,83 @@ def wait_for(what, fn, logs):
     sys.exit(1)
 
 
+def start_serve(argv):
+    """The scraped endpoint: (target host:port, [processes], stop())."""
+    if argv[0] != "--server":
+        serve = subprocess.Popen([argv[0], "95"], stdout=subprocess.PIPE)
+        line = serve.stdout.readline().decode().strip()
+        if not line.isdigit():
+            serve.kill()
+            raise RuntimeError("serve printed %r, not a port" % line)
+        target = "127.0.0.1:" + line
+
+        def stop():
+            if serve.poll() is None:
+                try:
+                    get("http://%s/quit" % target, timeout=2)
+                except Exception:
+                    pass
+                try:
+                    serve.wait(10)
+                except subprocess.TimeoutExpired:
+                    serve.kill()
+                    serve.wait()
+            return serve.returncode
+        return target, stop
+    server_bin, loadgen_bin = argv[1], argv[2]
+    srv = subprocess.Popen([server_bin, "--port", "0"],
+                           stdout=subprocess.PIPE, text=True)
+    line = srv.stdout.readline()  # printed once it listens
+    m = re.search(r"127\.0\.0\.1:(\d+)", line)
+    if not m:
+        srv.kill()
+        raise RuntimeError("server printed %r, not its address" % line)
+    port = m.group(1)
+    # Load for the whole test (bounded: it ends by itself after 90 s).
+    lg = subprocess.Popen([loadgen_bin, "--port", port, "--rate", "300",
+                           "--duration-ms", "90000", "--conns", "4",
+                           "--mix", "1:/work?us=20"],
+                          stdout=subprocess.DEVNULL,
+                          stderr=subprocess.DEVNULL)
+
+    def stop():
+        if lg.poll() is None:
+            lg.terminate()
+            try:
+                lg.wait(10)
+            except subprocess.TimeoutExpired:
+                lg.kill()
+                lg.wait()
+        if srv.poll() is None:
+            srv.send_signal(signal.SIGTERM)  # graceful drain
+            try:
+                srv.communicate(timeout=20)
+            except subprocess.TimeoutExpired:
+                srv.kill()
+                srv.communicate()
+        # 0: drained with nothing dropped (docs/examples/server).
+        return srv.returncode
+    return "127.0.0.1:" + port, stop
+
+
 def main():
-    serve_bin = sys.argv[1]
+    argv = sys.argv[1:]
+    if not argv or (argv[0] == "--server" and len(argv) != 3):
+        print(__doc__)
+        return 2
     prom = shutil.which("prometheus")
     if not prom:
         print("SKIP: prometheus not installed (Debian package prometheus; "
               "test/deps.sh installs it)")
         return 77
     tmp = tempfile.mkdtemp(prefix="pool-prom-it-")
-    serve = promp = target = None
+    promp = stop = None
     try:
-        serve = subprocess.Popen([serve_bin, "95"], stdout=subprocess.PIPE)
-        line = serve.stdout.readline().decode().strip()
-        if not line.isdigit():
-            print("FAILED: serve printed %r, not a port" % line)
+        try:
+            target, stop = start_serve(argv)
+        except RuntimeError as e:
+            print("FAILED: %s" % e)
             return 1
-        target = "127.0.0.1:" + line
         status, text = get("http://%s/metrics" % target)
         if status != 200 or "pool_tasks_completed_total{" not in text:
             print("FAILED: the endpoint does not serve the exposition")
@@ -154,17 +223,9 @@ def main():
                 promp.wait(10)
             except subprocess.TimeoutExpired:
                 promp.kill()
-        if serve and target and serve.poll() is None:
-            try:
-                get("http://%s/quit" % target, timeout=2)
-            except Exception:
-                pass
-            try:
-                serve.wait(10)
-            except subprocess.TimeoutExpired:
-                serve.kill()
-        if serve and serve.returncode not in (0, None):
-            print("FAILED: serve exited %d" % serve.returncode)
+        rc = stop() if stop else 0
+        if rc not in (0, None):
+            print("FAILED: the scraped endpoint exited %s" % rc)
             sys.exit(1)
         shutil.rmtree(tmp, ignore_errors=True)
 
