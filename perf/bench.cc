@@ -35,6 +35,7 @@
 #include <cstring>
 #include <fstream>
 #include <mutex>
+#include <regex>
 #include <string>
 #include <thread>
 #include <vector>
@@ -1235,6 +1236,75 @@ void parse_setting(int *argc, char **argv)
 	}
 }
 
+// go_chan: the Go peer (perf/go_chan, built by perf/run from Debian's
+// golang-go into the binary named by POOL_PERF_GO), run as a child process
+// for one workload at a time, in its place among the other peers of that
+// workload: its figures are then as near in time to ours as any peer's.
+// The child checks that every task ran; its JSON (google-benchmark-shaped,
+// one benchmark) is read back here and every numeric field but the
+// timing ones becomes a counter of this row.
+void bm_go(benchmark::State &st, std::string w)
+{
+	const char *bin = std::getenv("POOL_PERF_GO");
+	if (!bin || !*bin || access(bin, X_OK) != 0) {
+		st.SkipWithError("n/a: Go peer not built (perf/run builds "
+				 "perf/go_chan with Debian's golang-go)");
+		return;
+	}
+	std::string cmd = std::string("'") + bin + "' -setting " +
+			  (g_set.quick ? "quick" : "full") + " -filter '^" + w +
+			  "/go_chan$' 2>/dev/null";
+	std::string out, err;
+	for (auto _ : st) {
+		out.clear();
+		FILE *f = popen(cmd.c_str(), "r");
+		if (!f) {
+			err = "popen failed";
+			break;
+		}
+		char buf[4096];
+		std::size_t n;
+		while ((n = std::fread(buf, 1, sizeof(buf), f)) > 0)
+			out.append(buf, n);
+		int status = pclose(f);
+		if (status != 0) {
+			err = "go_chan exited with status " +
+			      std::to_string(status);
+			break;
+		}
+		static const std::regex errre(
+			"\"error_message\":\\s*\"([^\"]*)\"");
+		std::smatch m;
+		if (std::regex_search(out, m, errre)) {
+			err = m[1].str();
+			break;
+		}
+		static const std::regex tre("\"real_time\":\\s*([-0-9.eE+]+)");
+		static const std::regex ire("\"iterations\":\\s*([0-9]+)");
+		std::smatch tm, im;
+		if (!std::regex_search(out, tm, tre) ||
+		    !std::regex_search(out, im, ire)) {
+			err = "no result in go_chan's output";
+			break;
+		}
+		// The child's whole window (ms per iteration x iterations).
+		st.SetIterationTime(std::stod(tm[1].str()) *
+				    std::stod(im[1].str()) / 1e3);
+	}
+	if (!err.empty()) {
+		st.SkipWithError(("go_chan: " + err).c_str());
+		return;
+	}
+	static const std::regex kv("\"([a-z_0-9]+)\":\\s*(-?[0-9][-0-9.eE+]*)");
+	for (std::sregex_iterator it(out.begin(), out.end(), kv), end;
+	     it != end; ++it) {
+		std::string k = (*it)[1].str();
+		if (k == "real_time" || k == "cpu_time" || k == "iterations")
+			continue;
+		st.counters[k] = std::stod((*it)[2].str());
+	}
+}
+
 void register_all()
 {
 	using benchmark::RegisterBenchmark;
@@ -1256,15 +1326,33 @@ void register_all()
 		b->UseRealTime()->Iterations(iters)->Unit(
 			benchmark::kMillisecond);
 	};
+	// The Go peer's row of workload w (see bm_go), after the others.
+	auto go_row = [](const std::string &w) {
+		static const char *const go_workloads[] = {
+			"throughput",  "throughput_shared", "two_producers",
+			"batch",       "producers_1",	    "producers_2",
+			"producers_4", "capacity_1",	    "capacity_2",
+			"capacity_8",  "capacity_64",	    "wake_latency",
+			"sleep"};
+		for (const char *g : go_workloads)
+			if (w == g)
+				RegisterBenchmark((w + "/go_chan").c_str(),
+						  bm_go, w)
+					->UseManualTime()
+					->Iterations(1)
+					->Unit(benchmark::kMillisecond);
+	};
 	const auto &impls = implementations();
-	for (const auto &tw : task_workloads)
+	for (const auto &tw : task_workloads) {
 		for (const auto &i : impls)
 			common(RegisterBenchmark(name(tw.name, i).c_str(),
 						 bm_tasks, &i, tw.w, 0),
 			       g_set.iters);
+		go_row(tw.name);
+	}
 	// The sweeps behind the plots: throughput against the number of
 	// producers (capacity 2) and against the capacity (one producer).
-	for (int n : {1, 2, 4})
+	for (int n : {1, 2, 4}) {
 		for (const auto &i : impls)
 			common(RegisterBenchmark(
 				       name(("producers_" + std::to_string(n))
@@ -1273,7 +1361,9 @@ void register_all()
 					       .c_str(),
 				       bm_tasks, &i, Workload::producers, n),
 			       g_set.iters);
-	for (int n : {1, 2, 8, 64})
+		go_row("producers_" + std::to_string(n));
+	}
+	for (int n : {1, 2, 8, 64}) {
 		for (const auto &i : impls)
 			common(RegisterBenchmark(
 				       name(("capacity_" + std::to_string(n))
@@ -1282,6 +1372,8 @@ void register_all()
 					       .c_str(),
 				       bm_tasks, &i, Workload::capacity, n),
 			       g_set.iters);
+		go_row("capacity_" + std::to_string(n));
+	}
 	for (const auto &i : impls)
 		common(RegisterBenchmark(name("copy", i).c_str(), bm_copy, &i),
 		       g_set.iters);
@@ -1289,6 +1381,7 @@ void register_all()
 		common(RegisterBenchmark(name("wake_latency", i).c_str(),
 					 bm_wake, &i, false),
 		       1);
+	go_row("wake_latency");
 	for (const auto &i : impls)
 		common(RegisterBenchmark(name("wake_latency_noisy", i).c_str(),
 					 bm_wake, &i, true),
@@ -1297,6 +1390,7 @@ void register_all()
 		common(RegisterBenchmark(name("sleep", i).c_str(), bm_sleep, &i,
 					 false),
 		       1);
+	go_row("sleep");
 	if (g_set.sleep_10k)
 		for (const auto &i : impls)
 			common(RegisterBenchmark(name("sleep_10k", i).c_str(),

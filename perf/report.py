@@ -9,8 +9,10 @@ usage: report.py RESULTS.json [--go GO.json] [--go-missing WHY]
                  [--summary FILE.md] [--plot-dir DIR] [--hist FILE.json]
        report.py --consecutive RUN1.json RUN2.json ...
 
---go merges the Go peer's results (perf/go_chan, same JSON shape); when the
-file does not exist, go_chan is reported n/a (WHY) on its workloads.
+--go merges the Go peer's results (perf/go_chan, same JSON shape) of runs
+made before the benchmark binary ran go_chan itself (perf/run now sets
+POOL_PERF_GO and the rows are in RESULTS.json); when the file does not
+exist, go_chan rows still missing are reported n/a (WHY).
 --hist: the histograms the metrics_dist workload wrote ($POOL_PERF_HIST_OUT);
 with --plot-dir, drawn as metrics_dist.png.
 --consecutive: one table of every target across full runs, with each
@@ -549,7 +551,7 @@ def main():
             load(a.go, runs)
         else:
             for w in GO_WORKLOADS:
-                if w in runs:
+                if w in runs and GO not in runs[w]:
                     runs[w][GO] = {"name": w + "/" + GO,
                                    "error_occurred": True,
                                    "error_message": a.go_missing}
