@@ -119,14 +119,14 @@ def case_bad_input(exe, lg):
         s.close()
 
         # More pipelined answers than the server buffers before it stops
-        # parsing (64 KiB): all come, none waits for a timeout.
+        # parsing (64 KiB): all come. A server that stopped reading and
+        # never resumed would leave read_response waiting for its socket
+        # timeout (an exception) or close the connection (fewer than 300):
+        # a count, not a time, so a slow sanitizer build does not fail it.
         s = srv.connect()
         s.sendall(b"GET /metrics HTTP/1.1\r\n\r\n" * 300)
-        t = time.monotonic()
         got = sum(read_response(s)[0] == 200 for _ in range(300))
-        check(got == 300 and time.monotonic() - t < 0.9,
-              "pipelined /metrics: %d of 300 in %.1f s" %
-              (got, time.monotonic() - t))
+        check(got == 300, "pipelined /metrics: %d of 300" % got)
         s.close()
 
         # A slow client: one byte a second. Meanwhile others are served
