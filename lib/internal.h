@@ -559,6 +559,11 @@ enum pool_test_point {
 	 * in RCU). A push from the hook lands before the clear: the window
 	 * the re-check closes. */
 	POOL_TP_RING_EMPTIED = 8,
+	/* A semaphore grant (sem.c, grant_locked) or'ed SEM_GRANTED into a
+	 * waiter's word, its last access to the waiter, and is about to wake
+	 * it. Runs under the semaphore's lock (p is NULL): the hook must not
+	 * call the semaphore. */
+	POOL_TP_SEM_GRANTED = 9,
 };
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);

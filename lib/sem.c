@@ -13,11 +13,17 @@
  * enqueue is either seen by it (the enqueuer's CAS fails and it re-checks
  * the units) or sees the bit (and takes the slow path).
  *
- * Lock order: lock is a leaf; no user code runs under it. Grants store
- * `granted` (release) and bump the waiter's futex word under the lock; a
- * granted waiter may return at once, so nothing touches a waiter after its
- * grant but the futex wake of its address (which only hands the address
- * to the kernel).
+ * Lock order: lock is a leaf; no user code runs under it. A grant is one
+ * atomic OR of SEM_GRANTED into the waiter's futex word, under the lock;
+ * a granted waiter may return at once (it may see the bit before any wake,
+ * after a spurious or a cancel's wake-up), so the OR is the granter's last
+ * access to the waiter, and all that follows is the futex wake of its
+ * address (which only hands the address to the kernel: a wake that finds
+ * the memory reused is a spurious wake-up, which every futex wait here
+ * tolerates). Until 2026-12-01 the grant stored a separate `granted` flag
+ * and then bumped the word: a waiter that saw the flag could return before
+ * the bump, which then wrote into its dead stack frame (found by TSan as a
+ * lock at &s->lock + 1: a saved pointer to the lock, incremented).
  */
 #include <limits.h>
 #include <string.h>
@@ -26,14 +32,17 @@
 #include "pool/sem.h"
 
 #define QUEUED 1
+/* In a waiter's futex word: the units are the waiter's. The low bits count
+ * wake-up bumps (a context's cancel), far below this bit. */
+#define SEM_GRANTED (1 << 30)
 /* Lock-free retries of an acquire before it queues (cpu_relax apart). */
 #define SEM_SPINS 200
 
 struct sem_waiter {
 	int64_t weight;
 	struct sem_waiter *prev, *next;
-	_Atomic int32_t word;	 /* futex: bumped on grant and by a cancel */
-	_Atomic int32_t granted; /* 1: the units are ours */
+	/* futex: SEM_GRANTED or'ed in by the grant; bumped by a cancel. */
+	_Atomic int32_t word;
 };
 
 struct pool_sem {
@@ -136,10 +145,13 @@ static void grant_locked(struct pool_sem *s)
 			s->head->prev = NULL;
 		else
 			s->tail = NULL;
-		/* Release: pairs with the waiter's acquire load of granted;
-		 * the units' releases happen-before its return. */
-		atomic_store_explicit(&h->granted, 1, memory_order_release);
-		atomic_fetch_add_explicit(&h->word, 1, memory_order_release);
+		/* The grant, our last access to h (the waiter may return as
+		 * soon as it sees the bit). Release: pairs with the waiter's
+		 * acquire load of its word; the units' releases happen-before
+		 * its return. */
+		atomic_fetch_or_explicit(&h->word, SEM_GRANTED,
+					 memory_order_release);
+		pool__probe(POOL_TP_SEM_GRANTED, NULL);
 		pool__futex_wake(&h->word, 1);
 	}
 	/* Empty: clear QUEUED. With the bit set nobody but a lock holder
@@ -155,7 +167,7 @@ static void grant_locked(struct pool_sem *s)
 
 /*
  * Queue and wait. deadline: INT64_MAX for none; c may be NULL. Returns 0
- * (granted), or POOL_ETIMEDOUT / c's cause after leaving the queue.
+ * (SEM_GRANTED), or POOL_ETIMEDOUT / c's cause after leaving the queue.
  */
 static int acquire_slow(struct pool_sem *s, int64_t w, int64_t deadline,
 			struct pool_ctx *c)
@@ -176,7 +188,6 @@ static int acquire_slow(struct pool_sem *s, int64_t w, int64_t deadline,
 	if (deadline != INT64_MAX && pool__now_ns() >= deadline)
 		return POOL_ETIMEDOUT;
 	atomic_init(&me.word, 0);
-	atomic_init(&me.granted, 0);
 	if (c && (r = pool__ctx_watch(c, &cw, &me.word)) != 0)
 		return r;
 	pthread_mutex_lock(&s->lock);
@@ -210,13 +221,13 @@ static int acquire_slow(struct pool_sem *s, int64_t w, int64_t deadline,
 	pthread_mutex_unlock(&s->lock);
 
 	for (;;) {
-		/* Acquire: pairs with the release increments (grant,
-		 * cancel); loaded before granted, so a later bump changes
-		 * the word our futex wait compares. */
+		/* Acquire: pairs with the grant's release OR (and a
+		 * cancel's release increment); the word our futex wait
+		 * compares, so a grant or bump after this load wakes it. */
 		int32_t seq =
 			atomic_load_explicit(&me.word, memory_order_acquire);
 
-		if (atomic_load_explicit(&me.granted, memory_order_acquire))
+		if (seq & SEM_GRANTED)
 			break;
 		if (c && (r = pool_ctx_err(c)) != 0)
 			goto give_up;
@@ -233,7 +244,10 @@ static int acquire_slow(struct pool_sem *s, int64_t w, int64_t deadline,
 
 give_up:
 	pthread_mutex_lock(&s->lock);
-	if (atomic_load_explicit(&me.granted, memory_order_acquire)) {
+	/* Acquire: as in the loop (a grant made under the lock we hold now
+	 * is visible here). */
+	if (atomic_load_explicit(&me.word, memory_order_acquire) &
+	    SEM_GRANTED) {
 		r = 0; /* the grant wins */
 	} else {
 		bool was_head = s->head == &me;

@@ -279,3 +279,96 @@ TEST(sem_mutual_exclusion_under_contention)
 	ASSERT_EQ(pool_sem_available(e.s), 5);
 	ASSERT_OK(pool_sem_destroy(e.s));
 }
+
+/*
+ * A grant's last access to its waiter: once SEM_GRANTED is in the waiter's
+ * word the waiter may return, so the granter must write nothing of the
+ * waiter's after that. The test point after the grant (POOL_TP_SEM_GRANTED,
+ * in the granter, under the semaphore's lock) cancels the waiter's context:
+ * the cancel's bump wakes it, it sees the grant and returns, then paints
+ * the stack where its waiter record lived; only then does the hook let the
+ * granter go on. Before the fix the grant stored a flag and bumped the word
+ * after the test point's place, into the painted frame.
+ */
+typedef void (*pool_test_hook_fn)(int point, struct pool *p);
+void pool__test_set_hook(pool_test_hook_fn fn);
+
+static struct {
+	pool_ctx_t *c;
+	_Atomic int armed, painted, granter_done;
+} ga;
+
+static void grant_hook(int point, struct pool *p)
+{
+	(void)p;
+	if (point != POOL_TP_SEM_GRANTED || !atomic_exchange(&ga.armed, 0))
+		return;
+	pool_ctx_cancel(ga.c, POOL_ECANCELED);
+	/* Bounded: a waiter that cannot return now (asleep: no bump woke
+	 * it) is a failure below, not a hang. */
+	for (int64_t end = test_now_ns() + TEST_WAIT_NS;
+	     !atomic_load(&ga.painted) && test_now_ns() < end;)
+		sched_yield();
+}
+
+static __attribute__((noinline)) int grant_acquire(pool_sem_t *s)
+{
+	return pool_sem_acquire_ctx(s, ga.c, 1);
+}
+
+/* Paint the stack below the caller (where grant_acquire's frames were),
+ * wait for the granter to finish, count the bytes that changed. */
+static __attribute__((noinline)) int paint_and_check(void)
+{
+	volatile unsigned char buf[16384];
+	int changed = 0;
+
+	for (size_t i = 0; i < sizeof(buf); i++)
+		buf[i] = 0xa5;
+	atomic_store(&ga.painted, 1);
+	while (!atomic_load(&ga.granter_done))
+		sched_yield();
+	for (size_t i = 0; i < sizeof(buf); i++)
+		changed += buf[i] != 0xa5;
+	return changed;
+}
+
+struct grant_waiter {
+	pool_sem_t *s;
+	int rc, changed;
+};
+
+static void *grant_waiter_main(void *arg)
+{
+	struct grant_waiter *w = arg;
+
+	w->rc = grant_acquire(w->s);
+	w->changed = paint_and_check();
+	return NULL;
+}
+
+TEST(sem_grant_writes_nothing_after_the_waiter_may_return)
+{
+	struct grant_waiter w = {0};
+	pthread_t t;
+
+	ASSERT_OK(pool_sem_new(&w.s, 1));
+	ASSERT_OK(pool_ctx_new(&ga.c, NULL, POOL_CTX_NO_TIMEOUT));
+	atomic_store(&ga.painted, 0);
+	atomic_store(&ga.granter_done, 0);
+	ASSERT_OK(pool_sem_acquire(w.s, 1));
+	thread_start(&t, grant_waiter_main, &w);
+	WAIT_UNTIL(pool__sem_queued(w.s) == 1);
+	pool__test_set_hook(grant_hook);
+	atomic_store(&ga.armed, 1);
+	ASSERT_OK(pool_sem_release(w.s, 1)); /* grants the waiter */
+	pool__test_set_hook(NULL);
+	atomic_store(&ga.granter_done, 1);
+	thread_join(t);
+	ASSERT_EQ(w.rc, 0); /* the grant won over the cancel */
+	ASSERT_EQ(atomic_load(&ga.painted), 1); /* it returned in the hook */
+	ASSERT_EQ(w.changed, 0); /* and nothing wrote into its frame */
+	ASSERT_OK(pool_sem_release(w.s, 1));
+	pool_ctx_destroy(ga.c);
+	ASSERT_OK(pool_sem_destroy(w.s));
+}
