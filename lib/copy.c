@@ -1,7 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/copy.c - pool_submit_copy: task structs carrying their own bytes, from
- * the pool's own jemalloc arena.
+ * lib/copy.c - the copies of pool_submit_copy: task records carrying their
+ * own bytes, from the pool's own jemalloc arena. A part below the task
+ * layer (docs/design.md, "Layers"): pool.c's pool_submit_copy makes one with
+ * pool__copy_new and queues it; whoever ends the task frees it
+ * (lib/task-inl.h).
  *
  * jemalloc is found at run time, never linked (docs/design.md, "jemalloc"):
  * neither libpool.so nor libpool.a has a link-time dependency on it, so
@@ -53,9 +56,8 @@
 
 #include "internal.h"
 
-#define POOL_COPY_MAX (1u << 30)
-#define COPY_SMALL    128
-#define COPY_MAG      32
+#define COPY_SMALL 128
+#define COPY_MAG   32
 
 /* A free small block; `n` (list length) is valid in a magazine's head. */
 struct copy_block {
@@ -431,22 +433,12 @@ static struct pool_copy *copy_alloc(struct pool *p, size_t size)
 	return c;
 }
 
-void pool__copy_trampoline(void *arg)
-{
-	/* Never called: run_task and discard_rest recognise this function
-	 * and handle the copy directly (the marker value). */
-	struct pool_copy *c = arg;
-
-	c->fn(c->data);
-}
-
-int pool_submit_copy(pool_t *p, pool_task_fn fn, const void *data, size_t len)
+struct pool_copy *pool__copy_new(struct pool *p, pool_task_fn fn,
+				 const void *data, size_t len)
 {
 	size_t size = offsetof(struct pool_copy, data) + len;
 	struct pool_copy *c;
 
-	if (!p || !fn || (!data && len) || len > POOL_COPY_MAX)
-		return POOL_EINVAL;
 	if (!p->arena)
 		c = pool__alloc(size);
 	else if (pool__inject_failure())
@@ -454,12 +446,10 @@ int pool_submit_copy(pool_t *p, pool_task_fn fn, const void *data, size_t len)
 	else
 		c = copy_alloc(p, size);
 	if (!c)
-		return POOL_ENOMEM;
+		return NULL;
 	c->fn = fn;
 	c->len = len;
 	if (len)
 		memcpy(c->data, data, len);
-	/* On failure the submit frees c itself, before its last access to
-	 * the pool (pool_destroy may free the pool right after it). */
-	return pool__submit_copy(p, c);
+	return c;
 }

@@ -487,19 +487,19 @@ static int ctx_stop(void *arg)
 	return pool_ctx_err(arg);
 }
 
-int pool__submit_obeying(struct pool *p, struct pool_ctx *c, pool_task_fn fn,
-			 void *arg)
+int pool__submit_obeying(struct pool *p, struct pool_ctx *c,
+			 struct pool_itask *it)
 {
 	struct pool_ctx_watch w;
 	int r;
 
 	if (!c)
-		return pool_submit(p, fn, arg);
+		return pool__submit_itask(p, it, false);
 	/* A cancel wakes sleepers on space_seq (they re-check c). */
 	r = pool__ctx_watch(c, &w, &p->space_seq);
 	if (r)
 		return r;
-	r = pool__submit_until(p, fn, arg, c->deadline, ctx_stop, c);
+	r = pool__submit_until(p, it, c->deadline, ctx_stop, c);
 	pool__ctx_unwatch(c, &w);
 	if (r == POOL_ETIMEDOUT && pool_ctx_err(c))
 		r = pool_ctx_err(c);
@@ -509,7 +509,7 @@ int pool__submit_obeying(struct pool *p, struct pool_ctx *c, pool_task_fn fn,
 /* Submit t obeying c; 0 or a code (t is then the caller's to free). */
 static int ct_submit(struct pool *p, struct pool_ctx *c, struct ctx_task *t)
 {
-	return pool__submit_obeying(p, c, pool__itask_trampoline, &t->it);
+	return pool__submit_obeying(p, c, &t->it);
 }
 
 static struct ctx_task *ct_new(struct pool *p, struct pool_ctx *c,

@@ -759,10 +759,9 @@ static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 	if (shared)
 		atomic_fetch_add_explicit(&g->exiting, 1, memory_order_relaxed);
 	if (mode == GO_TRY)
-		r = pool_try_submit(g->pool, pool__itask_trampoline, &t->it);
+		r = pool__submit_itask(g->pool, &t->it, true);
 	else
-		r = pool__submit_obeying(g->pool, c, pool__itask_trampoline,
-					 &t->it);
+		r = pool__submit_obeying(g->pool, c, &t->it);
 	if (r < 0) {
 		pool__free(t);
 		task_end(g);

@@ -57,11 +57,14 @@ struct pool_slot {
 	uint64_t stamp;
 };
 
-/* A task as a ring holds it: {fn, arg} plus its stamp. */
+/* A task as a ring holds it: {fn, arg}, its stamp and its kind (enum
+ * pool_kind, lib/task-inl.h: decided by the submit, carried in the slot's
+ * seq, filled in by ring_pop). */
 struct pool_work {
 	pool_task_fn fn;
 	void *arg;
 	uint64_t stamp;
+	unsigned kind;
 };
 
 /* A bounded MPMC ring (Vyukov-style sequence slots). */
@@ -318,8 +321,8 @@ struct pool_tls {
 	struct pool *pool;
 	struct pool_shard *shard;
 	int32_t sample_left; /* submits until the next sample (obs-inl.h) */
-	/* The last pool__itask_trampoline's run: the user's function
-	 * panicked (read by pool__run_one right after; worker.c). */
+	/* The last itask's run: the user's function panicked (written by
+	 * task.c's itask_trampoline, read by pool__task_run right after). */
 	bool itask_panicked;
 };
 /* Initial-exec: read on every submit; the general-dynamic model of a shared
@@ -328,6 +331,14 @@ struct pool_tls {
 extern _Thread_local struct pool_tls pool__tls
 	__attribute__((tls_model("initial-exec")));
 
+/*
+ * The functions of each layer (docs/design.md, "Layers"), lowest first. A
+ * file calls only files of lower layers; the table test/unit/layers.sh
+ * checks against is lib/layers.txt.
+ */
+
+/* ---- base: alloc.c, base.c (and the failpoint files, below them) ---- */
+
 /* Allocation (alloc.c). pool__inject_failure: true when a test asked for
  * this allocation to fail; always false in the released libraries
  * (failpoint-off.c; failpoint.c is the test library's twin). */
@@ -335,6 +346,49 @@ void *pool__alloc(size_t size);
 void *pool__alloc_aligned(size_t size);
 void pool__free(void *ptr);
 bool pool__inject_failure(void);
+
+/* base.c: logging, the clock, futex waits (the worker context pool__tls is
+ * defined there too). */
+void pool__log(struct pool *p, int level, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+int64_t pool__now_ns(void);
+int64_t pool__deadline(int64_t now, int64_t rel_ns);
+int pool__futex_wait(_Atomic int32_t *addr, int32_t val, int64_t rel_ns);
+void pool__futex_wake(_Atomic int32_t *addr, int n);
+
+/* ---- parts: ring.c, vec.c, copy.c, panic.c ---- */
+
+/* ring.c */
+int pool__ring_init(struct pool_ring *r, uint32_t cap);
+void pool__ring_fini(struct pool_ring *r);
+struct pool_ring *pool__ring_new(uint32_t cap);
+void pool__ring_free(struct pool_ring *r);
+/* Any ring of p holds a task (rescans, hand-offs, drain); reads only. */
+bool pool__has_work(struct pool *p);
+/* The summary bits set over p's overflow rings (a test hook in every
+ * flavour: it only reads). */
+unsigned pool__ring_bits(struct pool *p);
+/* The append-only sets (struct pool_vec, vec.c). vec_new: an empty set of
+ * `size` slots. vec_append: grow_lock held; 0 or POOL_ENOMEM (nothing
+ * changed). vec_free: the array and its prev chain, not the items. */
+struct pool_vec *pool__vec_new(uint32_t size);
+int pool__vec_append(_Atomic(struct pool_vec *) *set, void *item);
+void pool__vec_free(struct pool_vec *v);
+
+/* copy.c: a pool_submit_copy task; data is what fn receives. */
+struct pool_copy {
+	pool_task_fn fn;
+	size_t len;
+	alignas(max_align_t) unsigned char data[];
+};
+/* A copy of data[0 .. len) for fn, from p's arena (or malloc); NULL when out
+ * of memory. Freed with pool__copy_free. */
+struct pool_copy *pool__copy_new(struct pool *p, pool_task_fn fn,
+				 const void *data, size_t len);
+void pool__copy_free(struct pool *p, struct pool_copy *c);
+void pool__arena_init(struct pool *p);
+void pool__arena_fini(struct pool *p);
+uint64_t pool__arena_live(const struct pool *p);
 
 /* panic.c: a guard (docs/design.md, "Panics"). */
 struct pool_defer {
@@ -378,53 +432,65 @@ void pool__signals_release(void);
 void *pool__altstack_on(void);
 void pool__altstack_off(void *mem);
 
-/* copy.c: a pool_submit_copy task; data is what fn receives. */
-struct pool_copy {
+/* ---- task: task.c (the kinds and their hot tests: task-inl.h) ---- */
+
+/* pool_submit_wait's record (POOL_KIND_WAIT): run fn(arg), then set done
+ * (1 ran, 2 discarded). panicked: written by the worker before the release
+ * store of done. */
+struct pool_waiter {
 	pool_task_fn fn;
-	size_t len;
-	alignas(max_align_t) unsigned char data[];
+	void *arg;
+	_Atomic int32_t done;
+	bool panicked;
 };
-void pool__copy_trampoline(void *arg);
-void pool__copy_free(struct pool *p, struct pool_copy *c);
-/* pool.c: submit a copy; frees it on failure before the call's last access. */
-int pool__submit_copy(struct pool *p, struct pool_copy *c);
-void pool__arena_init(struct pool *p);
-void pool__arena_fini(struct pool *p);
-uint64_t pool__arena_live(const struct pool *p);
+void pool__waiter_done(struct pool_waiter *w, int32_t how);
 
-/* obs.c (the recording side of pool/metrics.h; hot path in obs-inl.h) */
-int pool__obs_check(const pool_metrics_options_t *o);
-void pool__obs_apply(struct pool *p, const pool_metrics_options_t *o);
-uint64_t pool__obs_mask(unsigned every);
-void pool__obs_free(struct pool_shard *s);
+/*
+ * A task kind of a concept above the pool (ctx.c, group.c), submitted as
+ * POOL_KIND_ITASK with this record (pool__submit_itask, pool__submit_until).
+ * Its run calls run, which owns the task from then on (runs the user's
+ * function under its own guard, or skips it, and frees it). pool_stop's
+ * discard pass calls discard instead of handing the record to the user's
+ * callback; discard gets that callback and must report the user's task (or
+ * its own way) and free.
+ */
+struct pool_itask {
+	/* Returns whether the user's function panicked (its own guard
+	 * caught it), for the task hooks and histograms (obs.c). */
+	bool (*run)(struct pool_itask *t);
+	void (*discard)(struct pool_itask *t, pool_discard_fn fn, void *ctx);
+	/* The user's task as the task hooks see it (pool_task_info.fn/arg;
+	 * a group task's int-returning function is cast, as the panic
+	 * handler shows it). Set before the submit; read-only after. */
+	pool_task_fn user_fn;
+	void *user_arg;
+};
 
-/* multi.c: member i of m, NULL when out of range (lib/metrics.c). */
-pool_t *pool__multi_member(const pool_multi_t *m, int i);
+/* Run t inside a guard of its own (every kind); returns whether it
+ * panicked. A copy is freed; a waiter is released by pool__task_end. */
+bool pool__task_run(struct pool *p, const struct pool_work *t);
+/* The user's {fn, arg} of t, as the task hooks show it. */
+void pool__task_user(const struct pool_work *t, pool_task_fn *fn, void **arg);
+/* Hand t to a discard callback (NULL: none) as its kind says, and free its
+ * record. Runs user code. */
+void pool__task_discard(struct pool *p, const struct pool_work *t,
+			pool_discard_fn fn, void *ctx);
 
-/* ring.c */
-int pool__ring_init(struct pool_ring *r, uint32_t cap);
-void pool__ring_fini(struct pool_ring *r);
-struct pool_ring *pool__ring_new(uint32_t cap);
-void pool__ring_free(struct pool_ring *r);
-/* The append-only sets (struct pool_vec). vec_new: an empty set of `size`
- * slots. vec_append: grow_lock held; 0 or POOL_ENOMEM (nothing changed).
- * vec_free: the array and its prev chain, not the items. */
-struct pool_vec *pool__vec_new(uint32_t size);
-int pool__vec_append(_Atomic(struct pool_vec *) *set, void *item);
-void pool__vec_free(struct pool_vec *v);
+/* ---- park/wake: park.c; observation: obs.c (hot path in obs-inl.h) ---- */
 
-/* park.c */
-int pool__futex_wait(_Atomic int32_t *addr, int32_t val, int64_t rel_ns);
-void pool__futex_wake(_Atomic int32_t *addr, int n);
-int64_t pool__now_ns(void);
-int64_t pool__deadline(int64_t now, int64_t rel_ns);
 bool pool__wake_one(struct pool *p);
 void pool__wake_all(struct pool *p);
 void pool__space_signal(struct pool *p);
 int pool__park(struct pool *p, struct pool_shard *self, bool *spinning);
 enum { POOL_PARK_RESCAN, POOL_PARK_WOKEN, POOL_PARK_EXPIRED };
 
-/* worker.c */
+int pool__obs_check(const pool_metrics_options_t *o);
+void pool__obs_apply(struct pool *p, const pool_metrics_options_t *o);
+uint64_t pool__obs_mask(unsigned every);
+void pool__obs_free(struct pool_shard *s);
+
+/* ---- workers: worker.c ---- */
+
 enum {
 	/* Wait for worker_init's verdict. */
 	POOL_SPAWN_WAIT = 1u << 0,
@@ -441,18 +507,16 @@ enum {
 int pool__spawn(struct pool *p, unsigned flags);
 int pool__ensure_worker(struct pool *p, unsigned spawn_flags);
 void pool__log_spawn_failure(struct pool *p, int err);
-void pool__discard_task(struct pool *p, const struct pool_task *t,
+void pool__discard_task(struct pool *p, const struct pool_work *t,
 			pool_discard_fn fn, void *ctx);
 void pool__discard_all(struct pool *p, pool_discard_fn fn, void *ctx);
 void pool__discard_stranded(struct pool *p);
-bool pool__has_work(struct pool *p);
 struct pool_shard *pool__shard_new(struct pool *p, unsigned index);
 void pool__shard_free(struct pool_shard *s);
 void pool__join_zombie(struct pool *p);
-bool pool__pop_any(struct pool *p, struct pool_task *t);
+bool pool__pop_any(struct pool *p, struct pool_work *t);
 void pool__bound_done(struct pool *p, size_t n);
 void pool__unpause(struct pool *p);
-bool pool__run_one(struct pool *p, pool_task_fn fn, void *arg);
 /*
  * The helping wait (group.c): run one queued task of p on the calling
  * worker, which must be running a task of p. Pops its own ring first, then
@@ -461,59 +525,35 @@ bool pool__run_one(struct pool *p, pool_task_fn fn, void *arg);
  */
 bool pool__help_one(struct pool *p);
 
+/* ---- the pool: pool.c ---- */
+
+/*
+ * Submit an itask (ctx.c, group.c): as pool_submit, or as pool_try_submit
+ * when try_only.
+ */
+int pool__submit_itask(struct pool *p, struct pool_itask *it, bool try_only);
+/*
+ * Blocking submit of an itask with a stop condition (ctx.c, group.c): as
+ * pool_submit (POOL_NONBLOCKING honoured, inline run from inside a task of
+ * a full own pool), but a wait for a free slot ends at `deadline`
+ * (CLOCK_MONOTONIC ns; INT64_MAX: none) with POOL_ETIMEDOUT, or as soon as
+ * stop(stop_arg) returns < 0, with that code. stop is called between
+ * retries and before every sleep; whoever makes it true must wake the
+ * sleeper with pool__space_signal(p).
+ */
+int pool__submit_until(struct pool *p, struct pool_itask *it, int64_t deadline,
+		       int (*stop)(void *), void *stop_arg);
+
+/* ---- above the pool: stats.c; multi.c ---- */
+
 /* stats.c: O(1) load estimate for the multi-pool pick (RCU read lock). */
 int64_t pool__load_estimate(struct pool *p, uint32_t hint);
-
-/* pool.c */
-void pool__log(struct pool *p, int level, const char *fmt, ...)
-	__attribute__((format(printf, 3, 4)));
-/* pool_submit_wait's task: run fn(arg), then set done (1 ran, 2 discarded).
- * panicked: written by the worker before the release store of done. */
-struct pool_waiter {
-	pool_task_fn fn;
-	void *arg;
-	_Atomic int32_t done;
-	bool panicked;
-};
-void pool__submit_wait_trampoline(void *arg);
-void pool__submit_wait_done(struct pool_waiter *w, int32_t how);
-
-/*
- * A task kind of a concept above the pool (ctx.c, group.c), submitted as
- * (pool__itask_trampoline, struct pool_itask *). The trampoline calls run,
- * which owns the task from then on (runs the user's function under its own
- * guard, or skips it, and frees it). pool_stop's discard pass calls discard
- * instead of handing the internal pair to the user's callback; discard gets
- * that callback and must report the user's task (or its own way) and free.
- */
-struct pool_itask {
-	/* Returns whether the user's function panicked (its own guard
-	 * caught it), for the task hooks and histograms (obs.c). */
-	bool (*run)(struct pool_itask *t);
-	void (*discard)(struct pool_itask *t, pool_discard_fn fn, void *ctx);
-	/* The user's task as the task hooks see it (pool_task_info.fn/arg;
-	 * a group task's int-returning function is cast, as the panic
-	 * handler shows it). Set before the submit; read-only after. */
-	pool_task_fn user_fn;
-	void *user_arg;
-};
-void pool__itask_trampoline(void *arg);
-
-/*
- * Blocking submit with a stop condition (ctx.c, group.c): as pool_submit
- * (POOL_NONBLOCKING honoured, inline run from inside a task of a full own
- * pool), but a wait for a free slot ends at `deadline` (CLOCK_MONOTONIC ns;
- * INT64_MAX: none) with POOL_ETIMEDOUT, or as soon as stop(stop_arg) returns
- * < 0, with that code. stop is called between retries and before every
- * sleep; whoever makes it true must wake the sleeper with
- * pool__space_signal(p).
- */
-int pool__submit_until(struct pool *p, pool_task_fn fn, void *arg,
-		       int64_t deadline, int (*stop)(void *), void *stop_arg);
-
 /* stats.c: every task pushed so far has completed or been discarded (exact
  * at one moment during the call; wait_idle). */
 bool pool__idle_now(struct pool *p);
+
+/* multi.c: member i of m, NULL when out of range (lib/metrics.c). */
+pool_t *pool__multi_member(const pool_multi_t *m, int i);
 
 /* failpoint.c: test library only. */
 void pool__test_fail_after(long k);
@@ -522,9 +562,6 @@ long pool__test_alloc_calls(void);
 int pool__sem_queued(pool_sem_t *s);
 int pool__group_sleepers(pool_group_t *g);
 int pool__group_withdraw_lost(pool_group_t *g);
-/* worker.c: the summary bits set over p's overflow rings (a test hook in
- * every flavour: it only reads). */
-unsigned pool__ring_bits(struct pool *p);
 
 /*
  * Test points: a test may install a hook that the library calls at these
@@ -619,10 +656,10 @@ int64_t pool__ctx_deadline_min(const struct pool_ctx *c, int64_t deadline);
 /* Sleep on word (value seq) until woken, at most until deadline (INT64_MAX:
  * none). */
 void pool__sleep_until(_Atomic int32_t *word, int32_t seq, int64_t deadline);
-/* pool_submit (c NULL) or a blocking submit that ends with c's cause as
- * soon as c is done (woken through space_seq). */
-int pool__submit_obeying(struct pool *p, struct pool_ctx *c, pool_task_fn fn,
-			 void *arg);
+/* Submit the itask it: as pool_submit (c NULL), or a blocking submit that
+ * ends with c's cause as soon as c is done (woken through space_seq). */
+int pool__submit_obeying(struct pool *p, struct pool_ctx *c,
+			 struct pool_itask *it);
 /* now + rel_ns, saturated (rel_ns < 0: INT64_MAX). */
 int64_t pool__deadline_after(int64_t rel_ns);
 

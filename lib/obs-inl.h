@@ -4,8 +4,10 @@
  * the stamp a sampled task carries through its ring slot, the per-worker
  * histograms and the worker's idle->busy stamp. Never installed.
  *
- * Layer: below the workers and the submit path (pool.c and worker.c call it;
- * lib/metrics.c, on top, only reads what it records).
+ * Layer: beside park/wake, above the task layer (a hooked or stamped task
+ * runs through pool__task_run), below the workers and the submit path
+ * (pool.c and worker.c call it; lib/metrics.c, on top, only reads what it
+ * records).
  *
  * Stamp (struct pool_slot.stamp, struct pool_work.stamp), 64 bits:
  *   0                   not sampled and did not block: the common case, and
@@ -248,7 +250,7 @@ static inline uint64_t pool__obs_start(uint64_t stamp, uint64_t prev,
 uint64_t pool__obs_done(struct pool_shard *self, uint64_t stamp, uint64_t start,
 			bool panicked);
 
-/* The slow run path: hooks, or a task of an internal kind (a trampoline)
+/* The slow run path: hooks, or a task of an internal kind (task-inl.h)
  * with a stamp (obs.c). Returns whether the task panicked. */
 bool pool__obs_run(struct pool *p, struct pool_shard *self,
 		   const struct pool_work *t);
@@ -258,7 +260,7 @@ static inline void pool__obs_run_task(struct pool *p, struct pool_shard *self,
 				      const struct pool_work *t)
 {
 	if (__builtin_expect(t->stamp == 0 && !p->hooked, 1))
-		pool__run_one(p, t->fn, t->arg);
+		pool__task_run(p, t);
 	else
 		pool__obs_run(p, self, t);
 }

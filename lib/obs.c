@@ -16,6 +16,7 @@
 #include <string.h>
 
 #include "obs-inl.h"
+#include "task-inl.h"
 
 #ifdef POOL_HAVE_TSC
 #include <cpuid.h>
@@ -274,30 +275,6 @@ uint64_t pool__obs_done(struct pool_shard *self, uint64_t stamp, uint64_t start,
 	return end;
 }
 
-/* What the submitter passed, for the hooks (the kinds pool__run_one
- * recognises: a submit_wait waiter, a copy, a context or group task). */
-static void task_user(const struct pool_work *t, pool_task_fn *fn, void **arg)
-{
-	*fn = t->fn;
-	*arg = t->arg;
-	if (t->fn == pool__submit_wait_trampoline) {
-		struct pool_waiter *w = t->arg;
-
-		*fn = w->fn;
-		*arg = w->arg;
-	} else if (t->fn == pool__copy_trampoline) {
-		struct pool_copy *c = t->arg;
-
-		*fn = c->fn;
-		*arg = c->data;
-	} else if (t->fn == pool__itask_trampoline) {
-		struct pool_itask *it = t->arg;
-
-		*fn = it->user_fn;
-		*arg = it->user_arg;
-	}
-}
-
 bool pool__obs_run(struct pool *p, struct pool_shard *self,
 		   const struct pool_work *t)
 {
@@ -315,7 +292,7 @@ bool pool__obs_run(struct pool *p, struct pool_shard *self,
 	if (hooked) {
 		info.pool_name = p->name;
 		info.worker_id = (int)self->index;
-		task_user(t, &info.fn, &info.arg);
+		pool__task_user(t, &info.fn, &info.arg);
 		info.queue_wait_ns = timed ? (int64_t)wait : -1;
 		info.run_ns = -1;
 		info.outcome = POOL_TASK_RUNNING;
@@ -324,7 +301,7 @@ bool pool__obs_run(struct pool *p, struct pool_shard *self,
 			start = pool__ticks();
 		}
 	}
-	panicked = pool__run_one(p, t->fn, t->arg);
+	panicked = pool__task_run(p, t);
 	if (timed || hooked) {
 		end = pool__ticks();
 		run = pool__obs_run_ns(start, end);

@@ -1,6 +1,7 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * lib/park.c - futex waits, the LIFO idle-worker stack, park and wake.
+ * lib/park.c - the LIFO idle-worker stack, park and wake (layer: park/wake,
+ * above the rings; the futex and clock wrappers are lib/base.c's).
  *
  * Lock order: idle_lock is a leaf lock: nothing else is taken while it is
  * held, and no futex call or user code runs under it.
@@ -9,63 +10,9 @@
  * wake"); the comments below name its steps P1..P4 (parking worker) and
  * S1..S3 (submitter).
  */
-#include <errno.h>
 #include <limits.h>
-#include <linux/futex.h>
-#include <time.h>
-#include <urcu/futex.h>
 
 #include "internal.h"
-
-int64_t pool__now_ns(void)
-{
-	struct timespec ts;
-
-	clock_gettime(CLOCK_MONOTONIC, &ts);
-	return (int64_t)ts.tv_sec * 1000000000 + ts.tv_nsec;
-}
-
-/*
- * now + rel_ns, saturating at INT64_MAX: every deadline in the library is
- * computed here, so the largest timeout or expiry the API accepts
- * (INT64_MAX) cannot overflow. rel_ns < 0 is treated as 0.
- */
-int64_t pool__deadline(int64_t now, int64_t rel_ns)
-{
-	if (rel_ns < 0)
-		rel_ns = 0;
-	if (now > 0 && rel_ns > INT64_MAX - now)
-		return INT64_MAX;
-	return now + rel_ns;
-}
-
-/*
- * Sleep while *addr == val, at most rel_ns (< 0: no limit). Returns 0 when
- * woken or the value differed, POOL_ETIMEDOUT on timeout. Spurious returns
- * are possible: callers re-check their condition.
- */
-int pool__futex_wait(_Atomic int32_t *addr, int32_t val, int64_t rel_ns)
-{
-	struct timespec ts, *tsp = NULL;
-
-	if (rel_ns >= 0) {
-		ts.tv_sec = rel_ns / 1000000000;
-		ts.tv_nsec = rel_ns % 1000000000;
-		tsp = &ts;
-	}
-	/* The kernel reads the word itself; the cast only hands it the
-	 * address (no plain C access to the _Atomic object happens). */
-	if (futex_async((int32_t *)addr, FUTEX_WAIT_PRIVATE, val, tsp, NULL,
-			0) < 0 &&
-	    errno == ETIMEDOUT)
-		return POOL_ETIMEDOUT;
-	return 0;
-}
-
-void pool__futex_wake(_Atomic int32_t *addr, int n)
-{
-	futex_async((int32_t *)addr, FUTEX_WAKE_PRIVATE, n, NULL, NULL, 0);
-}
 
 /* idle_lock held. */
 static void idle_push(struct pool *p, struct pool_shard *s)

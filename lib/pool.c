@@ -15,7 +15,6 @@
 #include <errno.h>
 #include <limits.h>
 #include <sched.h>
-#include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -24,27 +23,7 @@
 #include "internal.h"
 #include "obs-inl.h"
 #include "ring-inl.h"
-
-#ifdef POOL_TSAN
-char pool__rcu_tsan_token;
-#endif
-
-/* ---- logging ---- */
-
-void pool__log(struct pool *p, int level, const char *fmt, ...)
-{
-	char buf[256];
-	va_list ap;
-
-	va_start(ap, fmt);
-	vsnprintf(buf, sizeof(buf), fmt, ap);
-	va_end(ap);
-	atomic_fetch_add_explicit(&p->log_count, 1, memory_order_relaxed);
-	if (p->logger)
-		p->logger(p->logger_ctx, level, buf);
-	else
-		fprintf(stderr, "pool[%s]: %s\n", p->name, buf);
-}
+#include "task-inl.h"
 
 /* ---- capacity ---- */
 
@@ -305,9 +284,11 @@ struct stop_hook {
 
 /*
  * One submit call. `held`: the call holds the pool (p->holds), so
- * pool_destroy waits for submit_end before it frees anything. `copy`: arg is
- * a struct pool_copy the call frees if the task is not accepted (before the
- * hold is dropped: freeing it reads the pool's arena). `spawn_err`: a kick
+ * pool_destroy waits for submit_end before it frees anything. `kind`: the
+ * task's kind (lib/task-inl.h), decided by the entry point and carried in
+ * the ring slot; a copy (arg: its struct pool_copy) is freed by the call if
+ * the task is not accepted (before the hold is dropped: freeing it reads
+ * the pool's arena). `spawn_err`: a kick
  * inside a read-side section could not start a thread; logged by submit_end
  * (no user callback runs inside a read-side section). `stamp`: the task's
  * observation stamp (lib/obs-inl.h), taken before the first push;
@@ -322,7 +303,7 @@ struct submit {
 	enum submit_mode mode;
 	int64_t deadline;
 	const struct stop_hook *stop;
-	bool copy;
+	unsigned kind;
 	bool held;
 	int spawn_err;
 };
@@ -568,8 +549,8 @@ static __attribute__((noinline)) int submit_end_slow(struct submit *s, int r)
 	else if (r == POOL_EOVERLOAD)
 		atomic_fetch_add_explicit(&p->rej_overload, 1,
 					  memory_order_relaxed);
-	if (r < 0 && s->copy)
-		pool__copy_free(p, s->arg);
+	if (r < 0)
+		pool__task_refused(p, s->kind, s->arg);
 	if (s->spawn_err)
 		spawn_failed(s);
 	if (s->held) {
@@ -669,21 +650,21 @@ static bool at_bound(struct pool *p)
 		       atomic_load_explicit(&p->cap, memory_order_relaxed) + q;
 }
 
-/* Push one task: under the queue bound when one is set (a place reserved
- * first, given back if every ring is full). Caller holds the RCU read
- * lock. */
+/* Push one task of `kind`: under the queue bound when one is set (a place
+ * reserved first, given back if every ring is full). Caller holds the RCU
+ * read lock. */
 static POOL_INLINE bool push_one(struct pool *p, pool_task_fn fn, void *arg,
-				 uint64_t stamp)
+				 uint64_t stamp, unsigned kind)
 {
 	/* Relaxed: pool_set_queue_limit's store; a submit racing with the
 	 * change sees the old or the new bound. */
 	int64_t q = atomic_load_explicit(&p->qbound, memory_order_relaxed);
 
 	if (q < 0)
-		return push_any(p, fn, arg, stamp, 0);
+		return push_any(p, fn, arg, stamp, RING_KIND(kind));
 	if (!bound_reserve(p, q, 1))
 		return false;
-	if (push_any(p, fn, arg, stamp, RING_TAG))
+	if (push_any(p, fn, arg, stamp, RING_TAG | RING_KIND(kind)))
 		return true;
 	pool__bound_done(p, 1);
 	return false;
@@ -693,9 +674,11 @@ static POOL_INLINE bool push_one(struct pool *p, pool_task_fn fn, void *arg,
  * One push attempt; returns 1 pushed, 0 full, POOL_ECLOSED. The wake-up
  * (kick) runs inside the same read-side section, so a worker it spawns is
  * counted before a concurrent close's grace period ends. A full pool that
- * the caller may wait on takes the hold inside the section too.
+ * the caller may wait on takes the hold inside the section too. kind:
+ * s->kind, passed by value so that the plain entry points' constant folds
+ * into the push (submit_plain).
  */
-static POOL_INLINE int try_push(struct submit *s)
+static POOL_INLINE int try_push(struct submit *s, unsigned kind)
 {
 	struct pool *p = s->p;
 	int r;
@@ -707,7 +690,7 @@ static POOL_INLINE int try_push(struct submit *s)
 	    POOL_ST_OPEN)
 		r = POOL_ECLOSED;
 	else
-		r = push_one(p, s->fn, s->arg, s->stamp);
+		r = push_one(p, s->fn, s->arg, s->stamp, kind);
 	if (r == 1) {
 		int e = kick(p);
 
@@ -735,12 +718,14 @@ static int submit_slow(struct submit *s)
 		return POOL_EOVERLOAD;
 	}
 	if ((s->mode == M_BLOCK || s->mode == M_UNTIL) && in_own_task(p)) {
+		struct pool_work t = {
+			.fn = s->fn, .arg = s->arg, .kind = s->kind};
+
 		/* A task must not wait on its own pool: run it here. */
 		atomic_fetch_add_explicit(&p->inline_runs, 1,
 					  memory_order_relaxed);
-		pool__run_one(p, s->fn, s->arg);
-		if (s->fn == pool__submit_wait_trampoline)
-			pool__submit_wait_done(s->arg, 1);
+		pool__task_run(p, &t);
+		pool__task_end(&t);
 		return 0;
 	}
 	w = atomic_load_explicit(&p->waiting, memory_order_relaxed);
@@ -769,7 +754,7 @@ static int submit_slow(struct submit *s)
 		for (int k = 0; k < 32; k++)
 			cpu_relax();
 		s->stamp = pool__obs_blocked(stamp0, t0);
-		r = try_push(s);
+		r = try_push(s, s->kind);
 		if (r != 0)
 			goto done;
 		if (s->mode >= M_TIMEOUT && pool__now_ns() >= s->deadline) {
@@ -795,7 +780,7 @@ static int submit_slow(struct submit *s)
 		atomic_thread_fence(memory_order_seq_cst);
 
 		s->stamp = pool__obs_blocked(stamp0, t0);
-		r = try_push(s);
+		r = try_push(s, s->kind);
 		if (r != 0)
 			break;
 		/* After the space_want request: a stopper signals space_seq
@@ -833,7 +818,7 @@ static POOL_INLINE int ensure_first_worker(struct submit *s)
 	return start_first_worker(s);
 }
 
-static POOL_INLINE int submit_run(struct submit *s)
+static POOL_INLINE int submit_run(struct submit *s, unsigned kind)
 {
 	int r;
 
@@ -844,25 +829,26 @@ static POOL_INLINE int submit_run(struct submit *s)
 	if (r < 0)
 		return r;
 	s->stamp = pool__obs_stamp(s->p);
-	r = try_push(s);
+	r = try_push(s, kind);
 	if (r != 0)
 		return r;
 	return submit_slow(s);
 }
 
-static int submit_one(struct pool *p, pool_task_fn fn, void *arg,
-		      enum submit_mode mode, int64_t deadline, bool copy)
+static POOL_INLINE int submit_one(struct pool *p, pool_task_fn fn, void *arg,
+				  enum submit_mode mode, int64_t deadline,
+				  unsigned kind)
 {
 	struct submit s = {.p = p,
 			   .fn = fn,
 			   .arg = arg,
 			   .mode = mode,
 			   .deadline = deadline,
-			   .copy = copy};
+			   .kind = kind};
 
 	if (!p || !fn)
 		return POOL_EINVAL;
-	return submit_end(&s, submit_run(&s));
+	return submit_end(&s, submit_run(&s, kind));
 }
 
 static inline enum submit_mode block_mode(struct pool *p)
@@ -870,21 +856,63 @@ static inline enum submit_mode block_mode(struct pool *p)
 	return (p->flags & POOL_NONBLOCKING) ? M_TRY : M_BLOCK;
 }
 
+/*
+ * The submit of every public entry point that queues a plain {fn, arg}:
+ * the kind is a constant here, so the push of a plain task carries no kind
+ * bits at run time (callgrind: 4 instructions per task when the kind was a
+ * variable; docs/design.md, "Task kinds").
+ */
+static __attribute__((noinline)) int submit_plain(struct pool *p,
+						  pool_task_fn fn, void *arg,
+						  enum submit_mode mode,
+						  int64_t deadline)
+{
+	return submit_one(p, fn, arg, mode, deadline, POOL_KIND_PLAIN);
+}
+
+/* The same for pool_submit_copy (the `copy` workload: 5 instructions per
+ * task with the kind a variable). */
+static __attribute__((noinline)) int
+submit_copy(struct pool *p, pool_task_fn fn, struct pool_copy *c)
+{
+	return submit_one(p, fn, c, block_mode(p), 0, POOL_KIND_COPY);
+}
+
+/* The submit of the other internal kinds (a waiter, an itask). */
+static __attribute__((noinline)) int submit_kind(struct pool *p,
+						 pool_task_fn fn, void *arg,
+						 enum submit_mode mode,
+						 unsigned kind)
+{
+	return submit_one(p, fn, arg, mode, 0, kind);
+}
+
 int pool_submit(pool_t *p, pool_task_fn fn, void *arg)
 {
 	if (!p)
 		return POOL_EINVAL;
-	return submit_one(p, fn, arg, block_mode(p), 0, false);
+	return submit_plain(p, fn, arg, block_mode(p), 0);
 }
 
-int pool__submit_copy(struct pool *p, struct pool_copy *c)
+#define POOL_COPY_MAX (1u << 30)
+
+int pool_submit_copy(pool_t *p, pool_task_fn fn, const void *data, size_t len)
 {
-	return submit_one(p, pool__copy_trampoline, c, block_mode(p), 0, true);
+	struct pool_copy *c;
+
+	if (!p || !fn || (!data && len) || len > POOL_COPY_MAX)
+		return POOL_EINVAL;
+	c = pool__copy_new(p, fn, data, len);
+	if (!c)
+		return POOL_ENOMEM;
+	/* On failure the submit frees c itself, before its last access to
+	 * the pool (pool_destroy may free the pool right after it). */
+	return submit_copy(p, fn, c);
 }
 
 int pool_try_submit(pool_t *p, pool_task_fn fn, void *arg)
 {
-	return submit_one(p, fn, arg, M_TRY, 0, false);
+	return submit_plain(p, fn, arg, M_TRY, 0);
 }
 
 int pool_submit_timeout(pool_t *p, pool_task_fn fn, void *arg,
@@ -893,27 +921,36 @@ int pool_submit_timeout(pool_t *p, pool_task_fn fn, void *arg,
 	if (timeout_ns < 0)
 		return POOL_EINVAL;
 	if (timeout_ns == 0)
-		return submit_one(p, fn, arg, M_TRY, 0, false);
-	return submit_one(p, fn, arg, M_TIMEOUT,
-			  pool__deadline(pool__now_ns(), timeout_ns), false);
+		return submit_plain(p, fn, arg, M_TRY, 0);
+	return submit_plain(p, fn, arg, M_TIMEOUT,
+			    pool__deadline(pool__now_ns(), timeout_ns));
 }
 
-int pool__submit_until(struct pool *p, pool_task_fn fn, void *arg,
-		       int64_t deadline, int (*stop)(void *), void *stop_arg)
+int pool__submit_itask(struct pool *p, struct pool_itask *it, bool try_only)
+{
+	if (!p || !it)
+		return POOL_EINVAL;
+	return submit_kind(p, it->user_fn, it, try_only ? M_TRY : block_mode(p),
+			   POOL_KIND_ITASK);
+}
+
+int pool__submit_until(struct pool *p, struct pool_itask *it, int64_t deadline,
+		       int (*stop)(void *), void *stop_arg)
 {
 	struct stop_hook h = {stop, stop_arg};
 	struct submit s = {.p = p,
-			   .fn = fn,
-			   .arg = arg,
+			   .fn = it ? it->user_fn : NULL,
+			   .arg = it,
 			   .mode = M_UNTIL,
 			   .deadline = deadline,
-			   .stop = stop ? &h : NULL};
+			   .stop = stop ? &h : NULL,
+			   .kind = POOL_KIND_ITASK};
 
-	if (!p || !fn)
+	if (!p || !it)
 		return POOL_EINVAL;
 	if (p->flags & POOL_NONBLOCKING)
 		s.mode = M_TRY;
-	return submit_end(&s, submit_run(&s));
+	return submit_end(&s, submit_run(&s, POOL_KIND_ITASK));
 }
 
 int pool_invoke(pool_t *p, void *arg)
@@ -1026,34 +1063,6 @@ int pool_submit_batch(pool_t *p, const pool_task_t *tasks, size_t n,
 	return submit_end(&s, r);
 }
 
-void pool__submit_wait_trampoline(void *arg)
-{
-	/* Never called: run_task and discard_rest recognise this function
-	 * and handle its pool_waiter directly. Kept as the marker value. */
-	struct pool_waiter *w = arg;
-
-	w->fn(w->arg);
-	pool__submit_wait_done(w, 1);
-}
-
-void pool__itask_trampoline(void *arg)
-{
-	struct pool_itask *t = arg;
-
-	/* Last, after the run: a nested run (a helping wait inside it) set
-	 * it before. pool__run_one reads it. */
-	pool__tls.itask_panicked = t->run(t);
-}
-
-void pool__submit_wait_done(struct pool_waiter *w, int32_t how)
-{
-	/* Release: pairs with the waiter's acquire load; fn's effects are
-	 * visible when pool_submit_wait returns. The wake after it only hands
-	 * the address to the kernel (the waiter may have returned). */
-	atomic_store_explicit(&w->done, how, memory_order_release);
-	pool__futex_wake(&w->done, 1);
-}
-
 int pool_submit_wait(pool_t *p, pool_task_fn fn, void *arg)
 {
 	struct pool_waiter w = {.fn = fn, .arg = arg};
@@ -1074,11 +1083,10 @@ int pool_submit_wait(pool_t *p, pool_task_fn fn, void *arg)
 		return pool__run_guarded(p, fn, arg) ? POOL_EPANIC : 0;
 	}
 	atomic_init(&w.done, 0);
-	r = submit_one(p, pool__submit_wait_trampoline, &w, block_mode(p), 0,
-		       false);
+	r = submit_kind(p, fn, &w, block_mode(p), POOL_KIND_WAIT);
 	if (r < 0)
 		return r;
-	/* Acquire: pairs with the release store in the trampoline. */
+	/* Acquire: pairs with the release store in pool__waiter_done. */
 	while ((d = atomic_load_explicit(&w.done, memory_order_acquire)) == 0)
 		pool__futex_wait(&w.done, 0, -1);
 	if (d != 1)
@@ -1375,21 +1383,4 @@ int pool_destroy(pool_t *p)
 		pool__futex_wait(&p->holds, w, -1);
 	pool_free_all(p);
 	return 0;
-}
-
-/* ---- worker context ---- */
-
-void *pool_worker_state(void)
-{
-	return pool__tls.shard ? pool__tls.shard->state : NULL;
-}
-
-int pool_worker_id(void)
-{
-	return pool__tls.shard ? (int)pool__tls.shard->index : -1;
-}
-
-pool_t *pool_self(void)
-{
-	return pool__tls.pool;
 }

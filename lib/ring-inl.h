@@ -6,10 +6,14 @@
  * free for the push at pos; seq == 2*pos + 1 means it holds that push's task.
  * A pop at pos sets seq = 2*(pos + size), freeing it for the next lap.
  *
- * Tag: bit 63 of a full slot's seq (RING_TAG) marks a task counted against
- * the pool's queue bound (pool.c); ring_pop reports it (RING_POPPED_TAGGED)
- * so the worker releases the count when the task ends. Positions never
- * reach 2^62, so the bit is free; every comparison masks it.
+ * Tag and kind: bit 63 of a full slot's seq (RING_TAG) marks a task counted
+ * against the pool's queue bound (pool.c); ring_pop reports it
+ * (RING_POPPED_TAGGED) so the worker releases the count when the task ends.
+ * Bits 61-62 (RING_KIND) hold the task's kind (enum pool_kind,
+ * lib/task-inl.h), decided by the submit; ring_pop returns it in
+ * pool_work.kind. The pusher passes both as `meta`. Positions never reach
+ * 2^60 (2^60 pushes into one ring), so the three bits are free; every
+ * comparison masks them (RING_META).
  *
  * Tracked rings (docs/design.md, "The idle search"): a push into an overflow
  * ring sets the ring's summary bit (ring_track, T2) before the pusher's S2
@@ -21,7 +25,10 @@
 
 #include "internal.h"
 
-#define RING_TAG ((uint64_t)1 << 63)
+#define RING_TAG	((uint64_t)1 << 63)
+#define RING_KIND_SHIFT 61
+#define RING_KIND(kind) ((uint64_t)(kind) << RING_KIND_SHIFT)
+#define RING_META	(RING_TAG | RING_KIND(3))
 /* ring_pop results. */
 enum { RING_EMPTY = 0, RING_POPPED = 1, RING_POPPED_TAGGED = 2 };
 
@@ -46,10 +53,11 @@ static inline void ring_track(struct pool_ring *r)
 					 memory_order_seq_cst);
 }
 
-/* stamp: the task's observation stamp (lib/obs-inl.h); tag: 0 or RING_TAG
- * (stored with the task, reported by ring_pop). */
+/* stamp: the task's observation stamp (lib/obs-inl.h); meta: RING_TAG or
+ * not, or'ed with RING_KIND(kind) (stored with the task, reported by
+ * ring_pop). */
 static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg,
-			     uint64_t stamp, uint64_t tag)
+			     uint64_t stamp, uint64_t meta)
 {
 	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
 
@@ -60,7 +68,7 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg,
 		 * overwrite them. */
 		uint64_t seq =
 			atomic_load_explicit(&s->seq, memory_order_acquire) &
-			~RING_TAG;
+			~RING_META;
 		int64_t dif = (int64_t)(seq - 2 * pos);
 
 		if (dif == 0) {
@@ -78,7 +86,7 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg,
 				/* Release: publishes fn/arg/stamp to the
 				 * popper's acquire load of seq in ring_pop. */
 				atomic_store_explicit(&s->seq,
-						      (2 * pos + 1) | tag,
+						      (2 * pos + 1) | meta,
 						      memory_order_release);
 				ring_track(r);
 				return true;
@@ -101,7 +109,7 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg,
  * owns pos + i writes it, which is us once the CAS succeeds.
  */
 static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
-				 size_t n, uint64_t stamp, uint64_t tag)
+				 size_t n, uint64_t stamp, uint64_t meta)
 {
 	uint64_t pos = atomic_load_explicit(&r->head, memory_order_relaxed);
 	size_t k;
@@ -115,7 +123,7 @@ static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
 			 * of this slot read fn/arg before freeing it). */
 			uint64_t seq = atomic_load_explicit(
 					       &s->seq, memory_order_acquire) &
-				       ~RING_TAG;
+				       ~RING_META;
 
 			if (seq != 2 * (pos + k))
 				break;
@@ -124,7 +132,7 @@ static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
 			struct pool_slot *s = &r->slots[pos & r->mask];
 			uint64_t seq = atomic_load_explicit(
 					       &s->seq, memory_order_acquire) &
-				       ~RING_TAG;
+				       ~RING_META;
 
 			/* Behind a lap (another pusher took pos): reload. */
 			if ((int64_t)(seq - 2 * pos) > 0) {
@@ -149,7 +157,7 @@ static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
 		s->stamp = stamp;
 		/* Release: publishes fn/arg/stamp to the popper's acquire load
 		 * of seq in ring_pop. */
-		atomic_store_explicit(&s->seq, (2 * (pos + i) + 1) | tag,
+		atomic_store_explicit(&s->seq, (2 * (pos + i) + 1) | meta,
 				      memory_order_release);
 	}
 	ring_track(r);
@@ -167,7 +175,7 @@ static inline int ring_pop(struct pool_ring *r, struct pool_work *t)
 		 * are visible once seq says the slot is full. */
 		uint64_t raw =
 			atomic_load_explicit(&s->seq, memory_order_acquire);
-		uint64_t seq = raw & ~RING_TAG;
+		uint64_t seq = raw & ~RING_META;
 		int64_t dif = (int64_t)(seq - (2 * pos + 1));
 
 		if (dif == 0) {
@@ -178,6 +186,8 @@ static inline int ring_pop(struct pool_ring *r, struct pool_work *t)
 				t->fn = s->fn;
 				t->arg = s->arg;
 				t->stamp = s->stamp;
+				t->kind =
+					(unsigned)(raw >> RING_KIND_SHIFT) & 3;
 				/* Release: our reads of fn/arg/stamp happen
 				 * before the next lap's push (its acquire
 				 * load). */
@@ -195,6 +205,12 @@ static inline int ring_pop(struct pool_ring *r, struct pool_work *t)
 						   memory_order_relaxed);
 		}
 	}
+}
+
+/* The number of base rings among the n published ones. */
+static inline uint32_t ring_nbase(const struct pool *p, uint32_t n)
+{
+	return p->nbase < n ? p->nbase : n;
 }
 
 /* Tasks claimed by a push and not yet claimed by a pop (may be transient). */

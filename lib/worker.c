@@ -22,6 +22,7 @@
 #include "internal.h"
 #include "obs-inl.h"
 #include "ring-inl.h"
+#include "task-inl.h"
 
 /*
  * The searcher's spin before it parks (each round a cpu_relax apart): at
@@ -35,9 +36,6 @@
 /* Refused worker_inits in a row after which a refusal no longer starts a
  * replacement (init_failed). */
 #define POOL_INIT_RETRIES 3
-
-_Thread_local struct pool_tls pool__tls
-	__attribute__((tls_model("initial-exec")));
 
 struct pool_shard *pool__shard_new(struct pool *p, unsigned index)
 {
@@ -125,12 +123,6 @@ static inline void count_stolen(struct pool_shard *self)
 		memory_order_relaxed);
 }
 
-/* The number of base rings among the n published ones. */
-static inline uint32_t base_rings(const struct pool *p, uint32_t n)
-{
-	return p->nbase < n ? p->nbase : n;
-}
-
 /*
  * Steal one task from the overflow rings whose summary bit is set, from a
  * random group and a random bit rotation (so thieves spread). A set bit on
@@ -205,7 +197,7 @@ static struct pool_ring *find_work(struct pool *p, struct pool_shard *self,
 	rv = pool__vec_load(&p->rings, &n);
 	if (n <= 1)
 		goto out;
-	nb = base_rings(p, n);
+	nb = ring_nbase(p, n);
 	rnd = xorshift(&self->rng);
 	if (nb > 0) {
 		unsigned start = (unsigned)(rnd % nb);
@@ -230,64 +222,13 @@ out:
 	return from;
 }
 
-/*
- * Any ring claimed by a push and not yet by a pop (for rescans): a base
- * ring with ring_count != 0, or a set summary bit whose ring has
- * ring_count != 0 (a stale bit does not count, so it cannot keep workers
- * from parking). Reads only; cleaning is find_work's.
- */
-bool pool__has_work(struct pool *p)
-{
-	struct pool_vec *rv;
-	bool any = false;
-	uint32_t n, nb;
-
-	pool__rcu_read_lock();
-	rv = pool__vec_load(&p->rings, &n);
-	nb = base_rings(p, n);
-	for (uint32_t i = 0; i < nb && !any; i++)
-		any = ring_count(pool__ring_at(rv, i)) != 0;
-	for (uint32_t first = nb; first < n && !any; first += 64) {
-		/* seq_cst: as in steal_tracked. */
-		uint64_t w = atomic_load_explicit(
-			&pool__ring_at(rv, first)->nonempty,
-			memory_order_seq_cst);
-
-		while (w && !any) {
-			uint32_t j = first + (uint32_t)__builtin_ctzll(w);
-
-			w &= w - 1;
-			any = j < n && ring_count(pool__ring_at(rv, j)) != 0;
-		}
-	}
-	pool__rcu_read_unlock();
-	return any;
-}
-
-unsigned pool__ring_bits(struct pool *p)
-{
-	struct pool_vec *rv;
-	unsigned bits = 0;
-	uint32_t n;
-
-	pool__rcu_read_lock();
-	rv = pool__vec_load(&p->rings, &n);
-	for (uint32_t first = base_rings(p, n); first < n; first += 64)
-		bits += (unsigned)__builtin_popcountll(atomic_load_explicit(
-			&pool__ring_at(rv, first)->nonempty,
-			memory_order_seq_cst));
-	pool__rcu_read_unlock();
-	return bits;
-}
-
 /* Pop one task from any ring (pool_stop's discard pass); a task counted
  * against the queue bound is released here. Reads every ring directly and
  * clears no summary bit (a bit left set on an emptied ring is stale, which
  * the rule allows: docs/design.md, "The idle search"), so the discard pass
  * never starts a worker. */
-bool pool__pop_any(struct pool *p, struct pool_task *t)
+bool pool__pop_any(struct pool *p, struct pool_work *t)
 {
-	struct pool_work w;
 	struct pool_vec *rv;
 	int found = RING_EMPTY;
 	uint32_t n;
@@ -295,12 +236,8 @@ bool pool__pop_any(struct pool *p, struct pool_task *t)
 	pool__rcu_read_lock();
 	rv = pool__vec_load(&p->rings, &n);
 	for (uint32_t i = 0; i < n && found == RING_EMPTY; i++)
-		found = ring_pop(pool__ring_at(rv, i), &w);
+		found = ring_pop(pool__ring_at(rv, i), t);
 	pool__rcu_read_unlock();
-	if (found != RING_EMPTY) {
-		t->fn = w.fn;
-		t->arg = w.arg;
-	}
 	if (found == RING_POPPED_TAGGED)
 		pool__bound_done(p, 1);
 	return found != RING_EMPTY;
@@ -324,41 +261,21 @@ void pool__bound_done(struct pool *p, size_t n)
 }
 
 /*
- * Hand one popped task to a discard callback (NULL: drop it) and count it.
- * Internal kinds: a pool_submit_wait waiter is released with "discarded"
- * (its caller gets POOL_ECLOSED, the callback does not see it); a context
- * or group task (struct pool_itask) reports itself through its discard; a
- * copy is passed as (fn, data) and freed after the callback. Runs user
- * code: the
- * caller holds no lock and is outside every read-side section.
+ * Hand one popped task to a discard callback (NULL: drop it) as its kind
+ * says (pool__task_discard), and count it. Runs user code: the caller holds
+ * no lock and is outside every read-side section.
  */
-void pool__discard_task(struct pool *p, const struct pool_task *t,
+void pool__discard_task(struct pool *p, const struct pool_work *t,
 			pool_discard_fn fn, void *ctx)
 {
-	if (t->fn == pool__submit_wait_trampoline) {
-		pool__submit_wait_done(t->arg, 2);
-	} else if (t->fn == pool__itask_trampoline) {
-		struct pool_itask *it = t->arg;
-
-		/* The kind reports its user task (to fn, or its own way) and
-		 * frees its record. */
-		it->discard(it, fn, ctx);
-	} else if (t->fn == pool__copy_trampoline) {
-		struct pool_copy *c = t->arg;
-
-		if (fn)
-			fn(c->fn, c->data, ctx);
-		pool__copy_free(p, c);
-	} else if (fn) {
-		fn(t->fn, t->arg, ctx);
-	}
+	pool__task_discard(p, t, fn, ctx);
 	atomic_fetch_add_explicit(&p->discarded, 1, memory_order_relaxed);
 }
 
 /* Discard every queued task (pool_stop, pool_destroy without a worker). */
 void pool__discard_all(struct pool *p, pool_discard_fn fn, void *ctx)
 {
-	struct pool_task t;
+	struct pool_work t;
 
 	while (pool__pop_any(p, &t))
 		pool__discard_task(p, &t, fn, ctx);
@@ -375,7 +292,7 @@ void pool__discard_all(struct pool *p, pool_discard_fn fn, void *ctx)
  */
 void pool__discard_stranded(struct pool *p)
 {
-	struct pool_task t;
+	struct pool_work t;
 	uint64_t n = 0;
 
 	/* Pairs with the seq_cst reservation of nworkers in pool__spawn: a
@@ -396,40 +313,6 @@ void pool__discard_stranded(struct pool *p)
 			  "task(s)",
 			  (unsigned long long)n);
 	}
-}
-
-/*
- * Run one task inside a guard: a panic (or a caught signal) ends the task,
- * not the worker. Internal task kinds are recognised by their function:
- * pool_submit_wait's waiter (released after the run) and pool_submit_copy's
- * copy (freed after the run, panic or not). Returns whether it panicked.
- */
-bool pool__run_one(struct pool *p, pool_task_fn fn, void *arg)
-{
-	bool panicked;
-
-	if (fn == pool__submit_wait_trampoline) {
-		struct pool_waiter *w = arg;
-
-		panicked = pool__run_guarded(p, w->fn, w->arg);
-		/* Read by pool_submit_wait after the release store of done. */
-		w->panicked = panicked;
-	} else if (fn == pool__copy_trampoline) {
-		struct pool_copy *c = arg;
-
-		panicked = pool__run_guarded(p, c->fn, c->data);
-		pool__copy_free(p, c);
-	} else if (fn == pool__itask_trampoline) {
-		/* A context or group task: its run guards the user's function
-		 * itself and reports a panic there; the outer guard covers
-		 * the rest (an on-cancel callback run by the start's check). */
-		pool__tls.itask_panicked = false;
-		panicked = pool__run_guarded(p, fn, arg) ||
-			   pool__tls.itask_panicked;
-	} else {
-		panicked = pool__run_guarded(p, fn, arg);
-	}
-	return panicked;
 }
 
 /*
@@ -511,8 +394,7 @@ static void run_task_(struct pool *p, struct pool_shard *self,
 	task_done(p, self, tagged, nested);
 	/* After completed, so that pool_submit_wait returns with the task
 	 * counted. */
-	if (t->fn == pool__submit_wait_trampoline)
-		pool__submit_wait_done(t->arg, 1);
+	pool__task_end(t);
 }
 
 static void run_task(struct pool *p, struct pool_shard *self,
@@ -538,30 +420,12 @@ struct worker_loop {
 	bool tagged;
 };
 
-/* The common tasks: a plain one or a copy (pool_submit_copy), no hooks
- * (sampled or not: a stamped task is timed by run_plain_timed; a stamped
- * copy takes run_task, which frees it after its own guard). */
+/* The common tasks, run in the worker's frame: a plain one or a copy
+ * without a stamp (pool__task_in_frame), no hooks (sampled or not: a
+ * stamped task is timed by run_plain_timed). */
 static inline bool plain_task(const struct pool *p, const struct pool_work *t)
 {
-	return !p->hooked && t->fn != pool__submit_wait_trampoline &&
-	       (t->fn != pool__copy_trampoline || t->stamp == 0) &&
-	       t->fn != pool__itask_trampoline;
-}
-
-/* What a plain task runs, as the panic handler sees it: a copy's function
- * and bytes, else the task itself. */
-static inline void plain_call(const struct pool_work *t, pool_task_fn *fn,
-			      void **arg)
-{
-	if (t->fn == pool__copy_trampoline) {
-		struct pool_copy *c = t->arg;
-
-		*fn = c->fn;
-		*arg = c->data;
-	} else {
-		*fn = t->fn;
-		*arg = t->arg;
-	}
+	return !p->hooked && pool__task_in_frame(t);
 }
 
 /* After a plain task returned or jumped to the frame: deferred calls and
@@ -573,8 +437,7 @@ static inline void plain_end(struct pool *p, struct pool_shard *self,
 {
 	if (jumped || __builtin_expect(w->frame.ndefer != 0, 0))
 		pool__frame_end(&w->frame, p, fn, arg);
-	if (w->t.fn == pool__copy_trampoline)
-		pool__copy_free(p, w->t.arg);
+	pool__task_frame_done(p, &w->t);
 	task_done(p, self, w->tagged, false);
 }
 
@@ -613,7 +476,7 @@ static inline uint64_t run_plain(struct pool *p, struct pool_shard *self,
 	pool_task_fn fn;
 	void *arg;
 
-	plain_call(&w->t, &fn, &arg);
+	pool__task_frame_call(&w->t, &fn, &arg);
 	atomic_store_explicit(&self->running, 1, memory_order_relaxed);
 	if (__builtin_expect(w->t.stamp != 0, 0))
 		return run_plain_timed(p, self, w, prev_end);
@@ -945,7 +808,7 @@ worker_guarded(struct pool *p, struct pool_shard *self, struct worker_loop *w)
 		pool_task_fn fn;
 		void *arg;
 
-		plain_call(&w->t, &fn, &arg);
+		pool__task_frame_call(&w->t, &fn, &arg);
 		if (w->t.stamp) {
 			/* A timed task (never a copy: plain_task). */
 			pool__frame_end(&w->frame, p, fn, arg);
