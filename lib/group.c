@@ -78,6 +78,13 @@ struct pool_group {
 	 * from outside the pool at its limit, so a task end waits a little
 	 * for an offer before it frees its slot (take_offer). */
 	_Atomic int32_t fed;
+	/* 1 while a task end of g owns the chain (gt_exec): only that end
+	 * waits for offers; the others look once and end, so at most one
+	 * worker spins for the feeder (on 2 CPUs a second spinner takes the
+	 * feeder's CPU). CAS 0 -> 1 by the end that claims it, store 0 by
+	 * the same end. A hint only: no offer depends on it (a go's offer
+	 * is taken by some end or taken back by the go). */
+	_Atomic int32_t chained;
 };
 
 /*
@@ -261,6 +268,8 @@ static bool take_offer(struct pool_group *g, pool_group_fn *fn, void **arg,
 	     i++) {
 		if (!spin || i >= OFFER_SPINS)
 			return false;
+		if (i == 0)
+			pool__probe(POOL_TP_GROUP_OFFER_SPIN, p);
 		cpu_relax();
 	}
 	if (pool_ctx_err(g->ctx) ||
@@ -285,29 +294,48 @@ static bool take_offer(struct pool_group *g, pool_group_fn *fn, void **arg,
 	return true;
 }
 
+/* Claim g's chain (see `chained`): true if this end may wait for offers. */
+static bool chain_claim(struct pool_group *g)
+{
+	int32_t zero = 0;
+
+	/* Relaxed: a hint that orders nothing (see `chained`). */
+	return !atomic_load_explicit(&g->chained, memory_order_relaxed) &&
+	       atomic_compare_exchange_strong_explicit(&g->chained, &zero, 1,
+						       memory_order_relaxed,
+						       memory_order_relaxed);
+}
+
 /* Run a claimed task (or skip it), then the offers handed to its slot, and
  * end it. Returns whether the claimed task panicked. */
 static bool gt_exec(struct group_task *t)
 {
 	struct pool_group *g = t->g;
 	bool panicked = run_member(g, t->fn, t->arg);
+	bool owner = false;
 	pool_group_fn fn;
 	void *arg;
 
 	/* Spin for an offer after a task the chain took, or in a group fed
 	 * from outside at its limit: holding the slot meanwhile keeps the
 	 * feeding go at the limit, so it offers rather than pushes a task
-	 * that a parked worker must be woken for. */
+	 * that a parked worker must be woken for. Only the chain's owner
+	 * spins; another end takes an offer that is there and else ends. */
 	bool spin = atomic_load_explicit(&g->fed, memory_order_relaxed);
 
-	for (int n = 0; n < CHAIN_MAX && take_offer(g, &fn, &arg, spin || n);
-	     n++) {
+	for (int n = 0; n < CHAIN_MAX; n++) {
+		bool wait = (spin || n) && (owner || (owner = chain_claim(g)));
+
+		if (!take_offer(g, &fn, &arg, wait))
+			break;
 		run_member(g, fn, arg);
 		/* Ran without the queue, as an inline run does: counted as
 		 * one (pool_stats inline_runs; not submitted/completed). */
 		atomic_fetch_add_explicit(&g->pool->inline_runs, 1,
 					  memory_order_relaxed);
 	}
+	if (owner)
+		atomic_store_explicit(&g->chained, 0, memory_order_relaxed);
 	task_end(g);
 	return panicked;
 }
@@ -401,6 +429,7 @@ int pool_group_new(pool_group_t **out, pool_t *p, const pool_group_options_t *o)
 	atomic_init(&g->last, NULL);
 	atomic_init(&g->offer, NULL);
 	atomic_init(&g->fed, 0);
+	atomic_init(&g->chained, 0);
 	*out = g;
 	return 0;
 }

@@ -559,6 +559,9 @@ enum pool_test_point {
 	 * in RCU). A push from the hook lands before the clear: the window
 	 * the re-check closes. */
 	POOL_TP_RING_EMPTIED = 8,
+	/* A task end of a group found no offer and is about to wait for
+	 * one (group.c, take_offer: it owns the group's chain). */
+	POOL_TP_GROUP_OFFER_SPIN = 9,
 };
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);

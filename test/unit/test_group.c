@@ -872,3 +872,67 @@ TEST(group_offer_taken_while_go_withdraws)
 	gate_destroy(&b.gate);
 	counter_destroy(&ran);
 }
+
+/*
+ * One task end at a time waits for offers (lib/group.c, `chained`): on two
+ * CPUs a second worker spinning for the feeder's next offer takes the
+ * feeder's CPU. b's end takes the go's offer and owns the chain while the
+ * offered task runs (gated); a's end meanwhile finds no offer and ends at
+ * once instead of waiting for one. The owner's end after the offered task
+ * is the only one that waits (POOL_TP_GROUP_OFFER_SPIN).
+ */
+static atomic_int offer_spins;
+
+static void hook_count_offer_spins(int point, struct pool *p)
+{
+	(void)p;
+	if (point == POOL_TP_GROUP_OFFER_SPIN)
+		atomic_fetch_add(&offer_spins, 1);
+}
+
+TEST(group_one_task_end_waits_for_offers)
+{
+	struct gated a, b, c;
+	struct bg_go go;
+	pool_t *p = new_pool(2);
+	pool_group_t *g = new_group(p, 2, NULL, NULL, NULL);
+
+	gate_init(&a.gate);
+	gate_init(&b.gate);
+	gate_init(&c.gate);
+	a.ret = b.ret = c.ret = 0;
+	memset(&go, 0, sizeof(go));
+	atomic_store(&offer_spins, 0);
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	ASSERT_OK(pool_group_go(g, gtask_gated, &b));
+	gate_wait_entered(&a.gate, 1);
+	gate_wait_entered(&b.gate, 1);
+	/* At the limit from outside the pool: the go offers c and sleeps
+	 * (the group is fed from now on). */
+	go.g = g;
+	go.fn = gtask_gated;
+	go.arg = &c;
+	thread_start(&go.t, bg_go_main, &go);
+	WAIT_UNTIL(pool__group_sleepers(g) == 1);
+	pool__test_set_hook(hook_count_offer_spins);
+	/* b's end takes the offer (it is there: no wait) and runs c. */
+	gate_open(&b.gate);
+	thread_join(go.t);
+	ASSERT_OK(go.rc);
+	gate_wait_entered(&c.gate, 1);
+	/* a's end: no offer, and the chain is b's worker's: it ends without
+	 * waiting, and its worker leaves the task. */
+	gate_open(&a.gate);
+	WAIT_UNTIL(pool_running(p) == 1);
+	ASSERT_EQ(atomic_load(&offer_spins), 0);
+	/* c's end, in the chain: waits for an offer (none comes). */
+	gate_open(&c.gate);
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(atomic_load(&offer_spins), 1);
+	pool__test_set_hook(NULL);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&a.gate);
+	gate_destroy(&b.gate);
+	gate_destroy(&c.gate);
+}
