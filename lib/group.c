@@ -32,6 +32,7 @@
  * each nap (a submit does not wake it: it is not on the idle stack); a
  * waiter outside the pool sleeps until woken. */
 #define SPIN_NS		250000
+#define WAIT_PAUSES	2
 #define HELP_NAP_MIN_NS 20000
 #define HELP_NAP_NS	1000000
 /* Hand-off (take_offer): a task end runs at most CHAIN_MAX offered tasks
@@ -620,7 +621,13 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 		/* Spin before sleeping (helping or not: a slot or the end
 		 * is usually a task's time away, and a futex sleep and wake
 		 * per task made a go at the limit crawl). The clock is read
-		 * every 64 rounds only; spin_until < 0: spun out. */
+		 * every 64 rounds only; spin_until < 0: spun out. A round is
+		 * WAIT_PAUSES pauses from outside the pool (what we look at
+		 * is a few loads of lines a task end writes once: looking
+		 * often costs the workers nothing, while a look every 32
+		 * pauses, about 1 us here, let a go notice its offer taken or
+		 * its slot free up to 1 us late, about a task's whole time at
+		 * the limit), 32 when helping (each look scans the rings). */
 		if (spin_until >= 0 && spins++ % 64 == 0) {
 			int64_t now = pool__now_ns();
 
@@ -630,7 +637,7 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 				spin_until = -1;
 		}
 		if (spin_until >= 0) {
-			for (int k = 0; k < 32; k++)
+			for (int k = helping ? 32 : WAIT_PAUSES; k > 0; k--)
 				cpu_relax();
 			continue;
 		}
