@@ -562,6 +562,14 @@ enum pool_test_point {
 	/* A task end of a group found no offer and is about to wait for
 	 * one (group.c, take_offer: it owns the group's chain). */
 	POOL_TP_GROUP_OFFER_SPIN = 9,
+	/* A go from outside the pool holding a slot saw a running task end
+	 * of its group and is about to post its task (group.c, post). */
+	POOL_TP_GROUP_POST = 10,
+	/* That go posted and saw a task end that will look at it. */
+	POOL_TP_GROUP_POSTED = 11,
+	/* A task end of a group found nothing more to run and is about to
+	 * leave its chain (decrement consumers, look at the mailbox). */
+	POOL_TP_GROUP_LEAVE = 12,
 };
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);
