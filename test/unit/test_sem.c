@@ -279,3 +279,97 @@ TEST(sem_mutual_exclusion_under_contention)
 	ASSERT_EQ(pool_sem_available(e.s), 5);
 	ASSERT_OK(pool_sem_destroy(e.s));
 }
+
+/*
+ * A queued waiter looks at its grant for a while before it sleeps, and says
+ * it sleeps with SLEEPING in its futex word (CAS); a grant bumps the word
+ * and wakes only if the bump saw SLEEPING (lib/sem.c, grant_locked). Each
+ * case fixes one interleaving with the test points POOL_TP_SEM_WAIT,
+ * _SLEEP and _ANNOUNCED (hooks on the waiter's thread).
+ */
+int pool__sem_grant_wakes(pool_sem_t *s);
+void pool__test_set_hook(void (*fn)(int point, struct pool *p));
+
+static pool_sem_t *hook_sem;
+static atomic_int hook_point, hook_calls, hook_granted;
+
+/* Granted while it still looks: no wake. */
+static void hook_hold_looking(int point, struct pool *p)
+{
+	(void)p;
+	if (point == POOL_TP_SEM_WAIT && atomic_fetch_add(&hook_calls, 1) == 0)
+		WAIT_UNTIL(atomic_load(&hook_granted) == 1);
+}
+
+TEST(sem_grant_to_looking_waiter_needs_no_wake)
+{
+	struct acq a;
+	pool_sem_t *s;
+
+	memset(&a, 0, sizeof(a));
+	atomic_store(&hook_calls, 0);
+	atomic_store(&hook_granted, 0);
+	ASSERT_OK(pool_sem_new(&s, 1));
+	ASSERT_OK(pool_sem_acquire(s, 1));
+	pool__test_set_hook(hook_hold_looking);
+	start_queued(&a, s, 1, 0, 1);
+	WAIT_UNTIL(atomic_load(&hook_calls) == 1);
+	ASSERT_OK(pool_sem_release(s, 1));
+	atomic_store(&hook_granted, 1);
+	thread_join(a.t);
+	pool__test_set_hook(NULL);
+	ASSERT_OK(a.rc);
+	ASSERT_EQ(pool__sem_grant_wakes(s), 0);
+	ASSERT_EQ(pool_sem_available(s), 0);
+	ASSERT_OK(pool_sem_release(s, 1));
+	ASSERT_OK(pool_sem_destroy(s));
+}
+
+/* The grant comes at the point hook_point, from the waiter's own thread
+ * (a release from any thread grants): just before the waiter says it
+ * sleeps (its CAS must fail on the bumped word, and it must not sleep), or
+ * just after (the grant sees SLEEPING and wakes; the waiter's look after
+ * saying so finds the grant). Either way it must not sleep for ever. */
+static void hook_grant_at(int point, struct pool *p)
+{
+	(void)p;
+	if (point == atomic_load(&hook_point) &&
+	    atomic_fetch_add(&hook_calls, 1) == 0)
+		ASSERT_OK(pool_sem_release(hook_sem, 1));
+}
+
+static void grant_at(int point, int wakes)
+{
+	struct acq a;
+	pool_sem_t *s;
+
+	memset(&a, 0, sizeof(a));
+	atomic_store(&hook_calls, 0);
+	atomic_store(&hook_point, point);
+	ASSERT_OK(pool_sem_new(&s, 1));
+	hook_sem = s;
+	ASSERT_OK(pool_sem_acquire(s, 1));
+	pool__test_set_hook(hook_grant_at);
+	/* Not start_queued: the hook may dequeue it (grant) before we look. */
+	a.s = s;
+	a.weight = 1;
+	thread_start(&a.t, acq_main, &a);
+	thread_join(a.t);
+	pool__test_set_hook(NULL);
+	ASSERT_OK(a.rc);
+	ASSERT_EQ(atomic_load(&hook_calls), 1);
+	ASSERT_EQ(pool__sem_grant_wakes(s), wakes);
+	ASSERT_EQ(pool_sem_available(s), 0);
+	ASSERT_OK(pool_sem_release(s, 1));
+	ASSERT_OK(pool_sem_destroy(s));
+}
+
+TEST(sem_grant_just_before_waiter_says_it_sleeps)
+{
+	grant_at(POOL_TP_SEM_SLEEP, 0);
+}
+
+TEST(sem_grant_just_after_waiter_says_it_sleeps)
+{
+	grant_at(POOL_TP_SEM_ANNOUNCED, 1);
+}
