@@ -520,7 +520,6 @@ void pool__test_fail_after(long k);
 long pool__test_alloc_calls(void);
 /* Test hooks of sem.c and group.c (in every flavour: they only read). */
 int pool__sem_queued(pool_sem_t *s);
-int pool__sem_grant_wakes(pool_sem_t *s);
 int pool__group_sleepers(pool_group_t *g);
 int pool__group_withdraw_lost(pool_group_t *g);
 /* worker.c: the summary bits set over p's overflow rings (a test hook in
@@ -571,15 +570,6 @@ enum pool_test_point {
 	/* A task end of a group found nothing more to run and is about to
 	 * leave its chain (decrement consumers, look at the mailbox). */
 	POOL_TP_GROUP_LEAVE = 12,
-	/* A queued semaphore waiter starts looking at its grant (sem.c;
-	 * p NULL). */
-	POOL_TP_SEM_WAIT = 13,
-	/* It looked long enough and is about to say that it sleeps (CAS of
-	 * SLEEPING into its futex word). */
-	POOL_TP_SEM_SLEEP = 14,
-	/* It said so and is about to look at its grant once more, then
-	 * sleep. */
-	POOL_TP_SEM_ANNOUNCED = 15,
 };
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);

@@ -14,11 +14,10 @@
  * the units) or sees the bit (and takes the slow path).
  *
  * Lock order: lock is a leaf; no user code runs under it. Grants store
- * `granted` and bump the waiter's futex word under the lock; a granted
- * waiter may return at once, so nothing touches a waiter after its grant
- * but the bump (whose old value says whether the waiter sleeps) and the
- * futex wake of its address (which only hands the address to the
- * kernel).
+ * `granted` (release) and bump the waiter's futex word under the lock; a
+ * granted waiter may return at once, so nothing touches a waiter after its
+ * grant but the futex wake of its address (which only hands the address
+ * to the kernel).
  */
 #include <limits.h>
 #include <string.h>
@@ -27,34 +26,13 @@
 #include "pool/sem.h"
 
 #define QUEUED 1
-/*
- * Lock-free retries of an acquire before it queues: SEM_SPINS looks, the
- * pauses between them doubling from 1 to SEM_PAUSE_MAX (703 pauses, about
- * 20 us in all here). Each look is a load of the state line, which costs the
- * holder a miss on its next CAS: looks one pause apart (as before) made every
- * acquire and release of the holder miss while another thread waited;
- * spaced out, the holder runs its acquire/release pairs from its own cache
- * in between.
- */
-#define SEM_SPINS     16
-#define SEM_PAUSE_MAX 64
-/*
- * A queued waiter looks at its own node (granted) for WAIT_SPINS rounds of
- * WAIT_PAUSES pauses (512 pauses, about 15 us here) before it sleeps, and tells
- * the granter it sleeps with SLEEPING in its futex word: a grant to a waiter
- * that is still looking costs no futex wake, and the units do not sit
- * granted to a thread that the kernel has yet to schedule.
- */
-#define WAIT_SPINS  64
-#define WAIT_PAUSES 8
-#define SLEEPING    (1 << 30)
+/* Lock-free retries of an acquire before it queues (cpu_relax apart). */
+#define SEM_SPINS 200
 
 struct sem_waiter {
 	int64_t weight;
 	struct sem_waiter *prev, *next;
-	/* futex: bumped on grant and by a cancel; SLEEPING set (CAS) by the
-	 * waiter before its first futex wait, read by the grant's bump. */
-	_Atomic int32_t word;
+	_Atomic int32_t word;	 /* futex: bumped on grant and by a cancel */
 	_Atomic int32_t granted; /* 1: the units are ours */
 };
 
@@ -63,8 +41,6 @@ struct pool_sem {
 	int64_t size; /* immutable */
 	pthread_mutex_t lock POOL_CACHE_ALIGNED;
 	struct sem_waiter *head, *tail; /* under lock */
-	/* Test hook: futex wakes issued by grants (under lock). */
-	_Atomic int32_t grant_wakes;
 };
 
 int pool_sem_new(pool_sem_t **out, int64_t size)
@@ -82,12 +58,6 @@ int pool_sem_new(pool_sem_t **out, int64_t size)
 	pthread_mutex_init(&s->lock, NULL);
 	*out = s;
 	return 0;
-}
-
-/* Test hook: futex wakes that grants issued so far. */
-int pool__sem_grant_wakes(pool_sem_t *s)
-{
-	return atomic_load_explicit(&s->grant_wakes, memory_order_relaxed);
 }
 
 /* Test hook: waiters queued now. */
@@ -167,19 +137,10 @@ static void grant_locked(struct pool_sem *s)
 		else
 			s->tail = NULL;
 		/* Release: pairs with the waiter's acquire load of granted;
-		 * the units' releases happen-before its return. seq_cst, with
-		 * the bump: the Dekker pair with the waiter's CAS of SLEEPING
-		 * and its load of granted. Either the bump sees SLEEPING (and
-		 * wakes), or the waiter's CAS fails on the bumped word and it
-		 * looks at granted again. */
-		atomic_store_explicit(&h->granted, 1, memory_order_seq_cst);
-		if (atomic_fetch_add_explicit(&h->word, 1,
-					      memory_order_seq_cst) &
-		    SLEEPING) {
-			atomic_fetch_add_explicit(&s->grant_wakes, 1,
-						  memory_order_relaxed);
-			pool__futex_wake(&h->word, 1);
-		}
+		 * the units' releases happen-before its return. */
+		atomic_store_explicit(&h->granted, 1, memory_order_release);
+		atomic_fetch_add_explicit(&h->word, 1, memory_order_release);
+		pool__futex_wake(&h->word, 1);
 	}
 	/* Empty: clear QUEUED. With the bit set nobody but a lock holder
 	 * changes the word; the loop only keeps the CAS honest. Release:
@@ -204,16 +165,13 @@ static int acquire_slow(struct pool_sem *s, int64_t w, int64_t deadline,
 	int64_t st;
 	int r = 0;
 
-	for (int i = 0, pause = 1; i < SEM_SPINS; i++) {
+	for (int i = 0; i < SEM_SPINS; i++) {
 		if (try_fast(s, w))
 			return 0;
 		st = atomic_load_explicit(&s->state, memory_order_relaxed);
 		if (st & QUEUED)
 			break;
-		for (int k = 0; k < pause; k++)
-			cpu_relax();
-		if (pause < SEM_PAUSE_MAX)
-			pause *= 2;
+		cpu_relax();
 	}
 	if (deadline != INT64_MAX && pool__now_ns() >= deadline)
 		return POOL_ETIMEDOUT;
@@ -251,7 +209,7 @@ static int acquire_slow(struct pool_sem *s, int64_t w, int64_t deadline,
 	s->tail = &me;
 	pthread_mutex_unlock(&s->lock);
 
-	for (int spins = 0;; spins++) {
+	for (;;) {
 		/* Acquire: pairs with the release increments (grant,
 		 * cancel); loaded before granted, so a later bump changes
 		 * the word our futex wait compares. */
@@ -262,34 +220,10 @@ static int acquire_slow(struct pool_sem *s, int64_t w, int64_t deadline,
 			break;
 		if (c && (r = pool_ctx_err(c)) != 0)
 			goto give_up;
-		/* The clock: every 16 looks while spinning, then every
-		 * time. */
-		if (deadline != INT64_MAX &&
-		    (spins % 16 == 0 || spins >= WAIT_SPINS) &&
-		    pool__now_ns() >= deadline) {
+		if (deadline != INT64_MAX && pool__now_ns() >= deadline) {
 			r = POOL_ETIMEDOUT;
 			goto give_up;
 		}
-		if (spins == 0)
-			pool__probe(POOL_TP_SEM_WAIT, NULL);
-		if (spins < WAIT_SPINS) {
-			for (int k = 0; k < WAIT_PAUSES; k++)
-				cpu_relax();
-			continue;
-		}
-		/* About to sleep: say so (see grant_locked). A failed CAS: the
-		 * word was bumped, look again. */
-		if (!(seq & SLEEPING))
-			pool__probe(POOL_TP_SEM_SLEEP, NULL);
-		if (!(seq & SLEEPING) &&
-		    !atomic_compare_exchange_strong_explicit(
-			    &me.word, &seq, seq | SLEEPING,
-			    memory_order_seq_cst, memory_order_relaxed))
-			continue;
-		seq |= SLEEPING;
-		pool__probe(POOL_TP_SEM_ANNOUNCED, NULL);
-		if (atomic_load_explicit(&me.granted, memory_order_seq_cst))
-			break;
 		pool__sleep_until(&me.word, seq,
 				  pool__ctx_deadline_min(c, deadline));
 	}

@@ -11,12 +11,9 @@
  * and, if it was blocking those behind it, wakes the ones that now fit.
  *
  * Before it queues, an acquire that finds no waiter and too few units
- * retries on the lock-free path for about 20 us, its looks spaced further
- * and further apart (so the holder's own acquires and releases stay cheap):
- * a unit held for a short time is taken without a sleep. While it retries
- * it is not a waiter yet; the FIFO order is among queued waiters. A queued
- * waiter looks at its grant for about 15 us before it sleeps on a futex; a
- * grant to a waiter that is still looking makes no system call.
+ * retries briefly (a few microseconds) on the lock-free path: a unit held
+ * for a short time is taken without a sleep. While it retries it is not a
+ * waiter yet; the FIFO order is among queued waiters.
  *
  * Fast path (no waiter queued): one CAS on one word, no lock. A semaphore
  * is independent of pools: an acquire inside a pool task blocks that
