@@ -32,6 +32,7 @@
  * each nap (a submit does not wake it: it is not on the idle stack); a
  * waiter outside the pool sleeps until woken. */
 #define SPIN_NS		250000
+#define WAIT_PAUSES	2
 #define HELP_NAP_MIN_NS 20000
 #define HELP_NAP_NS	1000000
 /* Hand-off (take_offer): a task end runs at most CHAIN_MAX offered tasks
@@ -44,41 +45,11 @@
 #define OFFER_SPINS 256
 /* group_wait_for: the go's offer was taken (the go succeeded). */
 #define HANDED 1
-
-struct pool_group {
-	/* Immutable after pool_group_new. */
-	struct pool *pool;
-	struct pool_ctx *ctx;
-	int64_t limit;
-	pool_group_skip_fn on_skip;
-	void *skip_arg;
-
-	/* Written by go and by every task end. Own line. */
-	_Atomic int64_t pending POOL_CACHE_ALIGNED;
-	_Atomic int32_t exiting;
-	/* Slow path: waiters and wake-ups. */
-	_Atomic int32_t gseq POOL_CACHE_ALIGNED;
-	_Atomic int32_t wwant; /* set by waiters for "pending == 0" */
-	_Atomic int32_t swant; /* set by go blocked at the limit */
-	_Atomic int32_t err;   /* first error: CAS 0 -> code, once */
-	_Atomic uint64_t skipped;
-	_Atomic int32_t sleepers; /* test hook: callers asleep in a wait */
-	/* Test hook: withdrawals that found the offer taken. */
-	_Atomic int32_t withdraw_lost;
-	/* The newest shared task (exchange by go and by waiters; its slot
-	 * reference goes with it). Own line: written per go from tasks. */
-	_Atomic(struct group_task *) last POOL_CACHE_ALIGNED;
-	/* A go blocked at the limit from outside the pool, offered to the
-	 * next task end (see take_offer): CAS NULL -> offer by that go,
-	 * exchange to NULL by the task end that takes it, CAS offer -> NULL
-	 * by the go that takes it back. Own line: written per go and per
-	 * task end while a go is blocked. */
-	_Atomic(struct group_offer *) offer POOL_CACHE_ALIGNED;
-	/* Set (relaxed, once) by the first go that offers: the group is fed
-	 * from outside the pool at its limit, so a task end waits a little
-	 * for an offer before it frees its slot (take_offer). */
-	_Atomic int32_t fed;
-};
+/* mstate bits: the holder reads or writes mfn/marg; a posted go waits in
+ * them; the spare record is queued in the pool (no post until it runs). */
+#define M_BUSY	1
+#define M_FULL	2
+#define M_SPARE 4
 
 /*
  * A go blocked at the limit, offered to the task end that frees its slot
@@ -104,8 +75,68 @@ struct group_task {
 	 * it (exactly one). refs: the ring's and the slot's (acq_rel on the
 	 * decrement that frees). */
 	bool shared;
+	/* The group's own record (pool_group.spare), never freed. */
+	bool spare;
 	_Atomic int32_t claimed;
 	_Atomic int32_t refs;
+};
+
+struct pool_group {
+	/* Immutable after pool_group_new. */
+	struct pool *pool;
+	struct pool_ctx *ctx;
+	int64_t limit;
+	pool_group_skip_fn on_skip;
+	void *skip_arg;
+
+	/* Written by go and by every task end. Own line: a go that posts
+	 * (see post) and the end that takes it touch this line only. */
+	_Atomic int64_t pending POOL_CACHE_ALIGNED;
+	_Atomic int32_t exiting;
+	/* Task ends of g between their start (gt_exec) and their last look
+	 * at the mailbox: incremented (relaxed) by each, decremented
+	 * (seq_cst) when it leaves, then it looks once more (post). */
+	_Atomic int32_t consumers;
+	/* The mailbox: one go that holds a slot, posted from outside the
+	 * pool for a running task end to run (post, take_mail). M_* bits;
+	 * mfn/marg are written and read only by the holder of M_BUSY
+	 * (CAS 0 -> M_BUSY by the poster, M_FULL -> M_BUSY by the taker). */
+	_Atomic int32_t mstate;
+	pool_group_fn mfn;
+	void *marg;
+	/* Slow path: waiters and wake-ups. */
+	_Atomic int32_t gseq POOL_CACHE_ALIGNED;
+	_Atomic int32_t wwant; /* set by waiters for "pending == 0" */
+	_Atomic int32_t swant; /* set by go blocked at the limit */
+	_Atomic int32_t err;   /* first error: CAS 0 -> code, once */
+	_Atomic uint64_t skipped;
+	_Atomic int32_t sleepers; /* test hook: callers asleep in a wait */
+	/* Test hook: withdrawals that found the offer taken. */
+	_Atomic int32_t withdraw_lost;
+	/* The newest shared task (exchange by go and by waiters; its slot
+	 * reference goes with it). Own line: written per go from tasks. */
+	_Atomic(struct group_task *) last POOL_CACHE_ALIGNED;
+	/* A go blocked at the limit from outside the pool, offered to the
+	 * next task end (see take_offer): CAS NULL -> offer by that go,
+	 * exchange to NULL by the task end that takes it, CAS offer -> NULL
+	 * by the go that takes it back. Own line: written per go and per
+	 * task end while a go is blocked. */
+	_Atomic(struct group_offer *) offer POOL_CACHE_ALIGNED;
+	/* Set (relaxed, once) by the first go that offers: the group is fed
+	 * from outside the pool at its limit, so a task end waits a little
+	 * for an offer before it frees its slot (take_offer). */
+	_Atomic int32_t fed;
+	/* 1 while a task end of g owns the chain (gt_exec): only that end
+	 * waits for offers; the others look once and end, so at most one
+	 * worker spins for the feeder (on 2 CPUs a second spinner takes the
+	 * feeder's CPU). CAS 0 -> 1 by the end that claims it, store 0 by
+	 * the same end. A hint only: no offer depends on it (a go's offer
+	 * is taken by some end or taken back by the go). */
+	_Atomic int32_t chained;
+	/* The record a posted go becomes when the end that took it may not
+	 * run it (paused pool, or its chain is long enough): pushed to the
+	 * pool as any task (convert). In use while mstate has M_SPARE. */
+	struct group_task spare;
 };
 
 /* The groups whose tasks run on this thread's stack (innermost first). */
@@ -243,26 +274,18 @@ static POOL_INLINE bool run_member(struct pool_group *g, pool_group_fn fn,
  * The hand-off: after a member ended, take the go offered at the limit, if
  * any, and keep the member's slot for it (pending is not decremented). No
  * offer is taken while the group's context is done (the go returns the
- * cause), the pool is paused or not open. spin: look for a late offer for
- * OFFER_SPINS pauses.
+ * cause), the pool is paused or not open.
  *
  * No lost wake-up: the taker stores taken (seq_cst), then loads swant
  * (seq_cst); the go stores swant (seq_cst), then loads taken (seq_cst)
  * before it sleeps (group_wait_for). Either the go sees taken, or we see
  * its announcement and bump gseq, which it loaded before announcing.
  */
-static bool take_offer(struct pool_group *g, pool_group_fn *fn, void **arg,
-		       bool spin)
+static bool take_offer(struct pool_group *g, pool_group_fn *fn, void **arg)
 {
 	struct pool *p = g->pool;
 	struct group_offer *o;
 
-	for (int i = 0; !atomic_load_explicit(&g->offer, memory_order_relaxed);
-	     i++) {
-		if (!spin || i >= OFFER_SPINS)
-			return false;
-		cpu_relax();
-	}
 	if (pool_ctx_err(g->ctx) ||
 	    atomic_load_explicit(&p->paused, memory_order_relaxed) ||
 	    atomic_load_explicit(&p->state, memory_order_relaxed) !=
@@ -285,31 +308,190 @@ static bool take_offer(struct pool_group *g, pool_group_fn *fn, void **arg,
 	return true;
 }
 
-/* Run a claimed task (or skip it), then the offers handed to its slot, and
- * end it. Returns whether the claimed task panicked. */
-static bool gt_exec(struct group_task *t)
+/*
+ * Take the posted go (see post), if any: M_FULL -> M_BUSY. The caller then
+ * runs it (mail_done first) or converts it (convert); either ends M_BUSY.
+ * The load is seq_cst: on the way out of a chain it is the second half of
+ * the Dekker pair with post (after our decrement of consumers).
+ */
+static bool take_mail(struct pool_group *g, pool_group_fn *fn, void **arg)
 {
-	struct pool_group *g = t->g;
-	bool panicked = run_member(g, t->fn, t->arg);
-	pool_group_fn fn;
-	void *arg;
+	int32_t full = M_FULL;
 
+	if (atomic_load_explicit(&g->mstate, memory_order_seq_cst) != M_FULL)
+		return false;
+	/* Acquire: pairs with post's release store of M_FULL (mfn, marg and
+	 * what the go's caller did before it are visible). */
+	if (!atomic_compare_exchange_strong_explicit(&g->mstate, &full, M_BUSY,
+						     memory_order_acquire,
+						     memory_order_relaxed))
+		return false;
+	*fn = g->mfn;
+	*arg = g->marg;
+	return true;
+}
+
+/* The taken go will run here: free the mailbox. Release: our reads of
+ * mfn/marg happen-before the next poster's writes (its acquire CAS). */
+static void mail_done(struct pool_group *g)
+{
+	atomic_store_explicit(&g->mstate, 0, memory_order_release);
+}
+
+/*
+ * A taken go (M_BUSY held) that may not run here: it becomes the spare
+ * record, queued in the pool as a go from inside a task would be (paused:
+ * it starts after pool_resume; stop: discarded and reported). The slot
+ * it holds goes with it. A FULL mailbox implies a free spare: post needs
+ * mstate == 0, and only the holder of M_BUSY sets M_SPARE.
+ */
+static void convert(struct pool_group *g, pool_group_fn fn, void *arg)
+{
+	struct group_task *t = &g->spare;
+	int r;
+
+	t->fn = fn;
+	t->arg = arg;
+	t->it.user_fn = (pool_task_fn)(void (*)(void))fn;
+	t->it.user_arg = arg;
+	/* Release: as mail_done (posts wait while M_SPARE is set). */
+	atomic_store_explicit(&g->mstate, M_SPARE, memory_order_release);
+	r = pool__submit_obeying(g->pool, NULL, pool__itask_trampoline, &t->it);
+	if (r < 0) {
+		/* Not queued (closed): reported as a discarded task. */
+		atomic_fetch_and_explicit(&g->mstate, ~M_SPARE,
+					  memory_order_release);
+		report_skip(g, fn, arg, r);
+		task_end(g);
+	}
+}
+
+enum next { NEXT_NONE, NEXT_MAIL, NEXT_OFFER };
+
+/* What a task end runs next in its chain: a posted go (it holds a slot of
+ * its own), else an offered go (it takes our slot). wait: look for either
+ * for OFFER_SPINS pauses. */
+static enum next next_member(struct pool_group *g, pool_group_fn *fn,
+			     void **arg, bool wait)
+{
+	for (int i = 0;; i++) {
+		if (take_mail(g, fn, arg))
+			return NEXT_MAIL;
+		if (atomic_load_explicit(&g->offer, memory_order_relaxed))
+			return take_offer(g, fn, arg) ? NEXT_OFFER : NEXT_NONE;
+		if (!wait || i >= OFFER_SPINS)
+			return NEXT_NONE;
+		if (i == 0)
+			pool__probe(POOL_TP_GROUP_OFFER_SPIN, g->pool);
+		cpu_relax();
+	}
+}
+
+/* Claim g's chain (see `chained`): true if this end may wait for offers. */
+static bool chain_claim(struct pool_group *g)
+{
+	int32_t zero = 0;
+
+	/* Relaxed: a hint that orders nothing (see `chained`). */
+	return !atomic_load_explicit(&g->chained, memory_order_relaxed) &&
+	       atomic_compare_exchange_strong_explicit(&g->chained, &zero, 1,
+						       memory_order_relaxed,
+						       memory_order_relaxed);
+}
+
+/*
+ * Run a claimed task fn(arg) of g (or skip it), then the gos handed to its
+ * end (posted or offered), and end it. Returns whether the claimed task
+ * panicked.
+ *
+ * Leaving, the end decrements consumers (seq_cst) and then looks at the
+ * mailbox (seq_cst load): the Dekker pair with post, which stores M_FULL
+ * and then loads consumers. Either post sees our decrement (and takes its
+ * go back) or we see its go (and run or convert it): a posted go is never
+ * left in the mailbox with nobody to look.
+ */
+static bool gt_exec(struct pool_group *g, pool_group_fn fn, void *arg)
+{
 	/* Spin for an offer after a task the chain took, or in a group fed
 	 * from outside at its limit: holding the slot meanwhile keeps the
 	 * feeding go at the limit, so it offers rather than pushes a task
-	 * that a parked worker must be woken for. */
+	 * that a parked worker must be woken for. Only the chain's owner
+	 * spins; another end takes a go that is there and else ends. */
 	bool spin = atomic_load_explicit(&g->fed, memory_order_relaxed);
+	bool owner = false;
+	bool panicked;
+	int n = 0;
 
-	for (int n = 0; n < CHAIN_MAX && take_offer(g, &fn, &arg, spin || n);
-	     n++) {
+	/* No limit: no go waits at one (no offers) and none posts. */
+	if (!g->limit) {
+		panicked = run_member(g, fn, arg);
+		task_end(g);
+		return panicked;
+	}
+	/* Relaxed: a post whose seq_cst load reads this increment is
+	 * ordered before our seq_cst decrement (coherence), all it needs. */
+	atomic_fetch_add_explicit(&g->consumers, 1, memory_order_relaxed);
+	panicked = run_member(g, fn, arg);
+	for (;;) {
+		enum next k = NEXT_NONE;
+
+		if (n < CHAIN_MAX) {
+			bool wait = (spin || n) &&
+				    (owner || (owner = chain_claim(g)));
+
+			k = next_member(g, &fn, &arg, wait);
+		}
+		if (k == NEXT_NONE) {
+			pool__probe(POOL_TP_GROUP_LEAVE, g->pool);
+			atomic_fetch_sub_explicit(&g->consumers, 1,
+						  memory_order_seq_cst);
+			if (!take_mail(g, &fn, &arg))
+				break;
+			if (n >= CHAIN_MAX) {
+				convert(g, fn, arg);
+				break;
+			}
+			atomic_fetch_add_explicit(&g->consumers, 1,
+						  memory_order_relaxed);
+			k = NEXT_MAIL;
+		}
+		if (k == NEXT_MAIL) {
+			/* Paused: start nothing new (pool_pause). */
+			if (atomic_load_explicit(&g->pool->paused,
+						 memory_order_relaxed)) {
+				convert(g, fn, arg);
+				continue;
+			}
+			mail_done(g);
+			/* The member that ran last frees its slot: the posted
+			 * go holds one of its own. */
+			task_end(g);
+		}
 		run_member(g, fn, arg);
 		/* Ran without the queue, as an inline run does: counted as
 		 * one (pool_stats inline_runs; not submitted/completed). */
 		atomic_fetch_add_explicit(&g->pool->inline_runs, 1,
 					  memory_order_relaxed);
+		n++;
 	}
+	if (owner)
+		atomic_store_explicit(&g->chained, 0, memory_order_relaxed);
 	task_end(g);
 	return panicked;
+}
+
+/* The spare record popped (or run inline by convert's submit): free it
+ * for the next conversion before running. Release: our reads of it
+ * happen-before the next convert's writes (through post's acquire CAS and
+ * the taker's). We hold the go's slot, so g lives on. */
+static bool run_spare(struct group_task *t)
+{
+	struct pool_group *g = t->g;
+	pool_group_fn fn = t->fn;
+	void *arg = t->arg;
+
+	atomic_fetch_and_explicit(&g->mstate, ~M_SPARE, memory_order_release);
+	return gt_exec(g, fn, arg);
 }
 
 static bool gt_run(struct pool_itask *it)
@@ -317,8 +499,10 @@ static bool gt_run(struct pool_itask *it)
 	struct group_task *t = (struct group_task *)it;
 	bool panicked = false;
 
+	if (t->spare)
+		return run_spare(t);
 	if (gt_claim(t))
-		panicked = gt_exec(t);
+		panicked = gt_exec(t->g, t->fn, t->arg);
 	gt_unref(t);
 	return panicked;
 }
@@ -339,7 +523,7 @@ static bool run_last(struct pool_group *g)
 	if (!t)
 		return false;
 	if (gt_claim(t))
-		gt_exec(t);
+		gt_exec(g, t->fn, t->arg);
 	gt_unref(t);
 	return true;
 }
@@ -351,6 +535,17 @@ static void gt_discard(struct pool_itask *it, pool_discard_fn fn, void *ctx)
 
 	(void)fn;
 	(void)ctx;
+	if (t->spare) {
+		pool_group_fn ufn = t->fn;
+		void *uarg = t->arg;
+
+		/* As run_spare: free the record, then report. */
+		atomic_fetch_and_explicit(&g->mstate, ~M_SPARE,
+					  memory_order_release);
+		report_skip(g, ufn, uarg, POOL_ECLOSED);
+		task_end(g);
+		return;
+	}
 	if (gt_claim(t)) {
 		report_skip(g, t->fn, t->arg, POOL_ECLOSED);
 		task_end(g);
@@ -401,6 +596,13 @@ int pool_group_new(pool_group_t **out, pool_t *p, const pool_group_options_t *o)
 	atomic_init(&g->last, NULL);
 	atomic_init(&g->offer, NULL);
 	atomic_init(&g->fed, 0);
+	atomic_init(&g->chained, 0);
+	atomic_init(&g->consumers, 0);
+	atomic_init(&g->mstate, 0);
+	g->spare.it.run = gt_run;
+	g->spare.it.discard = gt_discard;
+	g->spare.g = g;
+	g->spare.spare = true;
 	*out = g;
 	return 0;
 }
@@ -591,7 +793,13 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 		/* Spin before sleeping (helping or not: a slot or the end
 		 * is usually a task's time away, and a futex sleep and wake
 		 * per task made a go at the limit crawl). The clock is read
-		 * every 64 rounds only; spin_until < 0: spun out. */
+		 * every 64 rounds only; spin_until < 0: spun out. A round is
+		 * WAIT_PAUSES pauses from outside the pool (what we look at
+		 * is a few loads of lines a task end writes once: looking
+		 * often costs the workers nothing, while a look every 32
+		 * pauses, about 1 us here, let a go notice its offer taken or
+		 * its slot free up to 1 us late, about a task's whole time at
+		 * the limit), 32 when helping (each look scans the rings). */
 		if (spin_until >= 0 && spins++ % 64 == 0) {
 			int64_t now = pool__now_ns();
 
@@ -601,7 +809,7 @@ static int group_wait_for(struct pool_group *g, struct pool_ctx *c,
 				spin_until = -1;
 		}
 		if (spin_until >= 0) {
-			for (int k = 0; k < 32; k++)
+			for (int k = helping ? 32 : WAIT_PAUSES; k > 0; k--)
 				cpu_relax();
 			continue;
 		}
@@ -698,6 +906,61 @@ int pool_group_wait_ctx(pool_group_t *g, pool_ctx_t *c)
 
 enum go_mode { GO_BLOCK, GO_TRY };
 
+/*
+ * A go from outside the pool that holds a slot: hand fn(arg) to a task end
+ * of g that is running (a consumer), through the mailbox, instead of a
+ * record pushed to the pool (an allocation, a ring, maybe a wake-up).
+ * Returns true if posted (taken or to be taken: the go is done), false if
+ * not (no end running, mailbox in use, pool paused or not open): push it.
+ *
+ * No lost go: we store M_FULL (seq_cst), then load consumers (seq_cst); a
+ * leaving end decrements consumers (seq_cst), then loads mstate (seq_cst).
+ * In the single order either our load follows its decrement (we see 0
+ * ends and take the go back: CAS M_FULL -> 0; if that fails an end took
+ * it) or its load follows our store (it sees M_FULL). exiting covers our
+ * accesses after the store: the go may run and end, and the group's last
+ * end let a waiter destroy it.
+ */
+static bool post(struct pool_group *g, pool_group_fn fn, void *arg)
+{
+	struct pool *p = g->pool;
+	int32_t zero = 0, full = M_FULL;
+	bool done = false;
+
+	if (!atomic_load_explicit(&g->consumers, memory_order_relaxed) ||
+	    atomic_load_explicit(&g->mstate, memory_order_relaxed) != 0 ||
+	    atomic_load_explicit(&p->paused, memory_order_relaxed) ||
+	    atomic_load_explicit(&p->state, memory_order_relaxed) !=
+		    POOL_ST_OPEN)
+		return false;
+	atomic_fetch_add_explicit(&g->exiting, 1, memory_order_relaxed);
+	pool__probe(POOL_TP_GROUP_POST, p);
+	/* Acquire: pairs with mail_done's (or a conversion's) release: the
+	 * last taker's reads of mfn/marg happen-before our writes. */
+	if (atomic_compare_exchange_strong_explicit(&g->mstate, &zero, M_BUSY,
+						    memory_order_acquire,
+						    memory_order_relaxed)) {
+		g->mfn = fn;
+		g->marg = arg;
+		/* seq_cst: the Dekker pair above; release for take_mail. */
+		atomic_store_explicit(&g->mstate, M_FULL, memory_order_seq_cst);
+		if (atomic_load_explicit(&g->consumers, memory_order_seq_cst)) {
+			pool__probe(POOL_TP_GROUP_POSTED, p);
+			done = true;
+		} else {
+			/* Release: as mail_done (the next poster rewrites
+			 * mfn/marg after its acquire CAS). */
+			done = !atomic_compare_exchange_strong_explicit(
+				&g->mstate, &full, 0, memory_order_release,
+				memory_order_relaxed);
+		}
+	}
+	/* Release: our last access to g; pairs with the acquire loads of
+	 * exiting in cond_met and pool_group_destroy. */
+	atomic_fetch_sub_explicit(&g->exiting, 1, memory_order_release);
+	return done;
+}
+
 static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 		     void *arg, enum go_mode mode)
 {
@@ -736,6 +999,10 @@ static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 		if (r)
 			return r == HANDED ? 0 : r;
 	}
+	/* A slot is ours. From outside the pool, hand the task to a running
+	 * end of the group if there is one (post). */
+	if (g->limit && pool__tls.pool != g->pool && post(g, fn, arg))
+		return 0;
 	t = pool__alloc(sizeof(*t));
 	if (!t) {
 		task_end(g);
@@ -752,6 +1019,7 @@ static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 	 * shared may already be freed. */
 	shared = pool__tls.pool == g->pool;
 	t->shared = shared;
+	t->spare = false;
 	atomic_init(&t->claimed, 0);
 	atomic_init(&t->refs, 2);
 	/* Shared: the slot exchange below touches g after the task may have

@@ -596,11 +596,22 @@ enum pool_test_point {
 	 * in RCU). A push from the hook lands before the clear: the window
 	 * the re-check closes. */
 	POOL_TP_RING_EMPTIED = 8,
+	/* A task end of a group found no offer and is about to wait for
+	 * one (group.c, take_offer: it owns the group's chain). */
+	POOL_TP_GROUP_OFFER_SPIN = 9,
+	/* A go from outside the pool holding a slot saw a running task end
+	 * of its group and is about to post its task (group.c, post). */
+	POOL_TP_GROUP_POST = 10,
+	/* That go posted and saw a task end that will look at it. */
+	POOL_TP_GROUP_POSTED = 11,
+	/* A task end of a group found nothing more to run and is about to
+	 * leave its chain (decrement consumers, look at the mailbox). */
+	POOL_TP_GROUP_LEAVE = 12,
 	/* A semaphore grant (sem.c, grant_locked) or'ed SEM_GRANTED into a
 	 * waiter's word, its last access to the waiter, and is about to wake
 	 * it. Runs under the semaphore's lock (p is NULL): the hook must not
 	 * call the semaphore. */
-	POOL_TP_SEM_GRANTED = 9,
+	POOL_TP_SEM_GRANTED = 13,
 };
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);

@@ -16,8 +16,8 @@
  *
  * Cost: a group is one allocation (plus its context); each go allocates the
  * task's record and does two atomic operations on the group's counter
- * line (a go handed off at the limit allocates nothing); no thread and no
- * lock on the go -> run -> done path.
+ * line (a go handed to a running task end, see pool_group_go, allocates
+ * nothing); no thread and no lock on the go -> run -> done path.
  *
  * Synchronization: go, try_go, go_ctx, wait, wait_ctx, pool_group_ctx,
  * pool_group_skipped may run concurrently from any threads, including the
@@ -46,7 +46,10 @@ typedef int (*pool_group_fn)(void *arg);
 
 /* A group task skipped because the group's context was done before it
  * started, or discarded by pool_stop or because no worker could start
- * (cause POOL_ECLOSED). */
+ * (cause POOL_ECLOSED), or, for a task handed to a running task end of a
+ * paused pool (see pool_group_go), refused by the pool when that end
+ * queued it (the pool's code: POOL_ECLOSED, or POOL_EOVERLOAD for a full
+ * POOL_NONBLOCKING pool). */
 typedef void (*pool_group_skip_fn)(void *skip_arg, pool_group_fn fn, void *arg,
 				   int cause);
 
@@ -106,7 +109,14 @@ POOL_EXTERN int pool_group_destroy(pool_group_t *g);
  * after (no queue: counted in pool_stats inline_runs as an inline run is,
  * not in submitted/completed, not seen by the task hooks); go then returns
  * 0. No offer is taken while the group's
- * context is done or the pool is paused or not open.
+ * context is done or the pool is paused or not open. Likewise, a go from
+ * outside the pool that gets a slot while a task of the group runs may
+ * hand its task to that task's end instead of submitting it, and return 0
+ * at once: the end runs it next on its worker (counted the same way); if
+ * the pool is paused by then, the end queues it in the pool instead (it
+ * starts after pool_resume, or pool_stop discards and reports it as any
+ * queued task of the group). Either way the task holds its slot from the
+ * go's return, so at most `limit` tasks are queued or running.
  * Errors: POOL_EINVAL (g or fn NULL), the group context's cause (already
  * cancelled: first error, parent cancelled, deadline), POOL_ENOMEM,
  * POOL_EOVERLOAD (1 << 30 tasks outstanding, or the pool's own

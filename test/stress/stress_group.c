@@ -12,7 +12,8 @@
  * with a context it cancels halfway. Tasks return 0, fail (1 in 50), panic
  * (1 in 200), hold a semaphore of 3 units for a moment (weight 1..3, with a
  * timeout), or fork a nested group of 3 children and wait for it inside the
- * task (1 in 20).
+ * task (1 in 20). Meanwhile one thread pauses the pool for 50 to 250 us every
+ * 0.5 to 2.5 ms, so tasks handed to running task ends meet a paused pool.
  *
  * Invariants, checked for every group and at the end:
  *   - every go either returned an error to its caller, or its task ran
@@ -320,6 +321,35 @@ static void *producer(void *arg)
 	return NULL;
 }
 
+/* Pauses and resumes the pool now and then, so that tasks handed to a
+ * running task end (lib/group.c, post) meet a paused pool: the end must
+ * queue them, not start them, and they must still run once. */
+static atomic_long total_pauses;
+
+static void *pauser(void *arg)
+{
+	uint64_t rng = 0x9E3779B97F4A7C15ull;
+
+	(void)arg;
+	while (now_ns() < end_ns && !atomic_load(&failed)) {
+		struct timespec ts = {0, (long)(500000 + xs(&rng) % 2000000)};
+
+		nanosleep(&ts, NULL);
+		if (pool_pause(pool) != 0) {
+			fail("pool_pause");
+			break;
+		}
+		ts.tv_nsec = (long)(50000 + xs(&rng) % 200000);
+		nanosleep(&ts, NULL);
+		if (pool_resume(pool) != 0) {
+			fail("pool_resume");
+			break;
+		}
+		atomic_fetch_add(&total_pauses, 1);
+	}
+	return NULL;
+}
+
 static void quiet(void *ctx, int level, const char *msg)
 {
 	(void)ctx;
@@ -333,7 +363,8 @@ int main(int argc, char **argv)
 	long seconds = env && atol(env) > 0 ? atol(env) : 5;
 	long nprod = 4, cap = 2;
 	pool_options_t o = POOL_OPTIONS_INIT;
-	pthread_t t[64];
+	pool_stats_t st = POOL_STATS_INIT;
+	pthread_t t[64], pt;
 
 	if (argc > 1 && atol(argv[1]) > 0)
 		seconds = atol(argv[1]);
@@ -356,8 +387,10 @@ int main(int argc, char **argv)
 	for (long i = 0; i < nprod; i++)
 		pthread_create(&t[i], NULL, producer,
 			       (void *)(uintptr_t)(i + 1));
+	pthread_create(&pt, NULL, pauser, NULL);
 	for (long i = 0; i < nprod; i++)
 		pthread_join(t[i], NULL);
+	pthread_join(pt, NULL);
 	if (pool_wait_idle(pool, -1) != 0)
 		fail("wait_idle");
 	if (atomic_load(&total_ctx_ran) + atomic_load(&total_ctx_skipped) !=
@@ -370,18 +403,22 @@ int main(int argc, char **argv)
 		fail("semaphore: %lld free at the end, peak %ld",
 		     (long long)pool_sem_available(sem),
 		     atomic_load(&sem_peak));
+	if (pool_stats(pool, &st) != 0)
+		fail("pool_stats");
 	if (pool_sem_destroy(sem) != 0 || pool_destroy(pool) != 0)
 		fail("teardown");
 	printf("stress_group: %lds, %ld producers, capacity %ld: %ld go "
 	       "(%ld refused), %ld ran, %ld skipped, %ld nested groups, %ld "
 	       "panics, %ld failures; ctx tasks %ld (%ld ran, %ld skipped); "
-	       "sem peak %ld: %s\n",
+	       "sem peak %ld; %ld pauses, %llu tasks run handed-off or "
+	       "posted (inline_runs): %s\n",
 	       seconds, nprod, cap, atomic_load(&total_go),
 	       atomic_load(&total_go_err), atomic_load(&total_ran),
 	       atomic_load(&total_skipped), atomic_load(&total_nested),
 	       atomic_load(&total_panics), atomic_load(&total_fail_rets),
 	       atomic_load(&total_ctx_ok), atomic_load(&total_ctx_ran),
 	       atomic_load(&total_ctx_skipped), atomic_load(&sem_peak),
+	       atomic_load(&total_pauses), (unsigned long long)st.inline_runs,
 	       atomic_load(&failed) ? "FAILED" : "ok");
 	return atomic_load(&failed) ? 1 : 0;
 }

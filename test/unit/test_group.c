@@ -872,3 +872,300 @@ TEST(group_offer_taken_while_go_withdraws)
 	gate_destroy(&b.gate);
 	counter_destroy(&ran);
 }
+
+/*
+ * One task end at a time waits for offers (lib/group.c, `chained`): on two
+ * CPUs a second worker spinning for the feeder's next offer takes the
+ * feeder's CPU. b's end takes the go's offer and owns the chain while the
+ * offered task runs (gated); a's end meanwhile finds no offer and ends at
+ * once instead of waiting for one. The owner's end after the offered task
+ * is the only one that waits (POOL_TP_GROUP_OFFER_SPIN).
+ */
+static atomic_int offer_spins;
+
+static void hook_count_offer_spins(int point, struct pool *p)
+{
+	(void)p;
+	if (point == POOL_TP_GROUP_OFFER_SPIN)
+		atomic_fetch_add(&offer_spins, 1);
+}
+
+TEST(group_one_task_end_waits_for_offers)
+{
+	struct gated a, b, c;
+	struct bg_go go;
+	pool_t *p = new_pool(2);
+	pool_group_t *g = new_group(p, 2, NULL, NULL, NULL);
+
+	gate_init(&a.gate);
+	gate_init(&b.gate);
+	gate_init(&c.gate);
+	a.ret = b.ret = c.ret = 0;
+	memset(&go, 0, sizeof(go));
+	atomic_store(&offer_spins, 0);
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	ASSERT_OK(pool_group_go(g, gtask_gated, &b));
+	gate_wait_entered(&a.gate, 1);
+	gate_wait_entered(&b.gate, 1);
+	/* At the limit from outside the pool: the go offers c and sleeps
+	 * (the group is fed from now on). */
+	go.g = g;
+	go.fn = gtask_gated;
+	go.arg = &c;
+	thread_start(&go.t, bg_go_main, &go);
+	WAIT_UNTIL(pool__group_sleepers(g) == 1);
+	pool__test_set_hook(hook_count_offer_spins);
+	/* b's end takes the offer (it is there: no wait) and runs c. */
+	gate_open(&b.gate);
+	thread_join(go.t);
+	ASSERT_OK(go.rc);
+	gate_wait_entered(&c.gate, 1);
+	/* a's end: no offer, and the chain is b's worker's: it ends without
+	 * waiting, and its worker leaves the task. */
+	gate_open(&a.gate);
+	WAIT_UNTIL(pool_running(p) == 1);
+	ASSERT_EQ(atomic_load(&offer_spins), 0);
+	/* c's end, in the chain: waits for an offer (none comes). */
+	gate_open(&c.gate);
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(atomic_load(&offer_spins), 1);
+	pool__test_set_hook(NULL);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&a.gate);
+	gate_destroy(&b.gate);
+	gate_destroy(&c.gate);
+}
+
+/*
+ * The mailbox (lib/group.c, post / take_mail): a go from outside the pool
+ * that holds a slot while a task of its group runs hands its task to that
+ * task's end instead of pushing a record to the pool. The end, leaving,
+ * decrements `consumers` and then looks at the mailbox; the go posts and
+ * then looks at `consumers`. Each case fixes one interleaving of that pair
+ * with the test points POOL_TP_GROUP_POST, _POSTED and _LEAVE.
+ */
+
+/* The go returns while the running task still runs; its end runs the
+ * posted task (no ring: submitted counts the first task only). */
+TEST(group_go_posts_to_running_end)
+{
+	struct counter ran;
+	struct gated a;
+	pool_t *p = new_pool(1);
+	pool_group_t *g = new_group(p, 2, NULL, NULL, NULL);
+	pool_stats_t s = POOL_STATS_INIT;
+
+	counter_init(&ran);
+	gate_init(&a.gate);
+	a.ret = 0;
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	gate_wait_entered(&a.gate, 1);
+	ASSERT_OK(pool_group_go(g, gtask_count, &ran));
+	/* Posted: the only worker is still in a. */
+	ASSERT_EQ(counter_get(&ran), 0);
+	ASSERT_OK(pool_stats(p, &s));
+	ASSERT_UEQ(s.submitted, 1);
+	ASSERT_UEQ(s.queued, 0);
+	gate_open(&a.gate);
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(counter_get(&ran), 1);
+	ASSERT_OK(pool_wait_idle(p, INT64_MAX));
+	ASSERT_OK(pool_stats(p, &s));
+	ASSERT_UEQ(s.submitted, 1);
+	ASSERT_UEQ(s.inline_runs, 1);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&a.gate);
+	counter_destroy(&ran);
+}
+
+static struct gated *mail_gate;
+static pool_t *mail_pool;
+static atomic_int mail_at_leave, mail_posted, mail_post_calls;
+
+/* The running task ends and its worker leaves the task between the go's
+ * check (an end is running) and its post: the go must see no end after
+ * posting and take its task back (pushed then); without that it would stay
+ * in the mailbox with nobody to run it. */
+static void hook_end_leaves_before_post(int point, struct pool *p)
+{
+	(void)p;
+	if (point == POOL_TP_GROUP_POST &&
+	    atomic_fetch_add(&mail_post_calls, 1) == 0) {
+		gate_open(&mail_gate->gate);
+		WAIT_UNTIL(pool_running(mail_pool) == 0);
+	}
+	if (point == POOL_TP_GROUP_POSTED)
+		atomic_fetch_add(&mail_posted, 1);
+}
+
+TEST(group_post_finds_no_end_and_takes_back)
+{
+	struct counter ran;
+	struct gated a;
+	pool_t *p = new_pool(1);
+	pool_group_t *g = new_group(p, 2, NULL, NULL, NULL);
+	pool_stats_t s = POOL_STATS_INIT;
+
+	counter_init(&ran);
+	gate_init(&a.gate);
+	a.ret = 0;
+	mail_gate = &a;
+	mail_pool = p;
+	atomic_store(&mail_post_calls, 0);
+	atomic_store(&mail_posted, 0);
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	gate_wait_entered(&a.gate, 1);
+	pool__test_set_hook(hook_end_leaves_before_post);
+	ASSERT_OK(pool_group_go(g, gtask_count, &ran));
+	pool__test_set_hook(NULL);
+	ASSERT_EQ(atomic_load(&mail_post_calls), 1);
+	ASSERT_EQ(atomic_load(&mail_posted), 0);
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(counter_get(&ran), 1);
+	ASSERT_OK(pool_wait_idle(p, INT64_MAX));
+	ASSERT_OK(pool_stats(p, &s));
+	/* Taken back and pushed as any go. */
+	ASSERT_UEQ(s.submitted, 2);
+	ASSERT_UEQ(s.inline_runs, 0);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&a.gate);
+	counter_destroy(&ran);
+}
+
+/* The end is about to leave (found nothing) when the go posts and sees it
+ * still counted: the end's look after its decrement must find the task;
+ * without it the go's task would stay in the mailbox for ever. */
+static void hook_post_while_end_leaves(int point, struct pool *p)
+{
+	(void)p;
+	if (point == POOL_TP_GROUP_POST &&
+	    atomic_fetch_add(&mail_post_calls, 1) == 0) {
+		gate_open(&mail_gate->gate);
+		WAIT_UNTIL(atomic_load(&mail_at_leave) == 1);
+	}
+	if (point == POOL_TP_GROUP_POSTED)
+		atomic_fetch_add(&mail_posted, 1);
+	if (point == POOL_TP_GROUP_LEAVE &&
+	    atomic_fetch_add(&mail_at_leave, 1) == 0)
+		WAIT_UNTIL(atomic_load(&mail_posted) == 1);
+}
+
+TEST(group_end_leaving_finds_post)
+{
+	struct counter ran;
+	struct gated a;
+	pool_t *p = new_pool(1);
+	pool_group_t *g = new_group(p, 2, NULL, NULL, NULL);
+	pool_stats_t s = POOL_STATS_INIT;
+
+	counter_init(&ran);
+	gate_init(&a.gate);
+	a.ret = 0;
+	mail_gate = &a;
+	atomic_store(&mail_post_calls, 0);
+	atomic_store(&mail_posted, 0);
+	atomic_store(&mail_at_leave, 0);
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	gate_wait_entered(&a.gate, 1);
+	pool__test_set_hook(hook_post_while_end_leaves);
+	ASSERT_OK(pool_group_go(g, gtask_count, &ran));
+	ASSERT_OK(pool_group_wait(g));
+	pool__test_set_hook(NULL);
+	ASSERT_EQ(atomic_load(&mail_posted), 1);
+	ASSERT_EQ(counter_get(&ran), 1);
+	ASSERT_OK(pool_wait_idle(p, INT64_MAX));
+	ASSERT_OK(pool_stats(p, &s));
+	/* Run by the leaving end, not pushed. */
+	ASSERT_UEQ(s.submitted, 1);
+	ASSERT_UEQ(s.inline_runs, 1);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&a.gate);
+	counter_destroy(&ran);
+}
+
+/* Posted, then the pool is paused before the end takes it: the end does
+ * not start it; it is queued (the group's spare record) and starts after
+ * pool_resume. Then the spare is free again: the next go posts. */
+TEST(group_post_taken_while_paused_waits_for_resume)
+{
+	struct counter ran;
+	struct gated a, b;
+	pool_t *p = new_pool(1);
+	pool_group_t *g = new_group(p, 2, NULL, NULL, NULL);
+	pool_stats_t s = POOL_STATS_INIT;
+
+	counter_init(&ran);
+	gate_init(&a.gate);
+	gate_init(&b.gate);
+	a.ret = b.ret = 0;
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	gate_wait_entered(&a.gate, 1);
+	ASSERT_OK(pool_group_go(g, gtask_count, &ran));
+	ASSERT_OK(pool_pause(p));
+	gate_open(&a.gate);
+	WAIT_UNTIL(test_stats(p).paused_workers == 1);
+	ASSERT_EQ(counter_get(&ran), 0);
+	ASSERT_OK(pool_stats(p, &s));
+	ASSERT_UEQ(s.queued, 1);
+	ASSERT_UEQ(s.submitted, 2);
+	ASSERT_OK(pool_resume(p));
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(counter_get(&ran), 1);
+	/* The spare ran: a go posts again. */
+	ASSERT_OK(pool_group_go(g, gtask_gated, &b));
+	gate_wait_entered(&b.gate, 1);
+	ASSERT_OK(pool_group_go(g, gtask_count, &ran));
+	gate_open(&b.gate);
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(counter_get(&ran), 2);
+	ASSERT_OK(pool_wait_idle(p, INT64_MAX));
+	ASSERT_OK(pool_stats(p, &s));
+	/* a, the spare, b; the second count was posted. */
+	ASSERT_UEQ(s.submitted, 3);
+	ASSERT_UEQ(s.inline_runs, 1);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&a.gate);
+	gate_destroy(&b.gate);
+	counter_destroy(&ran);
+}
+
+/* As above, then pool_stop instead of resume: the queued spare is
+ * discarded and reported (on_skip, POOL_ECLOSED), never run. */
+TEST(group_post_taken_while_paused_then_stop_reports)
+{
+	struct counter ran;
+	struct skiplog log;
+	struct gated a;
+	pool_t *p = new_pool(1);
+	pool_group_t *g;
+
+	counter_init(&ran);
+	skiplog_init(&log);
+	g = new_group(p, 2, NULL, on_skip, &log);
+	gate_init(&a.gate);
+	a.ret = 0;
+	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	gate_wait_entered(&a.gate, 1);
+	ASSERT_OK(pool_group_go(g, gtask_count, &ran));
+	ASSERT_OK(pool_pause(p));
+	gate_open(&a.gate);
+	WAIT_UNTIL(test_stats(p).paused_workers == 1);
+	ASSERT_OK(pool_stop(p, NULL, NULL));
+	ASSERT_ERR(pool_group_wait(g), POOL_ECLOSED);
+	ASSERT_EQ(counter_get(&ran), 0);
+	ASSERT_EQ(counter_get(&log.n), 1);
+	ASSERT_EQ(log.cause, POOL_ECLOSED);
+	ASSERT(log.fn == gtask_count);
+	ASSERT_PTR_EQ(log.arg, &ran);
+	ASSERT_UEQ(pool_group_skipped(g), 1);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&a.gate);
+	counter_destroy(&ran);
+	counter_destroy(&log.n);
+}
