@@ -356,7 +356,7 @@ static void convert(struct pool_group *g, pool_group_fn fn, void *arg)
 	t->it.user_arg = arg;
 	/* Release: as mail_done (posts wait while M_SPARE is set). */
 	atomic_store_explicit(&g->mstate, M_SPARE, memory_order_release);
-	r = pool__submit_obeying(g->pool, NULL, pool__itask_trampoline, &t->it);
+	r = pool__submit_obeying(g->pool, NULL, &t->it);
 	if (r < 0) {
 		/* Not queued (closed): reported as a discarded task. */
 		atomic_fetch_and_explicit(&g->mstate, ~M_SPARE,
