@@ -100,12 +100,28 @@ struct pool_ring {
  * follow the workers"). The rings are a separate set (pool.rings).
  */
 struct pool_shard {
-	/* Written only by the thread owning the shard (relaxed single-writer
-	 * counters, summed by pool_stats). Own line: no false sharing with
-	 * the park line. */
+	/* Owner line: written only by the thread owning the shard (relaxed
+	 * single-writer counters, summed by pool_stats; the owner-only
+	 * fields), or immutable. No other thread writes it: no false sharing
+	 * with the park line. */
 	_Atomic uint64_t completed POOL_CACHE_ALIGNED;
 	_Atomic uint64_t stolen;
 	_Atomic uint32_t running;
+	/* Immutable. */
+	unsigned index;
+	struct pool *pool;
+	/* Owner thread only. home: the ring it pops first and a submit from
+	 * inside its task pushes to first (set when the owner starts). */
+	void *state;
+	uint64_t rng;
+	struct pool_ring *home;
+	/* The spawner waiting for this worker's worker_init verdict (on its
+	 * stack), or NULL: written by the spawner before pthread_create
+	 * (which orders it before the thread's start), read once by the new
+	 * owner. The thread's start argument is the shard itself, so a spawn
+	 * allocates nothing a worker would free (docs/design.md, "Where an
+	 * idle worker's bytes go"). */
+	struct pool_spawn_wait *starter;
 
 	/* Park line. token: the futex word a parked owner sleeps on; set to
 	 * 1 by a waker under idle_lock, reset to 0 by the owner under
@@ -117,23 +133,17 @@ struct pool_shard {
 	/* Protected by pool.idle_lock. */
 	bool on_stack;
 	struct pool_shard *idle_prev, *idle_next;
-	/* Immutable. */
-	unsigned index;
-	struct pool *pool;
-	/* Owner thread only. home: the ring it pops first and a submit from
-	 * inside its task pushes to first (set when the owner starts). */
-	void *state;
-	uint64_t rng;
-	struct pool_ring *home;
-
 	/* Observation (lib/obs.c). obs: the shard's histograms, allocated by
 	 * the owner at its first sample and published with a release store
 	 * (pairs with the acquire load of the readers in lib/metrics.c);
 	 * freed with the shard. busy_since: the tick at which the owner last
 	 * stopped being free (left the search with a task), stored relaxed
-	 * by the owner, read by pool_metrics_saturation. Own line: written
-	 * on the worker's idle->busy transition, read by scrapers. */
-	_Atomic(struct pool_obs *) obs POOL_CACHE_ALIGNED;
+	 * by the owner, read by pool_metrics_saturation. On the park line:
+	 * both are written at the worker's idle<->busy transitions, when
+	 * the line moves anyway (a waker just wrote token); two lines a
+	 * shard instead of four (docs/design.md, "Where an idle worker's
+	 * bytes go"). */
+	_Atomic(struct pool_obs *) obs;
 	_Atomic uint64_t busy_since;
 };
 

@@ -74,7 +74,9 @@ bool pool__has_work(struct pool *p)
 	bool any = false;
 	uint32_t n, nb;
 
-	pool__rcu_read_lock();
+	/* No read-side section (as in find_work): the ring set is
+	 * append-only and nothing in it is freed before pool_destroy, so an
+	 * idle worker's rescan never registers it with urcu-bp. */
 	rv = pool__vec_load(&p->rings, &n);
 	nb = ring_nbase(p, n);
 	for (uint32_t i = 0; i < nb && !any; i++)
@@ -93,7 +95,6 @@ bool pool__has_work(struct pool *p)
 			any = j < n && ring_count(pool__ring_at(rv, j)) != 0;
 		}
 	}
-	pool__rcu_read_unlock();
 	return any;
 }
 

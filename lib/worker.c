@@ -37,6 +37,11 @@
  * replacement (init_failed). */
 #define POOL_INIT_RETRIES 3
 
+/* The owner line and the park line (lib/internal.h): a shard is what every
+ * worker costs beyond its thread. */
+_Static_assert(sizeof(struct pool_shard) == 2 * POOL_CACHELINE,
+	       "struct pool_shard: two cache lines");
+
 struct pool_shard *pool__shard_new(struct pool *p, unsigned index)
 {
 	struct pool_shard *s = pool__alloc_aligned(sizeof(*s));
@@ -182,7 +187,6 @@ static struct pool_ring *steal_tracked(struct pool *p, struct pool_shard *self,
 static struct pool_ring *find_work(struct pool *p, struct pool_shard *self,
 				   struct pool_work *t, bool *tagged)
 {
-	struct pool_ring *from = NULL;
 	struct pool_vec *rv;
 	int r;
 	uint32_t n, nb;
@@ -193,10 +197,13 @@ static struct pool_ring *find_work(struct pool *p, struct pool_shard *self,
 		*tagged = r == RING_POPPED_TAGGED;
 		return self->home;
 	}
-	pool__rcu_read_lock();
+	/* No read-side section here or in pool__has_work: the ring set is
+	 * append-only and nothing in it is freed before pool_destroy ("The
+	 * ring and shard sets"), and no grace period waits for a worker's
+	 * search. So an idle worker never registers with urcu-bp. */
 	rv = pool__vec_load(&p->rings, &n);
 	if (n <= 1)
-		goto out;
+		return NULL;
 	nb = ring_nbase(p, n);
 	rnd = xorshift(&self->rng);
 	if (nb > 0) {
@@ -210,16 +217,13 @@ static struct pool_ring *find_work(struct pool *p, struct pool_shard *self,
 			    (r = ring_pop(ring, t)) != RING_EMPTY) {
 				*tagged = r == RING_POPPED_TAGGED;
 				count_stolen(self);
-				from = ring;
-				goto out;
+				return ring;
 			}
 		}
 	}
 	if (n > nb)
-		from = steal_tracked(p, self, rv, nb, n, rnd, t, tagged);
-out:
-	pool__rcu_read_unlock();
-	return from;
+		return steal_tracked(p, self, rv, nb, n, rnd, t, tagged);
+	return NULL;
 }
 
 /* Pop one task from any ring (pool_stop's discard pass); a task counted
@@ -574,12 +578,22 @@ void pool__log_spawn_failure(struct pool *p, int err)
 		  pool_strerror(err));
 }
 
-struct spawn_arg {
-	struct pool *pool;
-	struct pool_shard *shard;
+/* A spawner waiting for worker_init's verdict (POOL_SPAWN_WAIT with an
+ * init): on its stack, pointed to by the shard's starter. */
+struct pool_spawn_wait {
 	_Atomic int32_t result; /* 1 pending, 0 ok, < 0 init error */
-	bool wait;
 };
+
+/* Deliver the verdict to a waiting spawner (no-op without one). Release:
+ * pairs with the spawner's acquire load; sw lives on its stack until then,
+ * so this is our last access to it. */
+static void starter_done(struct pool_spawn_wait *sw, int32_t r)
+{
+	if (!sw)
+		return;
+	atomic_store_explicit(&sw->result, r, memory_order_release);
+	pool__futex_wake(&sw->result, 1);
+}
 
 enum exit_reason { EXIT_CLOSED, EXIT_EXPIRED, EXIT_RETIRED, EXIT_INIT };
 
@@ -647,7 +661,7 @@ static void worker_exit(struct pool *p, struct pool_shard *self,
  * callbacks it may run (logger, on_discard) call in as an outside caller.
  */
 static void init_failed(struct pool *p, struct pool_shard *self,
-			struct spawn_arg *sa, int r)
+			struct pool_spawn_wait *sw, int r)
 {
 	uint32_t streak;
 
@@ -664,14 +678,7 @@ static void init_failed(struct pool *p, struct pool_shard *self,
 	atomic_store_explicit(&self->owner, 0, memory_order_release);
 	atomic_fetch_sub_explicit(&p->nworkers, 1, memory_order_seq_cst);
 	atomic_fetch_sub_explicit(&p->nstarting, 1, memory_order_seq_cst);
-	if (sa->wait) {
-		/* Release: pairs with the spawner's acquire load; sa lives on
-		 * its stack until then. */
-		atomic_store_explicit(&sa->result, r, memory_order_release);
-		pool__futex_wake(&sa->result, 1);
-	} else {
-		pool__free(sa);
-	}
+	starter_done(sw, r);
 	pool__log(p, POOL_LOG_ERROR, "worker %u: worker_init failed: %d",
 		  self->index, r);
 	atomic_thread_fence(memory_order_seq_cst);
@@ -823,9 +830,9 @@ worker_guarded(struct pool *p, struct pool_shard *self, struct worker_loop *w)
 
 static void *worker_main(void *argp)
 {
-	struct spawn_arg *sa = argp;
-	struct pool *p = sa->pool;
-	struct pool_shard *self = sa->shard;
+	struct pool_shard *self = argp;
+	struct pool *p = self->pool;
+	struct pool_spawn_wait *sw = self->starter; /* see pool__spawn */
 	struct worker_loop w = {.spin_rounds = POOL_SPIN_ROUNDS,
 				.spinning = false}; /* counted in nstarting */
 	void *altstack = NULL;
@@ -854,7 +861,7 @@ static void *worker_main(void *argp)
 		if (r > 0)
 			r = POOL_EINVAL;
 		if (r < 0) {
-			init_failed(p, self, sa, r);
+			init_failed(p, self, sw, r);
 			pool__altstack_off(altstack);
 			worker_exit(p, self, EXIT_INIT);
 			return NULL;
@@ -871,12 +878,7 @@ static void *worker_main(void *argp)
 	atomic_fetch_add_explicit(&p->nspinning, 1, memory_order_seq_cst);
 	atomic_fetch_sub_explicit(&p->nstarting, 1, memory_order_seq_cst);
 	w.spinning = true;
-	if (sa->wait) {
-		atomic_store_explicit(&sa->result, 0, memory_order_release);
-		pool__futex_wake(&sa->result, 1);
-	} else {
-		pool__free(sa);
-	}
+	starter_done(sw, 0);
 
 	pool__frame_init(&w.frame, p);
 	w.altstack = altstack;
@@ -899,7 +901,8 @@ static struct pool_shard *claim_shard(struct pool *p, bool *nomem)
 	uint32_t n;
 
 	*nomem = false;
-	pool__rcu_read_lock();
+	/* No read-side section: the set is append-only and nothing in it is
+	 * freed before pool_destroy ("The ring and shard sets"). */
 	tv = pool__vec_load(&p->table, &n);
 	for (uint32_t i = 0; i < n && !got; i++) {
 		struct pool_shard *s = pool__shard_at(tv, i);
@@ -912,7 +915,6 @@ static struct pool_shard *claim_shard(struct pool *p, bool *nomem)
 			    memory_order_relaxed))
 			got = s;
 	}
-	pool__rcu_read_unlock();
 	if (got)
 		return got;
 	pthread_mutex_lock(&p->grow_lock);
@@ -940,7 +942,8 @@ static struct pool_shard *claim_shard(struct pool *p, bool *nomem)
 int pool__spawn(struct pool *p, unsigned flags)
 {
 	bool wait_init = (flags & POOL_SPAWN_WAIT) && p->worker_init;
-	struct spawn_arg local, *sa;
+	bool section = !(flags & POOL_SPAWN_ANY);
+	struct pool_spawn_wait wait;
 	struct pool_shard *s;
 	pthread_attr_t attr;
 	bool nomem;
@@ -948,20 +951,30 @@ int pool__spawn(struct pool *p, unsigned flags)
 	int32_t n;
 	int err;
 
-	/* Reserve a slot and count the thread inside a read-side section:
-	 * if it saw OPEN, a concurrent close's grace period waits for it, so
-	 * the drainer (wait_drained) sees nthreads > 0. */
-	pool__rcu_read_lock();
-	if (!(flags & POOL_SPAWN_ANY) &&
-	    atomic_load_explicit(&p->state, memory_order_relaxed) !=
+	/* Reserve a slot and count the thread. Without POOL_SPAWN_ANY, inside
+	 * a read-side section: if it saw OPEN, a concurrent close's grace
+	 * period waits for it, so the drainer (wait_drained) sees
+	 * nthreads > 0. With POOL_SPAWN_ANY no section is needed: the caller
+	 * is a submitter's kick (already inside its own section), a worker
+	 * (counted in nthreads itself until its release decrement in
+	 * worker_exit, which comes after our increment in the modification
+	 * order of nthreads, so no drainer reads 0 while the new thread is
+	 * uncounted), or the drainer itself. So a worker's hand-off spawn does
+	 * not register the worker with urcu-bp (docs/design.md, "Where an
+	 * idle worker's bytes go"). */
+	if (section) {
+		pool__rcu_read_lock();
+		if (atomic_load_explicit(&p->state, memory_order_relaxed) !=
 		    POOL_ST_OPEN) {
-		pool__rcu_read_unlock();
-		return 1;
+			pool__rcu_read_unlock();
+			return 1;
+		}
 	}
 	n = atomic_load_explicit(&p->nworkers, memory_order_relaxed);
 	do {
 		if (n >= atomic_load_explicit(&p->cap, memory_order_relaxed)) {
-			pool__rcu_read_unlock();
+			if (section)
+				pool__rcu_read_unlock();
 			return 1;
 		}
 		/* seq_cst: the reservation is part of the single order the
@@ -970,7 +983,8 @@ int pool__spawn(struct pool *p, unsigned flags)
 							memory_order_seq_cst,
 							memory_order_relaxed));
 	atomic_fetch_add_explicit(&p->nthreads, 1, memory_order_relaxed);
-	pool__rcu_read_unlock();
+	if (section)
+		pool__rcu_read_unlock();
 
 	s = claim_shard(p, &nomem);
 	if (!s && nomem) {
@@ -1000,15 +1014,11 @@ int pool__spawn(struct pool *p, unsigned flags)
 			pool__futex_wake(&p->nthreads, INT_MAX);
 		return 1;
 	}
-	sa = wait_init ? &local : pool__alloc(sizeof(*sa));
-	if (!sa) {
-		err = POOL_ENOMEM;
-		goto fail;
-	}
-	sa->pool = p;
-	sa->shard = s;
-	sa->wait = wait_init;
-	atomic_init(&sa->result, 1);
+	/* The thread's argument is the shard (we own it: owner is 1), so
+	 * nothing is allocated here for the worker to free: a worker that
+	 * never allocates never gets a malloc thread cache. */
+	atomic_init(&wait.result, 1);
+	s->starter = wait_init ? &wait : NULL;
 
 	/* Counted as starting (not searching) until it scans: see
 	 * pool__ensure_worker and worker_main. */
@@ -1018,13 +1028,11 @@ int pool__spawn(struct pool *p, unsigned flags)
 		pthread_attr_setstacksize(&attr, p->stack_size);
 	err = pool__inject_failure()
 		      ? EAGAIN
-		      : pthread_create(&tid, &attr, worker_main, sa);
+		      : pthread_create(&tid, &attr, worker_main, s);
 	pthread_attr_destroy(&attr);
 	if (err) {
 		atomic_fetch_sub_explicit(&p->nstarting, 1,
 					  memory_order_seq_cst);
-		if (!wait_init)
-			pool__free(sa);
 		err = POOL_ENOMEM;
 		if (!(flags & POOL_SPAWN_QUIET))
 			pool__log_spawn_failure(p, err);
@@ -1035,9 +1043,9 @@ int pool__spawn(struct pool *p, unsigned flags)
 		int32_t r;
 
 		/* Acquire: pairs with the worker's release store of result. */
-		while ((r = atomic_load_explicit(&sa->result,
+		while ((r = atomic_load_explicit(&wait.result,
 						 memory_order_acquire)) == 1)
-			pool__futex_wait(&sa->result, 1, -1);
+			pool__futex_wait(&wait.result, 1, -1);
 		/* On failure the worker released its slot and shard. */
 		return r;
 	}

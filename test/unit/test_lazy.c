@@ -9,13 +9,17 @@
  * publication and its push, and run the other party there.
  */
 #define _GNU_SOURCE
+#define _LGPL_SOURCE /* URCU_TLS(urcu_bp_reader): a thread's registration */
+#include <pool/metrics.h>
 #include <unistd.h>
+#include <urcu/urcu-bp.h>
 
 #include "test.h"
 
 struct pool;
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);
+long pool__test_alloc_calls(void);
 
 /* RSS bounds hold in the plain build; the sanitizers' shadow memory and
  * quarantines make RSS follow their bookkeeping, not ours. */
@@ -277,4 +281,59 @@ TEST(tune_down_while_growing)
 	ASSERT_EQ(counter_get(&c), 1);
 	gate_destroy(&g);
 	counter_destroy(&c);
+}
+
+/* What an idle worker costs beyond its thread (docs/design.md, "Where an
+ * idle worker's bytes go"): a pool made with its metrics off. */
+static pool_t *new_quiet_pool(int cap, unsigned flags)
+{
+	pool_metrics_options_t m = POOL_METRICS_OPTIONS_INIT;
+	pool_options_t o = test_opts(cap, 0, POOL_DISABLE_PURGE | flags);
+	pool_t *p;
+
+	m.flags = POOL_METRICS_OFF;
+	o.metrics = &m;
+	ASSERT_OK(pool_new(&p, &o));
+	return p;
+}
+
+/* Whether the calling thread ever entered an urcu-bp read-side section
+ * (urcu-bp registers a thread at its first one and keeps the record). */
+static void task_rcu_registered(void *arg)
+{
+	*(int *)arg = URCU_TLS(urcu_bp_reader) != NULL;
+}
+
+/* A worker's search, spin and park read the ring and shard sets without a
+ * read-side section (they are append-only), so a worker that started,
+ * searched, parked and was woken has not registered with urcu-bp: no
+ * reader record per idle worker. Both workers are parked first, so the one
+ * woken has run every idle path (the steal over the other ring, the spin's
+ * pool__has_work, the park rescan). */
+TEST(idle_worker_not_registered_with_rcu)
+{
+	pool_t *p = new_quiet_pool(2, POOL_PREALLOC);
+	int registered = -1;
+
+	WAIT_UNTIL(test_stats(p).idle == 2);
+	ASSERT_OK(pool_submit_wait(p, task_rcu_registered, &registered));
+	ASSERT_EQ(registered, 0);
+	ASSERT_OK(pool_destroy(p));
+}
+
+/* Starting a worker allocates its shard and nothing else: the thread's
+ * start argument is the shard itself, so a worker frees nothing at start
+ * and a worker that never allocates gets no malloc thread cache. The first
+ * submit starts the only worker (the shard table has room for 16); the
+ * failure-injection points it passes are the shard's allocation and
+ * pthread_create (before: also the start argument's allocation). */
+TEST(spawn_allocates_only_the_shard)
+{
+	pool_t *p = new_quiet_pool(4, 0);
+	long before = pool__test_alloc_calls();
+
+	ASSERT_OK(pool_submit_wait(p, task_nop, NULL));
+	ASSERT_EQ(pool__test_alloc_calls() - before, 2);
+	ASSERT_UEQ(test_stats(p).spawned, 1);
+	ASSERT_OK(pool_destroy(p));
 }
