@@ -250,6 +250,39 @@ static inline uint64_t pool__obs_start(uint64_t stamp, uint64_t prev,
 uint64_t pool__obs_done(struct pool_shard *self, uint64_t stamp, uint64_t start,
 			bool panicked);
 
+/* Owner only: the two samples of a timed task that did not block and did
+ * not panic, its run time and its queue wait (obs.c's record takes every
+ * other case). The two sums share a line. */
+static inline void pool__obs_add_plain(struct pool_obs *o, uint64_t wait,
+				       uint64_t run)
+{
+	pool__hist_add(o, POOL_OBS_RUN, run);
+	pool__hist_add(o, POOL_OBS_QW, wait);
+}
+
+/*
+ * pool__obs_done for the worker's timed plain task, inline: the common
+ * case of every-task timing (timed, no block code, returned, histograms
+ * already made) is one clock read and two bucket and sum updates in the
+ * caller's frame; any other case goes out of line. Same result.
+ */
+static inline uint64_t pool__obs_end(struct pool_shard *self, uint64_t stamp,
+				     uint64_t start)
+{
+	struct pool_obs *o =
+		atomic_load_explicit(&self->obs, memory_order_relaxed);
+	uint64_t end;
+
+	if (__builtin_expect(!o || (stamp & POOL_STAMP_BLOCK_MASK) ||
+				     !(stamp & POOL_STAMP_TIMED),
+			     0))
+		return pool__obs_done(self, stamp, start, false);
+	end = pool__ticks();
+	pool__obs_add_plain(o, pool__obs_wait_ns(stamp, start),
+			    pool__obs_run_ns(start, end));
+	return end;
+}
+
 /* The slow run path: hooks, or a task of an internal kind (task-inl.h)
  * with a stamp (obs.c). Returns whether the task panicked. */
 bool pool__obs_run(struct pool *p, struct pool_shard *self,

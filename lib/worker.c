@@ -469,7 +469,8 @@ run_plain_timed(struct pool *p, struct pool_shard *self, struct worker_loop *w,
 	pool__frame_cur = NULL;
 	if (__builtin_expect(w->frame.ndefer != 0, 0))
 		panicked = pool__frame_end(&w->frame, p, w->t.fn, w->t.arg);
-	end = pool__obs_done(self, stamp, w->start, panicked);
+	end = panicked ? pool__obs_done(self, stamp, w->start, true)
+		       : pool__obs_end(self, stamp, w->start);
 	task_done(p, self, w->tagged, false);
 	return end;
 }
