@@ -59,7 +59,7 @@ struct Setting {
 	std::size_t memory_queued = 1000000;
 	int memory_idle_workers = 1000;
 	int iters = 3;
-	int fork_iters = 10;
+	int fork_iters = 200;
 	std::size_t group_tasks = 1000000;
 	std::size_t sem_pairs = 1000000; // per thread
 };
@@ -1226,7 +1226,7 @@ void parse_setting(int *argc, char **argv)
 		g_set.memory_queued = 100000;
 		g_set.memory_idle_workers = 1000;
 		g_set.iters = 1;
-		g_set.fork_iters = 3;
+		g_set.fork_iters = 10;
 		g_set.group_tasks = 200000;
 		g_set.sem_pairs = 100000;
 	} else if (!s.empty() && s != "full") {
