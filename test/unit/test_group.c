@@ -11,6 +11,7 @@
 #include "test.h"
 
 int pool__group_sleepers(pool_group_t *g);
+void pool__test_fail_after(long k);
 
 static pool_t *new_pool(int cap)
 {
@@ -1168,4 +1169,43 @@ TEST(group_post_taken_while_paused_then_stop_reports)
 	gate_destroy(&a.gate);
 	counter_destroy(&ran);
 	counter_destroy(&log.n);
+}
+
+/* Allocation failures in pool_group_new (the group, its context) and in
+ * pool_group_go (the task's record) return POOL_ENOMEM and change nothing:
+ * the next try succeeds, the group counts no task for the failed go, and
+ * nothing leaks (the sanitizer flavours check that). */
+TEST(group_alloc_failures_change_nothing)
+{
+	pool_t *p = new_pool(2);
+	pool_group_t *g = NULL;
+	struct counter n;
+	int k, r;
+
+	counter_init(&n);
+	for (k = 0;; k++) {
+		ASSERT_LT(k, 16);
+		pool__test_fail_after(k);
+		r = pool_group_new(&g, p, NULL);
+		pool__test_fail_after(-1);
+		if (r == 0)
+			break;
+		ASSERT_ERR(r, POOL_ENOMEM);
+	}
+	/* The group and its context: at least two allocations failed. */
+	ASSERT_GE(k, 2);
+	/* From outside the pool, with no limit: the go allocates its
+	 * record first (the submit's own allocations come after it). */
+	pool__test_fail_after(0);
+	r = pool_group_go(g, gtask_count, &n);
+	pool__test_fail_after(-1);
+	ASSERT_ERR(r, POOL_ENOMEM);
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(counter_get(&n), 0);
+	ASSERT_OK(pool_group_go(g, gtask_count, &n));
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_EQ(counter_get(&n), 1);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
+	counter_destroy(&n);
 }
