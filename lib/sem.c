@@ -35,8 +35,18 @@
 /* In a waiter's futex word: the units are the waiter's. The low bits count
  * wake-up bumps (a context's cancel), far below this bit. */
 #define SEM_GRANTED (1 << 30)
-/* Lock-free retries of an acquire before it queues (cpu_relax apart). */
-#define SEM_SPINS 200
+/*
+ * Lock-free looks of an acquire before it queues: SEM_SPINS looks, the
+ * pauses between them doubling from 1 to SEM_PAUSE_MAX (703 pauses in all,
+ * about 20 us at 27 ns a pause on the CPUs measured). A look is a load of the
+ * state line, which costs the holder a miss on its next CAS: 200 looks one
+ * pause apart (until 2026-12-01) pulled the line away from the holder after
+ * each of its acquires and releases, so contended pairs ran at the speed
+ * of a line transfer; spaced out, the holder runs its pairs from its own
+ * cache in between (docs/design.md, "Contended, weight 1").
+ */
+#define SEM_SPINS     16
+#define SEM_PAUSE_MAX 64
 
 struct sem_waiter {
 	int64_t weight;
@@ -177,13 +187,16 @@ static int acquire_slow(struct pool_sem *s, int64_t w, int64_t deadline,
 	int64_t st;
 	int r = 0;
 
-	for (int i = 0; i < SEM_SPINS; i++) {
+	for (int i = 0, pause = 1; i < SEM_SPINS; i++) {
+		for (int k = 0; k < pause; k++)
+			cpu_relax();
+		if (pause < SEM_PAUSE_MAX)
+			pause *= 2;
 		if (try_fast(s, w))
 			return 0;
 		st = atomic_load_explicit(&s->state, memory_order_relaxed);
 		if (st & QUEUED)
 			break;
-		cpu_relax();
 	}
 	if (deadline != INT64_MAX && pool__now_ns() >= deadline)
 		return POOL_ETIMEDOUT;
