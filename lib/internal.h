@@ -570,6 +570,7 @@ void pool__test_fail_after(long k);
 long pool__test_alloc_calls(void);
 /* Test hooks of sem.c and group.c (in every flavour: they only read). */
 int pool__sem_queued(pool_sem_t *s);
+int pool__sem_grant_wakes(pool_sem_t *s);
 int pool__group_sleepers(pool_group_t *g);
 int pool__group_withdraw_lost(pool_group_t *g);
 
@@ -622,6 +623,14 @@ enum pool_test_point {
 	 * it. Runs under the semaphore's lock (p is NULL): the hook must not
 	 * call the semaphore. */
 	POOL_TP_SEM_GRANTED = 13,
+	/* A queued semaphore waiter (sem.c, acquire_slow, its thread, no
+	 * lock held) is about to look at its word for the first time. */
+	POOL_TP_SEM_WAIT = 14,
+	/* That waiter looked long enough and is about to set SEM_SLEEPING
+	 * in its word (CAS). */
+	POOL_TP_SEM_SLEEP = 15,
+	/* That waiter set SEM_SLEEPING and is about to futex-wait. */
+	POOL_TP_SEM_ANNOUNCED = 16,
 };
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);

@@ -16,14 +16,16 @@
  * Lock order: lock is a leaf; no user code runs under it. A grant is one
  * atomic OR of SEM_GRANTED into the waiter's futex word, under the lock;
  * a granted waiter may return at once (it may see the bit before any wake,
- * after a spurious or a cancel's wake-up), so the OR is the granter's last
- * access to the waiter, and all that follows is the futex wake of its
- * address (which only hands the address to the kernel: a wake that finds
- * the memory reused is a spurious wake-up, which every futex wait here
- * tolerates). Until 2026-12-01 the grant stored a separate `granted` flag
- * and then bumped the word: a waiter that saw the flag could return before
- * the bump, which then wrote into its dead stack frame (found by TSan as a
- * lock at &s->lock + 1: a saved pointer to the lock, incremented).
+ * after a spurious or a cancel's wake-up, or while it still looks at its
+ * word before sleeping), so the OR is the granter's last access to the
+ * waiter: the value the OR returns says whether the waiter said
+ * SEM_SLEEPING, and only then follows the futex wake of its address (which
+ * only hands the address to the kernel: a wake that finds the memory reused
+ * is a spurious wake-up, which every futex wait here tolerates). Until
+ * 2026-12-01 the grant stored a separate `granted` flag and then bumped the
+ * word: a waiter that saw the flag could return before the bump, which then
+ * wrote into its dead stack frame (found by TSan as a lock at &s->lock + 1: a
+ * saved pointer to the lock, incremented).
  */
 #include <limits.h>
 #include <string.h>
@@ -33,15 +35,37 @@
 
 #define QUEUED 1
 /* In a waiter's futex word: the units are the waiter's. The low bits count
- * wake-up bumps (a context's cancel), far below this bit. */
+ * wake-up bumps (a context's cancel), far below these bits. */
 #define SEM_GRANTED (1 << 30)
-/* Lock-free retries of an acquire before it queues (cpu_relax apart). */
-#define SEM_SPINS 200
+/* In a waiter's futex word: set by the waiter (CAS) before its first futex
+ * wait. The grant's OR returns the word: it wakes only if this was set. */
+#define SEM_SLEEPING (1 << 29)
+/*
+ * A queued waiter looks at its word WAIT_LOOKS times, WAIT_PAUSES pauses
+ * apart (512 pauses, about 15 us here), before it says SEM_SLEEPING and
+ * sleeps: a grant to a waiter that still looks costs no futex wake, and the
+ * units do not sit granted to a thread the kernel has yet to schedule.
+ */
+#define WAIT_LOOKS  64
+#define WAIT_PAUSES 8
+/*
+ * Lock-free looks of an acquire before it queues: SEM_SPINS looks, the
+ * pauses between them doubling from 1 to SEM_PAUSE_MAX (703 pauses in all,
+ * about 20 us at 27 ns a pause on the CPUs measured). A look is a load of the
+ * state line, which costs the holder a miss on its next CAS: 200 looks one
+ * pause apart (until 2026-12-01) pulled the line away from the holder after
+ * each of its acquires and releases, so contended pairs ran at the speed
+ * of a line transfer; spaced out, the holder runs its pairs from its own
+ * cache in between (docs/design.md, "Contended, weight 1").
+ */
+#define SEM_SPINS     16
+#define SEM_PAUSE_MAX 64
 
 struct sem_waiter {
 	int64_t weight;
 	struct sem_waiter *prev, *next;
-	/* futex: SEM_GRANTED or'ed in by the grant; bumped by a cancel. */
+	/* futex: SEM_GRANTED or'ed in by the grant; SEM_SLEEPING set by the
+	 * waiter (CAS) before it sleeps; bumped by a cancel. */
 	_Atomic int32_t word;
 };
 
@@ -50,6 +74,8 @@ struct pool_sem {
 	int64_t size; /* immutable */
 	pthread_mutex_t lock POOL_CACHE_ALIGNED;
 	struct sem_waiter *head, *tail; /* under lock */
+	/* Test hook: futex wakes that grants issued (under lock). */
+	_Atomic int32_t grant_wakes;
 };
 
 int pool_sem_new(pool_sem_t **out, int64_t size)
@@ -67,6 +93,12 @@ int pool_sem_new(pool_sem_t **out, int64_t size)
 	pthread_mutex_init(&s->lock, NULL);
 	*out = s;
 	return 0;
+}
+
+/* Test hook: futex wakes that grants issued so far. */
+int pool__sem_grant_wakes(pool_sem_t *s)
+{
+	return atomic_load_explicit(&s->grant_wakes, memory_order_relaxed);
 }
 
 /* Test hook: waiters queued now. */
@@ -128,6 +160,7 @@ static void grant_locked(struct pool_sem *s)
 {
 	struct sem_waiter *h;
 	int64_t st;
+	int32_t old;
 
 	while ((h = s->head) != NULL) {
 		st = atomic_load_explicit(&s->state, memory_order_relaxed);
@@ -148,11 +181,18 @@ static void grant_locked(struct pool_sem *s)
 		/* The grant, our last access to h (the waiter may return as
 		 * soon as it sees the bit). Release: pairs with the waiter's
 		 * acquire load of its word; the units' releases happen-before
-		 * its return. */
-		atomic_fetch_or_explicit(&h->word, SEM_GRANTED,
-					 memory_order_release);
+		 * its return. The OR and the waiter's CAS of SEM_SLEEPING are
+		 * read-modify-writes of one word, so one comes first: either
+		 * the OR returns SEM_SLEEPING (and we wake the waiter), or the
+		 * CAS fails on the granted word and the waiter never sleeps. */
+		old = atomic_fetch_or_explicit(&h->word, SEM_GRANTED,
+					       memory_order_release);
 		pool__probe(POOL_TP_SEM_GRANTED, NULL);
-		pool__futex_wake(&h->word, 1);
+		if (old & SEM_SLEEPING) {
+			atomic_fetch_add_explicit(&s->grant_wakes, 1,
+						  memory_order_relaxed);
+			pool__futex_wake(&h->word, 1);
+		}
 	}
 	/* Empty: clear QUEUED. With the bit set nobody but a lock holder
 	 * changes the word; the loop only keeps the CAS honest. Release:
@@ -177,13 +217,16 @@ static int acquire_slow(struct pool_sem *s, int64_t w, int64_t deadline,
 	int64_t st;
 	int r = 0;
 
-	for (int i = 0; i < SEM_SPINS; i++) {
+	for (int i = 0, pause = 1; i < SEM_SPINS; i++) {
+		for (int k = 0; k < pause; k++)
+			cpu_relax();
+		if (pause < SEM_PAUSE_MAX)
+			pause *= 2;
 		if (try_fast(s, w))
 			return 0;
 		st = atomic_load_explicit(&s->state, memory_order_relaxed);
 		if (st & QUEUED)
 			break;
-		cpu_relax();
 	}
 	if (deadline != INT64_MAX && pool__now_ns() >= deadline)
 		return POOL_ETIMEDOUT;
@@ -220,7 +263,7 @@ static int acquire_slow(struct pool_sem *s, int64_t w, int64_t deadline,
 	s->tail = &me;
 	pthread_mutex_unlock(&s->lock);
 
-	for (;;) {
+	for (int looks = 0;; looks++) {
 		/* Acquire: pairs with the grant's release OR (and a
 		 * cancel's release increment); the word our futex wait
 		 * compares, so a grant or bump after this load wakes it. */
@@ -231,9 +274,32 @@ static int acquire_slow(struct pool_sem *s, int64_t w, int64_t deadline,
 			break;
 		if (c && (r = pool_ctx_err(c)) != 0)
 			goto give_up;
-		if (deadline != INT64_MAX && pool__now_ns() >= deadline) {
+		/* The clock: every 16 looks while looking, then each time. */
+		if (deadline != INT64_MAX &&
+		    (looks % 16 == 0 || looks >= WAIT_LOOKS) &&
+		    pool__now_ns() >= deadline) {
 			r = POOL_ETIMEDOUT;
 			goto give_up;
+		}
+		if (looks == 0)
+			pool__probe(POOL_TP_SEM_WAIT, NULL);
+		if (looks < WAIT_LOOKS) {
+			for (int k = 0; k < WAIT_PAUSES; k++)
+				cpu_relax();
+			continue;
+		}
+		if (!(seq & SEM_SLEEPING)) {
+			/* Say we sleep (see grant_locked). A failed CAS: the
+			 * word was granted or bumped, look again. Relaxed:
+			 * the load above orders what we read; the OR's
+			 * release reaches us through that load next round. */
+			pool__probe(POOL_TP_SEM_SLEEP, NULL);
+			if (!atomic_compare_exchange_strong_explicit(
+				    &me.word, &seq, seq | SEM_SLEEPING,
+				    memory_order_relaxed, memory_order_relaxed))
+				continue;
+			seq |= SEM_SLEEPING;
+			pool__probe(POOL_TP_SEM_ANNOUNCED, NULL);
 		}
 		pool__sleep_until(&me.word, seq,
 				  pool__ctx_deadline_min(c, deadline));

@@ -5,15 +5,25 @@
  *
  * A semaphore holds `size` units. pool_sem_acquire takes `weight` units,
  * waiting while fewer are available; pool_sem_release gives units back.
- * Waiters are served in arrival order: a large request at the head is not
- * overtaken by small ones that would fit (they queue behind it), so it is
- * not starved. A waiter that gives up (timeout, context) leaves the queue
- * and, if it was blocking those behind it, wakes the ones that now fit.
  *
- * Before it queues, an acquire that finds no waiter and too few units
- * retries briefly (a few microseconds) on the lock-free path: a unit held
- * for a short time is taken without a sleep. While it retries it is not a
- * waiter yet; the FIFO order is among queued waiters.
+ * Fairness, exactly:
+ *  - Queued waiters are granted in queue (arrival) order, each only when it
+ *    is at the head and its weight fits: a large request at the head is not
+ *    overtaken by small ones that would fit (they queue behind it), so it
+ *    is not starved. While anyone is queued, no acquire takes units
+ *    without queueing behind (pool_sem_try_acquire fails), and released
+ *    units go to the queued waiters, in order.
+ *  - Before it queues, an acquire that finds nobody queued and too few
+ *    units looks again on the lock-free path for a bounded time (16 looks,
+ *    about 20 us where a pause takes 27 ns). While it looks it is not a
+ *    waiter: it competes with every other acquire that is not queued, a
+ *    releaser re-acquiring at once included, in no order (barging). Only
+ *    while nobody is queued can anyone barge; an acquire's place in the
+ *    queue is fixed when it queues.
+ *  - A queued waiter looks at its grant briefly (about 15 us) before it
+ *    sleeps; this changes no order, only whether its grant costs a wake.
+ *  - A waiter that gives up (timeout, context) leaves the queue and, if it
+ *    was blocking those behind it, grants the ones that now fit, in order.
  *
  * Fast path (no waiter queued): one CAS on one word, no lock. A semaphore
  * is independent of pools: an acquire inside a pool task blocks that

@@ -372,3 +372,201 @@ TEST(sem_grant_writes_nothing_after_the_waiter_may_return)
 	pool_ctx_destroy(ga.c);
 	ASSERT_OK(pool_sem_destroy(w.s));
 }
+
+/*
+ * A queued waiter looks at its word for a while before it sleeps, and says
+ * it sleeps with SEM_SLEEPING in the word (CAS); the grant's OR returns the
+ * word and wakes only if SEM_SLEEPING was in it (lib/sem.c, grant_locked).
+ * Each case fixes one interleaving with the test points POOL_TP_SEM_WAIT,
+ * _SLEEP and _ANNOUNCED (hooks on the waiter's thread) and counts the futex
+ * wakes that grants issued.
+ */
+int pool__sem_grant_wakes(pool_sem_t *s);
+
+static pool_sem_t *hook_sem;
+static pool_ctx_t *hook_ctx;
+static atomic_int hook_point, hook_calls, hook_go;
+
+/* At its first look the waiter waits for the test's go (the grant, or the
+ * cancel, happened meanwhile). */
+static void hook_hold_looking(int point, struct pool *p)
+{
+	(void)p;
+	if (point == POOL_TP_SEM_WAIT && atomic_fetch_add(&hook_calls, 1) == 0)
+		WAIT_UNTIL(atomic_load(&hook_go) == 1);
+}
+
+TEST(sem_grant_to_looking_waiter_needs_no_wake)
+{
+	struct acq a;
+	pool_sem_t *s;
+
+	memset(&a, 0, sizeof(a));
+	atomic_store(&hook_calls, 0);
+	atomic_store(&hook_go, 0);
+	ASSERT_OK(pool_sem_new(&s, 1));
+	ASSERT_OK(pool_sem_acquire(s, 1));
+	pool__test_set_hook(hook_hold_looking);
+	start_queued(&a, s, 1, 0, 1);
+	WAIT_UNTIL(atomic_load(&hook_calls) == 1);
+	ASSERT_OK(pool_sem_release(s, 1)); /* grants the looking waiter */
+	ASSERT_EQ(pool__sem_queued(s), 0);
+	atomic_store(&hook_go, 1);
+	thread_join(a.t);
+	pool__test_set_hook(NULL);
+	ASSERT_OK(a.rc);
+	ASSERT_EQ(pool__sem_grant_wakes(s), 0);
+	ASSERT_EQ(pool_sem_available(s), 0);
+	ASSERT_OK(pool_sem_release(s, 1));
+	ASSERT_OK(pool_sem_destroy(s));
+}
+
+/* Cancelled while it looks: it gives up without sleeping, leaves the queue
+ * and wakes the one it was blocking (which sleeps or looks by then). */
+TEST(sem_waiter_cancelled_while_looking_wakes_next)
+{
+	struct acq big, small;
+	pool_sem_t *s;
+
+	memset(&big, 0, sizeof(big));
+	memset(&small, 0, sizeof(small));
+	atomic_store(&hook_calls, 0);
+	atomic_store(&hook_go, 0);
+	ASSERT_OK(pool_sem_new(&s, 10));
+	ASSERT_OK(pool_sem_acquire(s, 10));
+	ASSERT_OK(pool_ctx_new(&big.c, NULL, POOL_CTX_NO_TIMEOUT));
+	pool__test_set_hook(hook_hold_looking); /* holds big's first look */
+	start_queued(&big, s, 8, 0, 1);
+	WAIT_UNTIL(atomic_load(&hook_calls) == 1);
+	start_queued(&small, s, 2, 1, 2);
+	ASSERT_OK(pool_sem_release(s, 2));
+	ASSERT_EQ(pool__sem_queued(s), 2); /* small waits behind big */
+	ASSERT_EQ(pool_ctx_cancel(big.c, -19), 1);
+	atomic_store(&hook_go, 1);
+	thread_join(big.t);
+	ASSERT_EQ(big.rc, -19);
+	thread_join(small.t);
+	pool__test_set_hook(NULL);
+	ASSERT_OK(small.rc);
+	ASSERT_EQ(pool__sem_queued(s), 0);
+	ASSERT_EQ(pool_sem_available(s), 0);
+	ASSERT_OK(pool_sem_release(s, 10));
+	pool_ctx_destroy(big.c);
+	ASSERT_OK(pool_sem_destroy(s));
+}
+
+/* Its deadline passes while it looks: POOL_ETIMEDOUT, out of the queue. */
+TEST(sem_waiter_times_out_while_looking)
+{
+	struct acq a;
+	pool_sem_t *s;
+	int64_t start;
+
+	memset(&a, 0, sizeof(a));
+	atomic_store(&hook_calls, 0);
+	atomic_store(&hook_go, 0);
+	ASSERT_OK(pool_sem_new(&s, 1));
+	ASSERT_OK(pool_sem_acquire(s, 1));
+	pool__test_set_hook(hook_hold_looking);
+	a.timeout = MS(1);
+	start = test_now_ns();
+	start_queued(&a, s, 1, 0, 1);
+	WAIT_UNTIL(atomic_load(&hook_calls) == 1);
+	WAIT_UNTIL(test_now_ns() > start + MS(2)); /* past its deadline */
+	atomic_store(&hook_go, 1);
+	thread_join(a.t);
+	pool__test_set_hook(NULL);
+	ASSERT_ERR(a.rc, POOL_ETIMEDOUT);
+	ASSERT_EQ(pool__sem_queued(s), 0);
+	ASSERT_EQ(pool_sem_available(s), 0);
+	ASSERT_OK(pool_sem_release(s, 1));
+	ASSERT_EQ(pool_sem_available(s), 1);
+	ASSERT_OK(pool_sem_destroy(s));
+}
+
+/* The grant comes at the point hook_point, from the waiter's own thread (a
+ * release from any thread grants): just before the waiter says it sleeps
+ * (its CAS must fail on the granted word: no sleep, no wake), or just after
+ * (the grant's OR sees SEM_SLEEPING and wakes; the futex wait finds the
+ * word changed). Either way it returns with the units. */
+static void hook_grant_at(int point, struct pool *p)
+{
+	(void)p;
+	if (point == atomic_load(&hook_point) &&
+	    atomic_fetch_add(&hook_calls, 1) == 0)
+		ASSERT_OK(pool_sem_release(hook_sem, 1));
+}
+
+static void grant_at(int point, int wakes)
+{
+	struct acq a;
+	pool_sem_t *s;
+
+	memset(&a, 0, sizeof(a));
+	atomic_store(&hook_calls, 0);
+	atomic_store(&hook_point, point);
+	ASSERT_OK(pool_sem_new(&s, 1));
+	hook_sem = s;
+	ASSERT_OK(pool_sem_acquire(s, 1));
+	pool__test_set_hook(hook_grant_at);
+	/* Not start_queued: the hook may dequeue it (grant) before we look. */
+	a.s = s;
+	a.weight = 1;
+	thread_start(&a.t, acq_main, &a);
+	thread_join(a.t);
+	pool__test_set_hook(NULL);
+	ASSERT_OK(a.rc);
+	ASSERT_EQ(atomic_load(&hook_calls), 1);
+	ASSERT_EQ(pool__sem_grant_wakes(s), wakes);
+	ASSERT_EQ(pool_sem_available(s), 0);
+	ASSERT_OK(pool_sem_release(s, 1));
+	ASSERT_OK(pool_sem_destroy(s));
+}
+
+TEST(sem_grant_just_before_waiter_says_it_sleeps)
+{
+	grant_at(POOL_TP_SEM_SLEEP, 0);
+}
+
+TEST(sem_grant_just_after_waiter_says_it_sleeps)
+{
+	grant_at(POOL_TP_SEM_ANNOUNCED, 1);
+}
+
+/* A cancel's bump just after the waiter said it sleeps: the futex wait
+ * finds the word changed, the waiter sees its context done and gives up. */
+static void hook_cancel_at_announced(int point, struct pool *p)
+{
+	(void)p;
+	if (point == POOL_TP_SEM_ANNOUNCED &&
+	    atomic_fetch_add(&hook_calls, 1) == 0)
+		pool_ctx_cancel(hook_ctx, -21);
+}
+
+TEST(sem_cancel_just_after_waiter_says_it_sleeps)
+{
+	struct acq a;
+	pool_sem_t *s;
+
+	memset(&a, 0, sizeof(a));
+	atomic_store(&hook_calls, 0);
+	ASSERT_OK(pool_sem_new(&s, 1));
+	ASSERT_OK(pool_sem_acquire(s, 1));
+	ASSERT_OK(pool_ctx_new(&hook_ctx, NULL, POOL_CTX_NO_TIMEOUT));
+	a.c = hook_ctx;
+	pool__test_set_hook(hook_cancel_at_announced);
+	/* Not start_queued: it may have left the queue before we look. */
+	a.s = s;
+	a.weight = 1;
+	thread_start(&a.t, acq_main, &a);
+	thread_join(a.t);
+	pool__test_set_hook(NULL);
+	ASSERT_EQ(atomic_load(&hook_calls), 1);
+	ASSERT_EQ(a.rc, -21);
+	ASSERT_EQ(pool__sem_queued(s), 0);
+	ASSERT_EQ(pool__sem_grant_wakes(s), 0);
+	ASSERT_OK(pool_sem_release(s, 1));
+	ASSERT_EQ(pool_sem_available(s), 1);
+	pool_ctx_destroy(hook_ctx);
+	ASSERT_OK(pool_sem_destroy(s));
+}
