@@ -35,15 +35,31 @@
  * Small copies (header + payload <= COPY_SMALL bytes) are also recycled
  * through magazines (Bonwick): a cache keeps a list of free blocks of
  * COPY_SMALL bytes; the freeing side (a worker) hands a magazine of
- * COPY_MAG blocks to the pool's depot with one exchange when its list
- * reaches 2 x COPY_MAG (a CAS into an empty depot slot), and the allocating
- * side (a submitter) takes a magazine from the depot with one exchange
- * when its list is empty. A magazine that finds every depot slot taken is
- * returned to the arena. So a copy costs a list push and pop on each side,
- * and two atomic operations per COPY_MAG copies; at most 2 x COPY_MAG
- * blocks per cache and POOL_COPY_CACHES magazines in the depot are kept,
- * all freed with the arena. pool__arena_fini destroys the tcaches
+ * COPY_MAG blocks to the pool's depot when its list reaches 2 x COPY_MAG,
+ * and the allocating side (a submitter) takes the whole depot when its
+ * list and the magazines it took are used up. The depot is a stack of
+ * magazines: a push is a CAS of its top (release), a take is one exchange
+ * of the top with NULL (acquire), so there is no pop by CAS and no ABA.
+ * copy_depot_blocks counts the blocks in the depot and in the magazines
+ * taken but not yet used: a magazine that would bring it past
+ * COPY_DEPOT_MAX goes back to the arena. So a copy costs a list push and
+ * pop on each side and about three atomic operations per COPY_MAG copies,
+ * and the pool keeps at most COPY_DEPOT_MAX blocks (plus 2 x COPY_MAG per
+ * cache), all freed with the arena. pool__arena_fini destroys the tcaches
  * (flushing their blocks back to the arena) before the arena.
+ *
+ * Why a stack bounded by blocks and not a few slots: with 16 slots of one
+ * magazine each (512 blocks) a producer running ahead of its workers by
+ * more than 512 copies (the rings of a capacity-2 pool hold 16 Ki) found
+ * the depot empty, scanned its 16 slots and called mallocx for each copy,
+ * and the workers catching up found it full and called dallocx for each
+ * copy (callgrind, copy workload: mallocx and dallocx for 85% of the
+ * copies; docs/design.md, "copy"). The bound is the rings of that pool:
+ * a producer that keeps them full recycles every block.
+ *
+ * The allocating side prefetches the next free block for writing while it
+ * copies into this one: a recycled block was last written by a worker, on
+ * another CPU.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -58,11 +74,15 @@
 
 #define COPY_SMALL 128
 #define COPY_MAG   32
+/* Blocks the depot keeps at most: 2 MiB of 128-byte blocks. */
+#define COPY_DEPOT_MAX 16384
 
-/* A free small block; `n` (list length) is valid in a magazine's head. */
+/* A free small block; `mag_next` (the next magazine in the depot or in a
+ * cache's mags) is valid in a magazine's first block. A magazine holds
+ * exactly COPY_MAG blocks. */
 struct copy_block {
 	struct copy_block *next;
-	uint32_t n;
+	struct copy_block *mag_next;
 };
 
 /* jemalloc's entry points; all NULL when copies use malloc. Written only
@@ -216,10 +236,10 @@ void pool__arena_fini(struct pool *p)
 		c->tc = 0;
 		c->free_list = NULL;
 		c->nfree = 0;
+		c->mags = NULL;
 	}
-	for (int i = 0; i < POOL_COPY_CACHES; i++)
-		atomic_store_explicit(&p->copy_depot[i], NULL,
-				      memory_order_relaxed);
+	atomic_store_explicit(&p->copy_depot, NULL, memory_order_relaxed);
+	atomic_store_explicit(&p->copy_depot_blocks, 0, memory_order_relaxed);
 	idx = p->arena - 1;
 	p->arena = 0;
 	snprintf(name, sizeof(name), "arena.%u.reset", idx);
@@ -320,7 +340,7 @@ static bool is_small(const struct pool_copy *c)
 	return offsetof(struct pool_copy, data) + c->len <= COPY_SMALL;
 }
 
-/* Into the cache's magazine; hand one to the depot when it has two. */
+/* Into the cache's list; hand a magazine to the depot when it has two. */
 static void small_free(struct pool *p, struct pool_copy_cache *cc, void *blk)
 {
 	struct copy_block *b = blk, *m;
@@ -338,18 +358,25 @@ static void small_free(struct pool *p, struct pool_copy_cache *cc, void *blk)
 	cc->free_list = b->next;
 	cc->nfree -= COPY_MAG;
 	b->next = NULL;
-	m->n = COPY_MAG;
-	for (int i = 0; i < POOL_COPY_CACHES; i++) {
-		old = NULL;
-		/* Release: publishes the magazine's links to the taker's
-		 * acquire exchange in small_alloc. */
-		if (atomic_load_explicit(&p->copy_depot[i],
-					 memory_order_relaxed) == NULL &&
-		    atomic_compare_exchange_strong_explicit(
-			    &p->copy_depot[i], &old, m, memory_order_release,
-			    memory_order_relaxed))
-			return;
+	/* Relaxed: the count only bounds what is kept (it may overshoot by
+	 * a magazine per racing freer); the blocks travel by the CAS. */
+	if (atomic_fetch_add_explicit(&p->copy_depot_blocks, COPY_MAG,
+				      memory_order_relaxed) <=
+	    COPY_DEPOT_MAX - COPY_MAG) {
+		old = atomic_load_explicit(&p->copy_depot,
+					   memory_order_relaxed);
+		do {
+			m->mag_next = old;
+			/* Release: publishes the magazine's links to the
+			 * taker's acquire exchange in small_alloc (a later
+			 * push's CAS continues this release sequence). */
+		} while (!atomic_compare_exchange_weak_explicit(
+			&p->copy_depot, &old, m, memory_order_release,
+			memory_order_relaxed));
+		return;
 	}
+	atomic_fetch_sub_explicit(&p->copy_depot_blocks, COPY_MAG,
+				  memory_order_relaxed);
 	/* The depot is full: back to the arena. */
 	while (m) {
 		b = m->next;
@@ -358,28 +385,38 @@ static void small_free(struct pool *p, struct pool_copy_cache *cc, void *blk)
 	}
 }
 
-/* From the cache's magazine, refilled from the depot; else the arena. */
+/* From the cache's list, then the magazines it took, refilled from the
+ * depot (taken whole); else the arena. */
 static void *small_alloc(struct pool *p, struct pool_copy_cache *cc)
 {
 	struct copy_block *b;
 
-	for (int i = 0; cc->nfree == 0 && i < POOL_COPY_CACHES; i++) {
-		if (!atomic_load_explicit(&p->copy_depot[i],
-					  memory_order_relaxed))
-			continue;
-		/* Acquire: pairs with the release CAS in small_free. */
-		b = atomic_exchange_explicit(&p->copy_depot[i], NULL,
-					     memory_order_acquire);
-		if (b) {
-			cc->free_list = b;
-			cc->nfree = b->n;
-		}
+	if (__builtin_expect(cc->nfree == 0, 0)) {
+		if (!cc->mags &&
+		    atomic_load_explicit(&p->copy_depot, memory_order_relaxed))
+			/* Acquire: pairs with the release CAS in
+			 * small_free. */
+			cc->mags = atomic_exchange_explicit(
+				&p->copy_depot, NULL, memory_order_acquire);
+		if (!cc->mags)
+			return je.alloc(COPY_SMALL, cache_flags(p, cc));
+		b = cc->mags;
+		cc->mags = b->mag_next;
+		cc->free_list = b;
+		cc->nfree = COPY_MAG;
+		/* Relaxed: as in small_free. */
+		atomic_fetch_sub_explicit(&p->copy_depot_blocks, COPY_MAG,
+					  memory_order_relaxed);
 	}
-	if (cc->nfree == 0)
-		return je.alloc(COPY_SMALL, cache_flags(p, cc));
 	b = cc->free_list;
 	cc->free_list = b->next;
 	cc->nfree--;
+	/* The next block, last written by a worker: fetch its two lines
+	 * for writing while this one is filled. */
+	if (cc->free_list) {
+		__builtin_prefetch(cc->free_list, 1);
+		__builtin_prefetch((char *)cc->free_list + 64, 1);
+	}
 	return b;
 }
 

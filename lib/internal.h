@@ -181,9 +181,11 @@ struct pool_copy_cache {
 	/* Written under busy (relaxed), summed by pool_stats. */
 	_Atomic uint64_t allocs, frees;
 	/* Under busy: free small blocks (copy.c's magazine) and their
-	 * number. */
+	 * number; mags: whole magazines taken from the depot, used once
+	 * free_list is empty. */
 	void *free_list;
 	uint32_t nfree;
+	void *mags;
 };
 
 struct pool {
@@ -309,11 +311,15 @@ struct pool {
 	/* Copies allocated / freed without a cache (every cache busy): RMW by
 	 * any thread, slow path only. */
 	_Atomic uint64_t copy_allocs, copy_frees;
-	/* Magazines of free small blocks handed from the caches that free
-	 * (workers) to the caches that allocate (submitters): each slot is
-	 * NULL or one magazine, filled by a CAS from NULL and emptied by an
-	 * exchange, once per magazine (copy.c). */
-	_Atomic(void *) copy_depot[POOL_COPY_CACHES];
+	/* The depot (copy.c): a stack of magazines of free small blocks,
+	 * handed from the caches that free (workers) to the caches that
+	 * allocate (submitters). Pushed one magazine at a time by a CAS
+	 * (release), taken whole by an exchange (acquire): no pop by CAS, so
+	 * no ABA. copy_depot_blocks: the blocks in the depot and in the
+	 * caches' taken magazines (relaxed RMW; bounds what is kept). Own
+	 * line: written once per magazine by both sides. */
+	_Atomic(void *) copy_depot POOL_CACHE_ALIGNED;
+	_Atomic int64_t copy_depot_blocks;
 
 	/* LIFO idle-worker stack, guarded by idle_lock (leaf lock). */
 	pthread_mutex_t idle_lock;
@@ -553,6 +559,25 @@ int pool__submit_itask(struct pool *p, struct pool_itask *it, bool try_only);
  */
 int pool__submit_until(struct pool *p, struct pool_itask *it, int64_t deadline,
 		       int (*stop)(void *), void *stop_arg);
+/*
+ * The multi-pool's submit to a member (multi.c), a direct call (no PLT).
+ * BLOCK, TRY and TIMEOUT are pool_submit, pool_try_submit and
+ * pool_submit_timeout(timeout_ns >= 0) exactly. OFFER takes the task only if
+ * a ring (and the queue bound) has room now: never waits, never starts the
+ * first worker (POOL_MEMBER_NO_WORKER when the member has none: nothing was
+ * tried), and counts no rejection in the member's stats (POOL_EOVERLOAD,
+ * POOL_ECLOSED are left to the multi-pool's final call). A plain task only.
+ * Call outside every RCU read-side section.
+ */
+#define POOL_MEMBER_NO_WORKER 1
+enum pool_member_how {
+	POOL_MEMBER_BLOCK,
+	POOL_MEMBER_TRY,
+	POOL_MEMBER_TIMEOUT,
+	POOL_MEMBER_OFFER,
+};
+int pool__member_submit(struct pool *p, pool_task_fn fn, void *arg,
+			enum pool_member_how how, int64_t timeout_ns);
 
 /* ---- above the pool: stats.c; multi.c ---- */
 

@@ -68,9 +68,13 @@ struct pool_multi {
  * an exact round-robin per multi-pool). `m` is only compared, never
  * dereferenced, so a stale pointer to a destroyed multi-pool is harmless.
  */
+#ifndef MULTI_RR_RUN
+#define MULTI_RR_RUN 1
+#endif
 static _Thread_local struct {
 	const struct pool_multi *m;
 	uint32_t next;
+	uint32_t left; /* submits left on member `next` in this run */
 	uint32_t turn; /* picks so far: the ring hint of the load reading */
 } rr_tls;
 
@@ -86,9 +90,15 @@ static uint32_t rr_next(struct pool_multi *m, uint32_t n)
 		rr_tls.next = atomic_fetch_add_explicit(&m->cursor, 1,
 							memory_order_relaxed) %
 			      n;
+		rr_tls.left = MULTI_RR_RUN;
 	}
 	i = rr_tls.next < n ? rr_tls.next : 0;
-	rr_tls.next = i + 1;
+	if (--rr_tls.left == 0) {
+		rr_tls.left = MULTI_RR_RUN;
+		rr_tls.next = i + 1;
+	} else {
+		rr_tls.next = i;
+	}
 	rr_tls.turn++;
 	return i;
 }
@@ -269,26 +279,20 @@ static int least_loaded(const struct multi_table *tb, uint32_t start,
 	return best;
 }
 
-enum submit_mode { M_BLOCK, M_TRY, M_TIMEOUT };
-
-static int member_submit(pool_t *p, enum submit_mode mode, pool_task_fn fn,
+/*
+ * The member's own submit (pool__member_submit, pool.c): pool_submit,
+ * pool_try_submit or pool_submit_timeout by `how`, called directly rather
+ * than through the PLT, or an OFFER (room now, no wait, no count).
+ */
+static int member_submit(pool_t *p, enum pool_member_how how, pool_task_fn fn,
 			 void *arg, int64_t timeout_ns)
 {
-	switch (mode) {
-	case M_BLOCK:
-		return pool_submit(p, fn, arg);
-	case M_TRY:
-		return pool_try_submit(p, fn, arg);
-	default:
-		return pool_submit_timeout(p, fn, arg, timeout_ns);
-	}
+	return pool__member_submit(p, fn, arg, how, timeout_ns);
 }
 
-/* Round-robin (ants): a member refused with POOL_EOVERLOAD; retry once on
- * the least-loaded other member. Off the fast path. */
-static __attribute__((noinline)) int
-rr_retry(struct pool_multi *m, pool_t *p, uint32_t start, enum submit_mode mode,
-	 pool_task_fn fn, void *arg, int64_t timeout_ns, int r)
+/* Inside a read-side section: the least-loaded member other than p, or
+ * NULL (n == 1). */
+static pool_t *other_member(struct pool_multi *m, pool_t *p, uint32_t start)
 {
 	const struct multi_table *tb;
 	pool_t *q = NULL;
@@ -300,12 +304,59 @@ rr_retry(struct pool_multi *m, pool_t *p, uint32_t start, enum submit_mode mode,
 	if (i >= 0)
 		q = tb->members[i];
 	pool__rcu_read_unlock();
-	if (!q)
-		return r;
-	return member_submit(q, mode, fn, arg, timeout_ns);
+	return q;
 }
 
-static int multi_submit(struct pool_multi *m, enum submit_mode mode,
+/*
+ * Round-robin, off the fast path: the member whose turn it was (p) did not
+ * take the task at once. `r` is its offer's result: POOL_MEMBER_NO_WORKER
+ * (p has no worker yet: nothing was tried), else POOL_EOVERLOAD or
+ * POOL_ECLOSED (no room now). See multi.h for the rule.
+ */
+static __attribute__((noinline)) int rr_spill(struct pool_multi *m, pool_t *p,
+					      uint32_t start,
+					      enum pool_member_how how,
+					      pool_task_fn fn, void *arg,
+					      int64_t timeout_ns, int r)
+{
+	pool_t *q;
+
+	if (r == POOL_MEMBER_NO_WORKER) {
+		/* p's own call starts its first worker (a blocking one waits
+		 * for worker_init and reports its failure). */
+		r = member_submit(p, how, fn, arg, timeout_ns);
+		if (r != POOL_EOVERLOAD)
+			return r;
+		q = other_member(m, p, start);
+		return q ? member_submit(q, how, fn, arg, timeout_ns) : r;
+	}
+	q = other_member(m, p, start);
+	if (!q)
+		return member_submit(p, how, fn, arg, timeout_ns);
+	/* A call that never waits: the other member's own call decides
+	 * (and counts a rejection there). */
+	if (how == POOL_MEMBER_TRY)
+		return member_submit(q, how, fn, arg, timeout_ns);
+	r = member_submit(q, POOL_MEMBER_OFFER, fn, arg, 0);
+	if (r == 0)
+		return 0;
+	if (r == POOL_MEMBER_NO_WORKER) {
+		/* q is idle with no worker: its own call starts one. */
+		r = member_submit(q, how, fn, arg, timeout_ns);
+		if (r != POOL_EOVERLOAD)
+			return r;
+		return member_submit(p, how, fn, arg, timeout_ns);
+	}
+	/* Neither has room now: wait on the member whose turn it was; if it
+	 * refuses without waiting (POOL_EOVERLOAD: max_blocking), the other
+	 * one's own call (ants' retry). */
+	r = member_submit(p, how, fn, arg, timeout_ns);
+	if (r != POOL_EOVERLOAD)
+		return r;
+	return member_submit(q, how, fn, arg, timeout_ns);
+}
+
+static int multi_submit(struct pool_multi *m, enum pool_member_how how,
 			pool_task_fn fn, void *arg, int64_t timeout_ns)
 {
 	const struct multi_table *tb;
@@ -327,22 +378,29 @@ static int multi_submit(struct pool_multi *m, enum submit_mode mode,
 	pool__rcu_read_unlock();
 
 	/* Outside the section: the submit may block (see the RCU rule). */
-	r = member_submit(p, mode, fn, arg, timeout_ns);
-	if (__builtin_expect(r != POOL_EOVERLOAD, 1) ||
-	    m->strategy == POOL_LB_LEAST_TASKS)
-		return r;
-	/* Least-tasks already chose the least-loaded member: no retry. */
-	return rr_retry(m, p, start, mode, fn, arg, timeout_ns, r);
+	if (m->strategy == POOL_LB_LEAST_TASKS)
+		/* It chose the least-loaded member already: no retry. */
+		return member_submit(p, how, fn, arg, timeout_ns);
+	/* A never-waiting call, also pool_submit on a POOL_NONBLOCKING
+	 * member (the members share their options): no second offer. */
+	if (how == POOL_MEMBER_TIMEOUT && timeout_ns == 0)
+		how = POOL_MEMBER_TRY;
+	if (how == POOL_MEMBER_BLOCK && (p->flags & POOL_NONBLOCKING))
+		how = POOL_MEMBER_TRY;
+	r = member_submit(p, POOL_MEMBER_OFFER, fn, arg, 0);
+	if (__builtin_expect(r == 0, 1))
+		return 0;
+	return rr_spill(m, p, start, how, fn, arg, timeout_ns, r);
 }
 
 int pool_multi_submit(pool_multi_t *m, pool_task_fn fn, void *arg)
 {
-	return multi_submit(m, M_BLOCK, fn, arg, 0);
+	return multi_submit(m, POOL_MEMBER_BLOCK, fn, arg, 0);
 }
 
 int pool_multi_try_submit(pool_multi_t *m, pool_task_fn fn, void *arg)
 {
-	return multi_submit(m, M_TRY, fn, arg, 0);
+	return multi_submit(m, POOL_MEMBER_TRY, fn, arg, 0);
 }
 
 int pool_multi_submit_timeout(pool_multi_t *m, pool_task_fn fn, void *arg,
@@ -350,12 +408,12 @@ int pool_multi_submit_timeout(pool_multi_t *m, pool_task_fn fn, void *arg,
 {
 	if (timeout_ns < 0)
 		return POOL_EINVAL;
-	return multi_submit(m, M_TIMEOUT, fn, arg, timeout_ns);
+	return multi_submit(m, POOL_MEMBER_TIMEOUT, fn, arg, timeout_ns);
 }
 
 static int multi_submit_key(struct pool_multi *m, uint64_t key,
-			    enum submit_mode mode, pool_task_fn fn, void *arg,
-			    int64_t timeout_ns)
+			    enum pool_member_how mode, pool_task_fn fn,
+			    void *arg, int64_t timeout_ns)
 {
 	pool_t *p;
 	int i;
@@ -381,7 +439,7 @@ static int multi_submit_key(struct pool_multi *m, uint64_t key,
 int pool_multi_submit_key(pool_multi_t *m, uint64_t key, pool_task_fn fn,
 			  void *arg)
 {
-	return multi_submit_key(m, key, M_BLOCK, fn, arg, 0);
+	return multi_submit_key(m, key, POOL_MEMBER_BLOCK, fn, arg, 0);
 }
 
 int pool_multi_submit_key_timeout(pool_multi_t *m, uint64_t key,
@@ -390,7 +448,8 @@ int pool_multi_submit_key_timeout(pool_multi_t *m, uint64_t key,
 {
 	if (timeout_ns < 0)
 		return POOL_EINVAL;
-	return multi_submit_key(m, key, M_TIMEOUT, fn, arg, timeout_ns);
+	return multi_submit_key(m, key, POOL_MEMBER_TIMEOUT, fn, arg,
+				timeout_ns);
 }
 
 /* ---- tune ---- */
