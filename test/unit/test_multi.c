@@ -211,6 +211,105 @@ TEST(multi_overload_retry_try_submit)
 	counter_destroy(&c);
 }
 
+/*
+ * A blocking pool_multi_submit whose turn member is full does not wait
+ * there while another member has room: member 0 (blocking, 1 worker, 1
+ * slot) is full, member 1 has no worker yet, and this thread's first turn
+ * is member 0. The call returns at once with the task on member 1 (whose
+ * own blocking submit starts its first worker); the next turn is member 1
+ * anyway, and the one after that (member 0, still full) spills again.
+ */
+TEST(multi_round_robin_spills_when_full)
+{
+	pool_options_t o = test_opts(1, 1, 0);
+	struct gate g;
+	struct counter c;
+	pool_multi_t *m;
+
+	gate_init(&g);
+	counter_init(&c);
+	ASSERT_OK(pool_multi_new(&m, 2, &o, POOL_LB_ROUND_ROBIN));
+	ASSERT_OK(pool_multi_submit_key(m, 0, task_gate, &g));
+	gate_wait_entered(&g, 1);
+	ASSERT_OK(pool_multi_submit_key(m, 0, task_gate, &g));
+	ASSERT_EQ(pool_multi_queued_by_index(m, 0), 1);
+	ASSERT_UEQ(member_stats(m, 1).workers, 0);
+
+	ASSERT_OK(pool_multi_submit(m, task_count, &c)); /* turn: 0 */
+	counter_wait(&c, 1);
+	ASSERT_OK(pool_multi_submit(m, task_count, &c)); /* turn: 1 */
+	counter_wait(&c, 2);
+	ASSERT_OK(pool_multi_submit(m, task_count, &c)); /* turn: 0 */
+	counter_wait(&c, 3);
+	ASSERT_UEQ(member_stats(m, 0).submitted, 2);
+	ASSERT_UEQ(member_stats(m, 1).submitted, 3);
+	/* An offer refused for lack of room is not a rejection. */
+	ASSERT_UEQ(multi_stats(m).rejected_overload, 0);
+	ASSERT_EQ(pool_multi_waiting(m), 0);
+
+	gate_open(&g);
+	ASSERT_OK(pool_multi_destroy(m));
+	ASSERT_EQ(counter_get(&g.passed), 2);
+	gate_destroy(&g);
+	counter_destroy(&c);
+}
+
+struct one_submit {
+	pthread_t thread;
+	pool_multi_t *m;
+	struct counter *c;
+	int rc;
+};
+
+static void *one_submit_main(void *arg)
+{
+	struct one_submit *os = arg;
+
+	os->rc = pool_multi_submit(os->m, task_count, os->c);
+	return NULL;
+}
+
+/*
+ * When neither the turn member nor the other one has room, a blocking
+ * pool_multi_submit waits on the member whose turn it was (member 0 for
+ * the first round-robin submit of this multi-pool's first submitting
+ * thread), and is accepted there once a slot frees.
+ */
+TEST(multi_round_robin_waits_on_turn_member)
+{
+	pool_options_t o = test_opts(1, 1, 0);
+	struct one_submit os;
+	struct gate g;
+	struct counter c;
+	pool_multi_t *m;
+
+	gate_init(&g);
+	counter_init(&c);
+	ASSERT_OK(pool_multi_new(&m, 2, &o, POOL_LB_ROUND_ROBIN));
+	for (int i = 0; i < 2; i++) {
+		ASSERT_OK(pool_multi_submit_key(m, (uint64_t)i, task_gate, &g));
+		gate_wait_entered(&g, i + 1);
+		ASSERT_OK(pool_multi_submit_key(m, (uint64_t)i, task_gate, &g));
+	}
+	os.m = m;
+	os.c = &c;
+	os.rc = 1;
+	thread_start(&os.thread, one_submit_main, &os);
+	WAIT_UNTIL(pool_multi_waiting_by_index(m, 0) == 1);
+	ASSERT_EQ(pool_multi_waiting_by_index(m, 1), 0);
+	gate_open(&g);
+	thread_join(os.thread);
+	ASSERT_OK(os.rc);
+	counter_wait(&c, 1);
+	ASSERT_UEQ(member_stats(m, 0).submitted, 3);
+	ASSERT_UEQ(member_stats(m, 1).submitted, 2);
+	ASSERT_UEQ(multi_stats(m).rejected_overload, 0);
+	ASSERT_OK(pool_multi_destroy(m));
+	ASSERT_EQ(counter_get(&g.passed), 4);
+	gate_destroy(&g);
+	counter_destroy(&c);
+}
+
 /* ---- least tasks ---- */
 
 /* Member 1 is blocked by a long task with two more queued behind it (load
