@@ -3,10 +3,13 @@
  * lib/multi.c - the multi-pool (include/pool/multi.h): n member pools behind
  * one handle, a lock-free member pick, one lifecycle.
  *
- * Only the public pool API of the members is used, plus the RCU read side
- * (lib/rcu-inl.h), the library allocator (pool__alloc, for the failure
- * injection of the allocation-sweep tests) and the pool layer's O(1) load
- * reading (pool__load_estimate, stats.c) for the picks.
+ * Uses the public pool API of the members for reads and lifecycle, the
+ * pool layer's member submit (pool__member_submit, pool.c: the submits
+ * called directly rather than through the PLT, and the no-wait offer of the
+ * round-robin spill), the RCU read side (lib/rcu-inl.h), the library
+ * allocator (pool__alloc, for the failure injection of the allocation-sweep
+ * tests) and the pool layer's O(1) load reading (pool__load_estimate,
+ * stats.c) for the picks.
  *
  * Locks: none. No mutex is taken anywhere in this file.
  *
