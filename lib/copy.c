@@ -85,6 +85,20 @@ struct copy_block {
 	struct copy_block *mag_next;
 };
 
+/*
+ * A shard's own list of free small blocks (shard_free), pointed to by
+ * pool_shard.copy. free, nfree: the shard's owner only (the shard's owner
+ * hand-off orders them for the next owner). frees: the small copies freed
+ * into it, stored by the owner with release, summed by pool__arena_live.
+ * A line of its own: written on every free by one thread. At most
+ * 2 x COPY_MAG - 1 blocks (8 KiB) stay listed, until the pool's destroy.
+ */
+struct pool_copy_local {
+	struct copy_block *free;
+	uint32_t nfree;
+	_Atomic uint64_t frees;
+} __attribute__((aligned(POOL_CACHELINE)));
+
 /* jemalloc's entry points; all NULL when copies use malloc. Written only
  * by je_resolve, once, under je_once: pthread_once orders those writes
  * before its return in every caller (pool__arena_init). The other readers
@@ -259,6 +273,8 @@ void pool__arena_fini(struct pool *p)
 uint64_t pool__arena_live(const struct pool *p)
 {
 	uint64_t allocs = 0, frees = 0;
+	struct pool_vec *v;
+	uint32_t n;
 
 	if (!p->arena)
 		return 0;
@@ -269,6 +285,20 @@ uint64_t pool__arena_live(const struct pool *p)
 	for (int i = 0; i < POOL_COPY_CACHES; i++)
 		frees += atomic_load_explicit(&p->copy_cache[i].frees,
 					      memory_order_acquire);
+	/* The workers' own frees (shard_free). The shard set only grows and
+	 * its arrays stay valid until pool_destroy: a shard or a list made
+	 * after these loads has freed nothing we count (its frees come after
+	 * our loads). Acquire: pairs with the release stores of sh->copy and
+	 * of the list's count in shard_free. */
+	v = pool__vec_load(&((struct pool *)p)->table, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		struct pool_copy_local *l = atomic_load_explicit(
+			&pool__shard_at(v, i)->copy, memory_order_acquire);
+
+		if (l)
+			frees += atomic_load_explicit(&l->frees,
+						      memory_order_acquire);
+	}
 	allocs = atomic_load_explicit(&p->copy_allocs, memory_order_acquire);
 	for (int i = 0; i < POOL_COPY_CACHES; i++)
 		allocs += atomic_load_explicit(&p->copy_cache[i].allocs,
@@ -340,11 +370,12 @@ static bool is_small(const struct pool_copy *c)
 	return offsetof(struct pool_copy, data) + c->len <= COPY_SMALL;
 }
 
+static bool depot_push(struct pool *p, struct copy_block *m);
+
 /* Into the cache's list; hand a magazine to the depot when it has two. */
 static void small_free(struct pool *p, struct pool_copy_cache *cc, void *blk)
 {
 	struct copy_block *b = blk, *m;
-	void *old;
 
 	b->next = cc->free_list;
 	cc->free_list = b;
@@ -358,25 +389,8 @@ static void small_free(struct pool *p, struct pool_copy_cache *cc, void *blk)
 	cc->free_list = b->next;
 	cc->nfree -= COPY_MAG;
 	b->next = NULL;
-	/* Relaxed: the count only bounds what is kept (it may overshoot by
-	 * a magazine per racing freer); the blocks travel by the CAS. */
-	if (atomic_fetch_add_explicit(&p->copy_depot_blocks, COPY_MAG,
-				      memory_order_relaxed) <=
-	    COPY_DEPOT_MAX - COPY_MAG) {
-		old = atomic_load_explicit(&p->copy_depot,
-					   memory_order_relaxed);
-		do {
-			m->mag_next = old;
-			/* Release: publishes the magazine's links to the
-			 * taker's acquire exchange in small_alloc (a later
-			 * push's CAS continues this release sequence). */
-		} while (!atomic_compare_exchange_weak_explicit(
-			&p->copy_depot, &old, m, memory_order_release,
-			memory_order_relaxed));
+	if (depot_push(p, m))
 		return;
-	}
-	atomic_fetch_sub_explicit(&p->copy_depot_blocks, COPY_MAG,
-				  memory_order_relaxed);
 	/* The depot is full: back to the arena. */
 	while (m) {
 		b = m->next;
@@ -420,6 +434,103 @@ static void *small_alloc(struct pool *p, struct pool_copy_cache *cc)
 	return b;
 }
 
+/* Hand a magazine to the depot; false when it is full (the caller returns
+ * the blocks to the arena). */
+static bool depot_push(struct pool *p, struct copy_block *m)
+{
+	void *old;
+
+	/* Relaxed: the count only bounds what is kept (it may overshoot by
+	 * a magazine per racing freer); the blocks travel by the CAS. */
+	if (atomic_fetch_add_explicit(&p->copy_depot_blocks, COPY_MAG,
+				      memory_order_relaxed) >
+	    COPY_DEPOT_MAX - COPY_MAG) {
+		atomic_fetch_sub_explicit(&p->copy_depot_blocks, COPY_MAG,
+					  memory_order_relaxed);
+		return false;
+	}
+	old = atomic_load_explicit(&p->copy_depot, memory_order_relaxed);
+	do {
+		m->mag_next = old;
+		/* Release: publishes the magazine's links to the taker's
+		 * acquire exchange in small_alloc (a later push's CAS
+		 * continues this release sequence). */
+	} while (!atomic_compare_exchange_weak_explicit(&p->copy_depot, &old, m,
+							memory_order_release,
+							memory_order_relaxed));
+	return true;
+}
+
+/*
+ * The shard's own list, made at its owner's first free of a small copy (in
+ * the pool's arena, without a thread cache: the arena's reset at
+ * pool__arena_fini frees it with the blocks it lists); NULL when out of
+ * memory (the copy then goes through a copy cache).
+ */
+static struct pool_copy_local *local_get(struct pool *p, struct pool_shard *sh)
+{
+	/* Relaxed: the owner's own store (or a previous owner's, ordered by
+	 * the shard's owner hand-off: worker.c). */
+	struct pool_copy_local *l =
+		atomic_load_explicit(&sh->copy, memory_order_relaxed);
+
+	if (__builtin_expect(l != NULL, 1))
+		return l;
+	l = je.alloc(sizeof(*l), MALLOCX_ARENA(p->arena - 1) |
+					 MALLOCX_TCACHE_NONE |
+					 MALLOCX_ALIGN(POOL_CACHELINE));
+	if (!l)
+		return NULL;
+	l->free = NULL;
+	l->nfree = 0;
+	atomic_init(&l->frees, 0);
+	/* Release: pairs with the acquire load in pool__arena_live (the
+	 * count it then reads is initialised). */
+	atomic_store_explicit(&sh->copy, l, memory_order_release);
+	return l;
+}
+
+/*
+ * A worker of p frees a small copy into its shard's own list: no try-lock,
+ * no shared write per copy (the list is its shard's owner's alone). A
+ * magazine goes to the depot when the list holds two; with the depot full,
+ * to the arena without a thread cache (the bins' lock per block: only past
+ * COPY_DEPOT_MAX kept blocks). False when the shard has no list and none
+ * can be made (the caller frees the copy another way).
+ */
+static bool shard_free(struct pool *p, struct pool_shard *sh, void *blk)
+{
+	struct pool_copy_local *l = local_get(p, sh);
+	struct copy_block *b = blk, *m;
+
+	if (!l)
+		return false;
+	b->next = l->free;
+	l->free = b;
+	if (++l->nfree >= 2 * COPY_MAG) {
+		m = b;
+		for (int i = 1; i < COPY_MAG; i++)
+			b = b->next;
+		l->free = b->next;
+		l->nfree -= COPY_MAG;
+		b->next = NULL;
+		if (!depot_push(p, m)) {
+			while (m) {
+				b = m->next;
+				je.dalloc(m, cache_flags(p, NULL));
+				m = b;
+			}
+		}
+	}
+	/* Release: pairs with the acquire load in pool__arena_live (single
+	 * writer: the shard's owner). */
+	atomic_store_explicit(
+		&l->frees,
+		atomic_load_explicit(&l->frees, memory_order_relaxed) + 1,
+		memory_order_release);
+	return true;
+}
+
 void pool__copy_free(struct pool *p, struct pool_copy *c)
 {
 	struct pool_copy_cache *cc;
@@ -428,6 +539,9 @@ void pool__copy_free(struct pool *p, struct pool_copy *c)
 		pool__free(c);
 		return;
 	}
+	if (pool__tls.pool == p && pool__tls.shard && is_small(c) &&
+	    shard_free(p, pool__tls.shard, c))
+		return;
 	cc = cache_get(p);
 	if (cc) {
 		if (is_small(c))

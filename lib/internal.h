@@ -31,7 +31,8 @@
 /* A hot-path helper the compiler must inline (the submit fast path). */
 #define POOL_INLINE inline __attribute__((always_inline))
 
-struct pool_obs; /* lib/obs-inl.h */
+struct pool_obs;	/* lib/obs-inl.h */
+struct pool_copy_local; /* lib/copy.c */
 
 /* Pool states (pool.state). */
 enum {
@@ -115,13 +116,13 @@ struct pool_shard {
 	void *state;
 	uint64_t rng;
 	struct pool_ring *home;
-	/* The spawner waiting for this worker's worker_init verdict (on its
-	 * stack), or NULL: written by the spawner before pthread_create
-	 * (which orders it before the thread's start), read once by the new
-	 * owner. The thread's start argument is the shard itself, so a spawn
-	 * allocates nothing a worker would free (docs/design.md, "Where an
-	 * idle worker's bytes go"). */
-	struct pool_spawn_wait *starter;
+	/* The shard's list of free small copy blocks (copy.c, struct
+	 * pool_copy_local), made by the owner at its first free of a small
+	 * copy of the pool and kept across owners; NULL before (and without a
+	 * jemalloc arena). Stored by the owner with release (pairs with the
+	 * acquire load in pool__arena_live, which reads its count); the
+	 * record lives in the pool's arena and goes with it. */
+	_Atomic(struct pool_copy_local *) copy;
 
 	/* Park line. token: the futex word a parked owner sleeps on; set to
 	 * 1 by a waker under idle_lock, reset to 0 by the owner under
@@ -133,6 +134,15 @@ struct pool_shard {
 	/* Protected by pool.idle_lock. */
 	bool on_stack;
 	struct pool_shard *idle_prev, *idle_next;
+	/* The spawner waiting for this worker's worker_init verdict (on its
+	 * stack), or NULL: written by the spawner before pthread_create
+	 * (which orders it before the thread's start), read once by the new
+	 * owner. The thread's start argument is the shard itself, so a spawn
+	 * allocates nothing a worker would free (docs/design.md, "Where an
+	 * idle worker's bytes go"). On the park line: written and read once
+	 * per thread start, it leaves the owner line's room to the copy list
+	 * pointer, read on every free of a copy. */
+	struct pool_spawn_wait *starter;
 	/* Observation (lib/obs.c). obs: the shard's histograms, allocated by
 	 * the owner at its first sample and published with a release store
 	 * (pairs with the acquire load of the readers in lib/metrics.c);
