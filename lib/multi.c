@@ -293,8 +293,8 @@ static int member_submit(pool_t *p, enum pool_member_how how, pool_task_fn fn,
 	return pool__member_submit(p, fn, arg, how, timeout_ns);
 }
 
-/* Inside a read-side section: the least-loaded member other than p, or
- * NULL (n == 1). */
+/* The least-loaded member other than p, read in a read-side section of
+ * its own, or NULL (n == 1). */
 static pool_t *other_member(struct pool_multi *m, pool_t *p, uint32_t start)
 {
 	const struct multi_table *tb;
