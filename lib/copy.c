@@ -48,14 +48,26 @@
  * cache), all freed with the arena. pool__arena_fini destroys the tcaches
  * (flushing their blocks back to the arena) before the arena.
  *
- * Why a stack bounded by blocks and not a few slots: with 16 slots of one
- * magazine each (512 blocks) a producer running ahead of its workers by
- * more than 512 copies (the rings of a capacity-2 pool hold 16 Ki) found
- * the depot empty, scanned its 16 slots and called mallocx for each copy,
- * and the workers catching up found it full and called dallocx for each
- * copy (callgrind, copy workload: mallocx and dallocx for 85% of the
- * copies; docs/design.md, "copy"). The bound is the rings of that pool:
- * a producer that keeps them full recycles every block.
+ * A worker of the pool frees small copies into its own shard's list
+ * instead (shard_free: the list is its shard owner's alone, so no try-lock
+ * and no write to a line another thread uses), counted in the list, and
+ * hands magazines to the same depot. The list is a record of its own
+ * (struct pool_copy_local, one line in the pool's arena) that the shard
+ * points to, made at the owner's first free of a small copy: the shard
+ * stays two lines and a worker that never freed a copy pays nothing
+ * (docs/design.md, "Where an idle worker's bytes go").
+ *
+ * Why the bound is small (512 blocks, 64 KiB, as the 16 one-magazine
+ * slots this replaced): likely because blocks recycled through the depot
+ * come back in the order workers freed them, scattered, and were last
+ * written on another CPU, while blocks from jemalloc's bins come in
+ * address order, which the hardware prefetcher follows. With a bound of 16,384
+ * blocks (the rings of a capacity-2 pool) callgrind counted half the
+ * instructions per copy (mallocx and dallocx for 85% of the copies before,
+ * under 5% after) but copy/pool ran slower in alternated wall-clock runs on the
+ * loaded 2-core machine, twice (docs/design.md, "copy"); with 512 blocks it ran
+ * faster than both. A small depot keeps the recently freed, cache-warm blocks
+ * and leaves a deep queue's surplus to jemalloc.
  *
  * The allocating side prefetches the next free block for writing while it
  * copies into this one: a recycled block was last written by a worker, on
@@ -74,8 +86,9 @@
 
 #define COPY_SMALL 128
 #define COPY_MAG   32
-/* Blocks the depot keeps at most: 2 MiB of 128-byte blocks. */
-#define COPY_DEPOT_MAX 16384
+/* Blocks the depot keeps at most: 64 KiB of 128-byte blocks (why so few:
+ * the comment at the top). */
+#define COPY_DEPOT_MAX 512
 
 /* A free small block; `mag_next` (the next magazine in the depot or in a
  * cache's mags) is valid in a magazine's first block. A magazine holds

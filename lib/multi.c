@@ -71,13 +71,9 @@ struct pool_multi {
  * an exact round-robin per multi-pool). `m` is only compared, never
  * dereferenced, so a stale pointer to a destroyed multi-pool is harmless.
  */
-#ifndef MULTI_RR_RUN
-#define MULTI_RR_RUN 1
-#endif
 static _Thread_local struct {
 	const struct pool_multi *m;
 	uint32_t next;
-	uint32_t left; /* submits left on member `next` in this run */
 	uint32_t turn; /* picks so far: the ring hint of the load reading */
 } rr_tls;
 
@@ -93,15 +89,9 @@ static uint32_t rr_next(struct pool_multi *m, uint32_t n)
 		rr_tls.next = atomic_fetch_add_explicit(&m->cursor, 1,
 							memory_order_relaxed) %
 			      n;
-		rr_tls.left = MULTI_RR_RUN;
 	}
 	i = rr_tls.next < n ? rr_tls.next : 0;
-	if (--rr_tls.left == 0) {
-		rr_tls.left = MULTI_RR_RUN;
-		rr_tls.next = i + 1;
-	} else {
-		rr_tls.next = i;
-	}
+	rr_tls.next = i + 1;
 	rr_tls.turn++;
 	return i;
 }
