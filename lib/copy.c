@@ -474,6 +474,23 @@ static bool depot_push(struct pool *p, struct copy_block *m)
 	return true;
 }
 
+/* A magazine the depot has no room for, back to the arena through one of
+ * the copy caches' tcaches (one try-lock per magazine; the arena's bins
+ * are locked once per tcache flush), or without one when all are busy. */
+static void mag_to_arena(struct pool *p, struct copy_block *m)
+{
+	struct pool_copy_cache *cc = cache_get(p);
+	struct copy_block *b;
+
+	while (m) {
+		b = m->next;
+		je.dalloc(m, cache_flags(p, cc));
+		m = b;
+	}
+	if (cc)
+		cache_put(cc);
+}
+
 /*
  * The shard's own list, made at its owner's first free of a small copy (in
  * the pool's arena, without a thread cache: the arena's reset at
@@ -507,8 +524,7 @@ static struct pool_copy_local *local_get(struct pool *p, struct pool_shard *sh)
  * A worker of p frees a small copy into its shard's own list: no try-lock,
  * no shared write per copy (the list is its shard's owner's alone). A
  * magazine goes to the depot when the list holds two; with the depot full,
- * to the arena without a thread cache (the bins' lock per block: only past
- * COPY_DEPOT_MAX kept blocks). False when the shard has no list and none
+ * to the arena (mag_to_arena). False when the shard has no list and none
  * can be made (the caller frees the copy another way).
  */
 static bool shard_free(struct pool *p, struct pool_shard *sh, void *blk)
@@ -527,13 +543,8 @@ static bool shard_free(struct pool *p, struct pool_shard *sh, void *blk)
 		l->free = b->next;
 		l->nfree -= COPY_MAG;
 		b->next = NULL;
-		if (!depot_push(p, m)) {
-			while (m) {
-				b = m->next;
-				je.dalloc(m, cache_flags(p, NULL));
-				m = b;
-			}
-		}
+		if (!depot_push(p, m))
+			mag_to_arena(p, m);
 	}
 	/* Release: pairs with the acquire load in pool__arena_live (single
 	 * writer: the shard's owner). */
