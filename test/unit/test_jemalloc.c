@@ -18,6 +18,8 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdalign.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -278,6 +280,111 @@ TEST(jemalloc_copies_recycled_through_depot)
 	ASSERT_UEQ(test_stats(p).copies_live, 0);
 	ASSERT_UEQ(test_stats(p).discarded, (uint64_t)n);
 	ASSERT_EQ(atomic_load(&small_ran), 3 * n);
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&g);
+}
+
+/* jemalloc's own mallctl (not libpool's), or NULL. */
+static int (*je_ctl(void))(const char *, void *, size_t *, void *, size_t)
+{
+	int (*ctl)(const char *, void *, size_t *, void *, size_t);
+	void *je = jemalloc_handle();
+
+	if (!je)
+		return NULL;
+	*(void **)&ctl = dlsym(je, "mallctl");
+	dlclose(je); /* still loaded: libpool-jemalloc.so depends on it */
+	return ctl;
+}
+
+/*
+ * Allocations so far from the 64-byte bin of arena `arena` (index + 1, as
+ * copy_arena), or -1 when jemalloc keeps no statistics. The pool's arena
+ * serves nothing of that size but the workers' copy list records
+ * (lib/copy.c, struct pool_copy_local): copies take 128-byte blocks or
+ * larger ones.
+ */
+static long long bin64_allocs(uint64_t arena)
+{
+	int (*ctl)(const char *, void *, size_t *, void *, size_t) = je_ctl();
+	uint64_t epoch = 1, nmalloc = 0;
+	unsigned nbins = 0;
+	size_t sz, binsz;
+	bool stats = false;
+	char name[128];
+
+	ASSERT_NOT_NULL(ctl);
+	sz = sizeof(stats);
+	if (ctl("config.stats", &stats, &sz, NULL, 0) != 0 || !stats)
+		return -1;
+	sz = sizeof(nbins);
+	ASSERT_EQ(ctl("arenas.nbins", &nbins, &sz, NULL, 0), 0);
+	for (unsigned j = 0; j < nbins; j++) {
+		snprintf(name, sizeof(name), "arenas.bin.%u.size", j);
+		sz = sizeof(binsz);
+		ASSERT_EQ(ctl(name, &binsz, &sz, NULL, 0), 0);
+		if (binsz != 64)
+			continue;
+		sz = sizeof(epoch);
+		ASSERT_EQ(ctl("epoch", NULL, NULL, &epoch, sz), 0);
+		snprintf(name, sizeof(name), "stats.arenas.%u.bins.%u.nmalloc",
+			 (unsigned)(arena - 1), j);
+		sz = sizeof(nmalloc);
+		ASSERT_EQ(ctl(name, &nmalloc, &sz, NULL, 0), 0);
+		return (long long)nmalloc;
+	}
+	FAIL("jemalloc has no 64-byte bin");
+	return -1;
+}
+
+/*
+ * A worker's own list of free small copies (lib/copy.c, shard_free) is a
+ * record made at its shard's first free of a small copy, not part of every
+ * worker: a worker that only ran plain tasks, and a pool whose copies were
+ * only discarded by another thread, made none; the one worker that freed
+ * copies made one, kept by its shard for the next owner (after a reboot)
+ * and not made again. Every copy arrives intact and copies_live is exact
+ * throughout (the list's count is summed).
+ */
+TEST(jemalloc_worker_copy_list_made_at_first_free)
+{
+	pool_options_t o = test_opts(1, 32768, 0);
+	atomic_int started = 0;
+	struct gate g;
+	long long base;
+	uint64_t arena;
+	pool_t *p;
+
+	ASSERT_OK(pool_new(&p, &o));
+	arena = expect_arena(p);
+	if (!arena || (base = bin64_allocs(arena)) < 0) {
+		ASSERT_OK(pool_destroy(p));
+		return; /* malloc (TSan) or no jemalloc statistics */
+	}
+	/* Plain tasks only: the worker makes no record. */
+	gate_init(&g);
+	for (int i = 0; i < 100; i++)
+		ASSERT_OK(pool_submit(p, task_gate, &g));
+	gate_open(&g);
+	ASSERT_OK(pool_release_timeout(p, SEC(60)));
+	ASSERT_EQ(bin64_allocs(arena), base);
+	ASSERT_OK(pool_reboot(p));
+	/* Copies discarded by this thread (not a worker): none either. */
+	ASSERT_OK(pool_submit(p, blocker, &started));
+	WAIT_UNTIL(atomic_load(&started));
+	submit_small(p, 100, 5);
+	ASSERT_OK(pool_stop(p, NULL, NULL));
+	ASSERT_UEQ(test_stats(p).copies_live, 0);
+	ASSERT_EQ(bin64_allocs(arena), base);
+	/* The worker frees copies: one record, made once. */
+	for (int round = 0; round < 2; round++) {
+		ASSERT_OK(pool_reboot(p));
+		submit_small(p, 1000, round);
+		ASSERT_OK(pool_release_timeout(p, SEC(60)));
+		ASSERT_UEQ(test_stats(p).copies_live, 0);
+		ASSERT_EQ(bin64_allocs(arena), base + 1);
+	}
+	ASSERT_EQ(atomic_load(&small_ran), 2000);
 	ASSERT_OK(pool_destroy(p));
 	gate_destroy(&g);
 }
