@@ -591,7 +591,8 @@ int pool__member_submit(struct pool *p, pool_task_fn fn, void *arg,
 
 /* ---- above the pool: stats.c; multi.c ---- */
 
-/* stats.c: O(1) load estimate for the multi-pool pick (RCU read lock). */
+/* stats.c: O(1) load estimate for the multi-pool pick (no read-side section
+ * needed). */
 int64_t pool__load_estimate(struct pool *p, uint32_t hint);
 /* stats.c: every task pushed so far has completed or been discarded (exact
  * at one moment during the call; wait_idle). */

@@ -6,31 +6,30 @@
  * Uses the public pool API of the members for reads and lifecycle, the
  * pool layer's member submit (pool__member_submit, pool.c: the submits
  * called directly rather than through the PLT, and the no-wait offer of the
- * round-robin spill), the RCU read side (lib/rcu-inl.h), the library
+ * round-robin spill), the library
  * allocator (pool__alloc, for the failure injection of the allocation-sweep
  * tests) and the pool layer's O(1) load reading (pool__load_estimate,
  * stats.c) for the picks.
  *
  * Locks: none. No mutex is taken anywhere in this file.
  *
- * RCU rule: a read-side section only loads the member table and reads
- * member gauges (pool_running, pool_queued, ...: lock-free, never blocking).
- * No member call that can block or wait for a grace period (any submit,
- * pool_tune, pool_release*, pool_reboot, pool_destroy) and no user callback
- * (the pick function) runs inside a section: pool_release waits for a grace
- * period while a submitter blocked on that pool waits for pool_release, so a
- * section held across a blocking submit would deadlock.
+ * No read-side section: the member table is published once, by
+ * pool_multi_new, and freed only by pool_multi_destroy, and the members live
+ * until then too, so every read of the table (the submits' picks, the
+ * reads, the stats) loads it with table_get() and uses it without one. A
+ * future resize must keep that true as the core keeps its shard and ring
+ * sets (struct pool_vec): build a new table, publish it with a release
+ * store, and keep the replaced one until pool_multi_destroy; a shrink would
+ * release the removed members and keep them (off the table) until
+ * pool_multi_destroy. Every access here checks indices against the table it
+ * loaded, so none of it would change. (Until issue 10 the picks ran inside
+ * an urcu-bp read-side section for a resize that would free tables after a
+ * grace period: two sections per submit, about 40 instructions of the
+ * round-robin submit's 250; docs/design.md, "Issue 10 ported".)
  *
- * Member lifetime: the table (the array of member pointers) is what RCU
- * protects; the members themselves live until pool_multi_destroy. A member
- * pointer read inside a section therefore stays valid after the section
- * ends, and is used there. Today the table is published once, by
- * pool_multi_new, and never replaced. A future resize would: build a new
- * table, publish it with a release store, pool__rcu_synchronize(), free the
- * old table; a shrink would release the removed members and keep them (off
- * the table) until pool_multi_destroy, as the core keeps its shards. Every
- * access here already goes through table_get() inside a section and checks
- * indices against the table it loaded, so none of it would change.
+ * No member call runs with anything of the multi-pool held: a submit may
+ * block, and pool_release waits for a grace period while a submitter
+ * blocked on that pool waits for pool_release.
  */
 #include <limits.h>
 #include <string.h>
@@ -52,8 +51,8 @@ struct pool_multi {
 	void *pick_ctx;
 
 	/* The member table: stored once by pool_multi_new (release, pairs
-	 * with the acquire load in table_get()); read inside RCU read-side
-	 * sections. */
+	 * with the acquire load in table_get()); freed by
+	 * pool_multi_destroy. */
 	_Atomic(struct multi_table *) table;
 
 	/* Round-robin seed: relaxed fetch_add by a submitting thread whose
@@ -96,7 +95,7 @@ static uint32_t rr_next(struct pool_multi *m, uint32_t n)
 	return i;
 }
 
-/* Call inside a read-side section. */
+/* The member table: valid until pool_multi_destroy (see the top). */
 static const struct multi_table *table_get(const struct pool_multi *m)
 {
 	/* Acquire: pairs with the release store that published the table
@@ -106,18 +105,16 @@ static const struct multi_table *table_get(const struct pool_multi *m)
 				    memory_order_acquire);
 }
 
-/* The member at index i, or NULL when i is out of range. The pointer stays
- * valid after the section (members live until pool_multi_destroy). */
+/* The member at index i, or NULL when i is out of range (members live
+ * until pool_multi_destroy). */
 static pool_t *member_at(const struct pool_multi *m, int i)
 {
 	const struct multi_table *tb;
 	pool_t *p = NULL;
 
-	pool__rcu_read_lock();
 	tb = table_get(m);
 	if (i >= 0 && i < tb->n)
 		p = tb->members[i];
-	pool__rcu_read_unlock();
 	return p;
 }
 
@@ -143,11 +140,9 @@ static bool in_member_task(const struct pool_multi *m)
 
 	if (!self)
 		return false;
-	pool__rcu_read_lock();
 	tb = table_get(m);
 	for (int i = 0; i < tb->n && !found; i++)
 		found = tb->members[i] == self;
-	pool__rcu_read_unlock();
 	return found;
 }
 
@@ -240,7 +235,7 @@ static int64_t member_load(pool_t *p, uint32_t hint)
 }
 
 /*
- * Inside a read-side section: the index of the member with the lowest
+ * The index of the member with the lowest
  * load reading (pool__load_estimate: workers not parked plus one ring's
  * depth times the capacity, O(1) per member), scanning from `start` (so
  * ties go round-robin; `hint` picks the ring each reading samples) and
@@ -283,20 +278,17 @@ static int member_submit(pool_t *p, enum pool_member_how how, pool_task_fn fn,
 	return pool__member_submit(p, fn, arg, how, timeout_ns);
 }
 
-/* The least-loaded member other than p, read in a read-side section of
- * its own, or NULL (n == 1). */
+/* The least-loaded member other than p, or NULL (n == 1). */
 static pool_t *other_member(struct pool_multi *m, pool_t *p, uint32_t start)
 {
 	const struct multi_table *tb;
 	pool_t *q = NULL;
 	int i;
 
-	pool__rcu_read_lock();
 	tb = table_get(m);
 	i = least_loaded(tb, start + 1, rr_tls.turn, p);
 	if (i >= 0)
 		q = tb->members[i];
-	pool__rcu_read_unlock();
 	return q;
 }
 
@@ -359,7 +351,6 @@ static int multi_submit(struct pool_multi *m, enum pool_member_how how,
 
 	if (!m || !fn)
 		return POOL_EINVAL;
-	pool__rcu_read_lock();
 	tb = table_get(m);
 	start = rr_next(m, (uint32_t)tb->n);
 	/* Least-tasks reads every member's load on each submit: O(1) per
@@ -368,9 +359,7 @@ static int multi_submit(struct pool_multi *m, enum pool_member_how how,
 		p = tb->members[least_loaded(tb, start, rr_tls.turn, NULL)];
 	else
 		p = tb->members[start];
-	pool__rcu_read_unlock();
 
-	/* Outside the section: the submit may block (see the RCU rule). */
 	if (m->strategy == POOL_LB_LEAST_TASKS)
 		/* It chose the least-loaded member already: no retry. */
 		return member_submit(p, how, fn, arg, timeout_ns);
@@ -414,13 +403,11 @@ static int multi_submit_key(struct pool_multi *m, uint64_t key,
 	if (!m || !fn)
 		return POOL_EINVAL;
 	if (m->pick) {
-		/* The pick is user code: it runs outside any section (it
-		 * might block or wait for a grace period itself). */
+		/* The pick is user code: nothing of the multi-pool is held
+		 * (it might block or wait for a grace period itself). */
 		i = m->pick(m->pick_ctx, key, pool_multi_size(m));
 	} else {
-		pool__rcu_read_lock();
 		i = (int)(key % (uint64_t)table_get(m)->n);
-		pool__rcu_read_unlock();
 	}
 	p = member_at(m, i);
 	if (!p)
@@ -519,11 +506,9 @@ static int64_t read_sum(const struct pool_multi *m, enum multi_read what)
 	const struct multi_table *tb;
 	int64_t sum = 0;
 
-	pool__rcu_read_lock();
 	tb = table_get(m);
 	for (int i = 0; i < tb->n; i++)
 		sum += read_one(tb->members[i], what);
-	pool__rcu_read_unlock();
 	if (what == R_CLOSED)
 		return sum > 0;
 	return sum;
@@ -558,9 +543,7 @@ int pool_multi_size(const pool_multi_t *m)
 
 	if (!m)
 		return POOL_EINVAL;
-	pool__rcu_read_lock();
 	n = table_get(m)->n;
-	pool__rcu_read_unlock();
 	return n;
 }
 
@@ -657,7 +640,6 @@ int pool_multi_stats(const pool_multi_t *m, pool_stats_t *s)
 	r = pool_stats(member_at(m, 0), s);
 	if (r < 0)
 		return r;
-	pool__rcu_read_lock();
 	tb = table_get(m);
 	for (int i = 0; i < tb->n; i++) {
 		pool_stats_t one = POOL_STATS_INIT;
@@ -673,7 +655,6 @@ int pool_multi_stats(const pool_multi_t *m, pool_stats_t *s)
 		else if (one.queue_limit > 0)
 			qlim = (qlim < 0 ? 0 : qlim) + one.queue_limit;
 	}
-	pool__rcu_read_unlock();
 	/* An arena index does not add up: read it per member. */
 	sum.copy_arena = 0;
 	sum.queue_limit = qlim;

@@ -8,8 +8,8 @@
  * picks one member by the load-balancing strategy: round-robin, least tasks
  * (an O(1) load reading per member: busy workers plus queue depth), or a user
  * pick function over a caller-supplied key (tenant sharding). The member table
- * is RCU-protected: picking a member takes no lock. See docs/multi.md for the
- * races each strategy tolerates.
+ * is kept until pool_multi_destroy: picking a member takes no lock. See
+ * docs/multi.md for the races each strategy tolerates.
  *
  * Synchronization table: as pool/pool.h, with every pool_multi_* call in the
  * group of its pool_* counterpart (submit: pool_multi_submit,
@@ -154,7 +154,7 @@ pool_multi_new_opts(pool_multi_t **out, int n, const pool_options_t *per_pool,
  * (round-robin for POOL_LB_CUSTOM, whose pick needs a key).
  *
  * Thread safety: any thread, including a member's own tasks. Picking takes
- * no lock (RCU read-side section only).
+ * no lock.
  * Ordering: everything the caller did before the call happens-before
  * fn(arg) starts (as pool_submit).
  * Ownership: on 0 the task is the picked member's until it runs; on < 0 the
