@@ -35,15 +35,43 @@
  * Small copies (header + payload <= COPY_SMALL bytes) are also recycled
  * through magazines (Bonwick): a cache keeps a list of free blocks of
  * COPY_SMALL bytes; the freeing side (a worker) hands a magazine of
- * COPY_MAG blocks to the pool's depot with one exchange when its list
- * reaches 2 x COPY_MAG (a CAS into an empty depot slot), and the allocating
- * side (a submitter) takes a magazine from the depot with one exchange
- * when its list is empty. A magazine that finds every depot slot taken is
- * returned to the arena. So a copy costs a list push and pop on each side,
- * and two atomic operations per COPY_MAG copies; at most 2 x COPY_MAG
- * blocks per cache and POOL_COPY_CACHES magazines in the depot are kept,
- * all freed with the arena. pool__arena_fini destroys the tcaches
+ * COPY_MAG blocks to the pool's depot when its list reaches 2 x COPY_MAG,
+ * and the allocating side (a submitter) takes the whole depot when its
+ * list and the magazines it took are used up. The depot is a stack of
+ * magazines: a push is a CAS of its top (release), a take is one exchange
+ * of the top with NULL (acquire), so there is no pop by CAS and no ABA.
+ * copy_depot_blocks counts the blocks in the depot and in the magazines
+ * taken but not yet used: a magazine that would bring it past
+ * COPY_DEPOT_MAX goes back to the arena. So a copy costs a list push and
+ * pop on each side and about three atomic operations per COPY_MAG copies,
+ * and the pool keeps at most COPY_DEPOT_MAX blocks (plus 2 x COPY_MAG per
+ * cache), all freed with the arena. pool__arena_fini destroys the tcaches
  * (flushing their blocks back to the arena) before the arena.
+ *
+ * A worker of the pool frees small copies into its own shard's list
+ * instead (shard_free: the list is its shard owner's alone, so no try-lock
+ * and no write to a line another thread uses), counted in the list, and
+ * hands magazines to the same depot. The list is a record of its own
+ * (struct pool_copy_local, one line in the pool's arena) that the shard
+ * points to, made at the owner's first free of a small copy: the shard
+ * stays two lines and a worker that never freed a copy pays nothing
+ * (docs/design.md, "Where an idle worker's bytes go").
+ *
+ * Why the bound is small (512 blocks, 64 KiB, as the 16 one-magazine
+ * slots this replaced): likely because blocks recycled through the depot
+ * come back in the order workers freed them, scattered, and were last
+ * written on another CPU, while blocks from jemalloc's bins come in
+ * address order, which the hardware prefetcher follows. With a bound of 16,384
+ * blocks (the rings of a capacity-2 pool) callgrind counted half the
+ * instructions per copy (mallocx and dallocx for 85% of the copies before,
+ * under 5% after) but copy/pool ran slower in alternated wall-clock runs on the
+ * loaded 2-core machine, twice (docs/design.md, "copy"); with 512 blocks it ran
+ * faster than both. A small depot keeps the recently freed, cache-warm blocks
+ * and leaves a deep queue's surplus to jemalloc.
+ *
+ * The allocating side prefetches the next free block for writing while it
+ * copies into this one: a recycled block was last written by a worker, on
+ * another CPU.
  */
 #include <dlfcn.h>
 #include <pthread.h>
@@ -58,12 +86,31 @@
 
 #define COPY_SMALL 128
 #define COPY_MAG   32
+/* Blocks the depot keeps at most: 64 KiB of 128-byte blocks (why so few:
+ * the comment at the top). */
+#define COPY_DEPOT_MAX 512
 
-/* A free small block; `n` (list length) is valid in a magazine's head. */
+/* A free small block; `mag_next` (the next magazine in the depot or in a
+ * cache's mags) is valid in a magazine's first block. A magazine holds
+ * exactly COPY_MAG blocks. */
 struct copy_block {
 	struct copy_block *next;
-	uint32_t n;
+	struct copy_block *mag_next;
 };
+
+/*
+ * A shard's own list of free small blocks (shard_free), pointed to by
+ * pool_shard.copy. free, nfree: the shard's owner only (the shard's owner
+ * hand-off orders them for the next owner). frees: the small copies freed
+ * into it, stored by the owner with release, summed by pool__arena_live.
+ * A line of its own: written on every free by one thread. At most
+ * 2 x COPY_MAG - 1 blocks (8 KiB) stay listed, until the pool's destroy.
+ */
+struct pool_copy_local {
+	struct copy_block *free;
+	uint32_t nfree;
+	_Atomic uint64_t frees;
+} __attribute__((aligned(POOL_CACHELINE)));
 
 /* jemalloc's entry points; all NULL when copies use malloc. Written only
  * by je_resolve, once, under je_once: pthread_once orders those writes
@@ -216,10 +263,10 @@ void pool__arena_fini(struct pool *p)
 		c->tc = 0;
 		c->free_list = NULL;
 		c->nfree = 0;
+		c->mags = NULL;
 	}
-	for (int i = 0; i < POOL_COPY_CACHES; i++)
-		atomic_store_explicit(&p->copy_depot[i], NULL,
-				      memory_order_relaxed);
+	atomic_store_explicit(&p->copy_depot, NULL, memory_order_relaxed);
+	atomic_store_explicit(&p->copy_depot_blocks, 0, memory_order_relaxed);
 	idx = p->arena - 1;
 	p->arena = 0;
 	snprintf(name, sizeof(name), "arena.%u.reset", idx);
@@ -239,6 +286,8 @@ void pool__arena_fini(struct pool *p)
 uint64_t pool__arena_live(const struct pool *p)
 {
 	uint64_t allocs = 0, frees = 0;
+	struct pool_vec *v;
+	uint32_t n;
 
 	if (!p->arena)
 		return 0;
@@ -249,6 +298,20 @@ uint64_t pool__arena_live(const struct pool *p)
 	for (int i = 0; i < POOL_COPY_CACHES; i++)
 		frees += atomic_load_explicit(&p->copy_cache[i].frees,
 					      memory_order_acquire);
+	/* The workers' own frees (shard_free). The shard set only grows and
+	 * its arrays stay valid until pool_destroy: a shard or a list made
+	 * after these loads has freed nothing we count (its frees come after
+	 * our loads). Acquire: pairs with the release stores of sh->copy and
+	 * of the list's count in shard_free. */
+	v = pool__vec_load(&((struct pool *)p)->table, &n);
+	for (uint32_t i = 0; i < n; i++) {
+		struct pool_copy_local *l = atomic_load_explicit(
+			&pool__shard_at(v, i)->copy, memory_order_acquire);
+
+		if (l)
+			frees += atomic_load_explicit(&l->frees,
+						      memory_order_acquire);
+	}
 	allocs = atomic_load_explicit(&p->copy_allocs, memory_order_acquire);
 	for (int i = 0; i < POOL_COPY_CACHES; i++)
 		allocs += atomic_load_explicit(&p->copy_cache[i].allocs,
@@ -320,11 +383,12 @@ static bool is_small(const struct pool_copy *c)
 	return offsetof(struct pool_copy, data) + c->len <= COPY_SMALL;
 }
 
-/* Into the cache's magazine; hand one to the depot when it has two. */
+static bool depot_push(struct pool *p, struct copy_block *m);
+
+/* Into the cache's list; hand a magazine to the depot when it has two. */
 static void small_free(struct pool *p, struct pool_copy_cache *cc, void *blk)
 {
 	struct copy_block *b = blk, *m;
-	void *old;
 
 	b->next = cc->free_list;
 	cc->free_list = b;
@@ -338,18 +402,8 @@ static void small_free(struct pool *p, struct pool_copy_cache *cc, void *blk)
 	cc->free_list = b->next;
 	cc->nfree -= COPY_MAG;
 	b->next = NULL;
-	m->n = COPY_MAG;
-	for (int i = 0; i < POOL_COPY_CACHES; i++) {
-		old = NULL;
-		/* Release: publishes the magazine's links to the taker's
-		 * acquire exchange in small_alloc. */
-		if (atomic_load_explicit(&p->copy_depot[i],
-					 memory_order_relaxed) == NULL &&
-		    atomic_compare_exchange_strong_explicit(
-			    &p->copy_depot[i], &old, m, memory_order_release,
-			    memory_order_relaxed))
-			return;
-	}
+	if (depot_push(p, m))
+		return;
 	/* The depot is full: back to the arena. */
 	while (m) {
 		b = m->next;
@@ -358,29 +412,147 @@ static void small_free(struct pool *p, struct pool_copy_cache *cc, void *blk)
 	}
 }
 
-/* From the cache's magazine, refilled from the depot; else the arena. */
+/* From the cache's list, then the magazines it took, refilled from the
+ * depot (taken whole); else the arena. */
 static void *small_alloc(struct pool *p, struct pool_copy_cache *cc)
 {
 	struct copy_block *b;
 
-	for (int i = 0; cc->nfree == 0 && i < POOL_COPY_CACHES; i++) {
-		if (!atomic_load_explicit(&p->copy_depot[i],
-					  memory_order_relaxed))
-			continue;
-		/* Acquire: pairs with the release CAS in small_free. */
-		b = atomic_exchange_explicit(&p->copy_depot[i], NULL,
-					     memory_order_acquire);
-		if (b) {
-			cc->free_list = b;
-			cc->nfree = b->n;
-		}
+	if (__builtin_expect(cc->nfree == 0, 0)) {
+		if (!cc->mags &&
+		    atomic_load_explicit(&p->copy_depot, memory_order_relaxed))
+			/* Acquire: pairs with the release CAS in
+			 * small_free. */
+			cc->mags = atomic_exchange_explicit(
+				&p->copy_depot, NULL, memory_order_acquire);
+		if (!cc->mags)
+			return je.alloc(COPY_SMALL, cache_flags(p, cc));
+		b = cc->mags;
+		cc->mags = b->mag_next;
+		cc->free_list = b;
+		cc->nfree = COPY_MAG;
+		/* Relaxed: as in small_free. */
+		atomic_fetch_sub_explicit(&p->copy_depot_blocks, COPY_MAG,
+					  memory_order_relaxed);
 	}
-	if (cc->nfree == 0)
-		return je.alloc(COPY_SMALL, cache_flags(p, cc));
 	b = cc->free_list;
 	cc->free_list = b->next;
 	cc->nfree--;
+	/* The next block, last written by a worker: fetch its two lines
+	 * for writing while this one is filled. */
+	if (cc->free_list) {
+		__builtin_prefetch(cc->free_list, 1);
+		__builtin_prefetch((char *)cc->free_list + 64, 1);
+	}
 	return b;
+}
+
+/* Hand a magazine to the depot; false when it is full (the caller returns
+ * the blocks to the arena). */
+static bool depot_push(struct pool *p, struct copy_block *m)
+{
+	void *old;
+
+	/* Relaxed: the count only bounds what is kept (it may overshoot by
+	 * a magazine per racing freer); the blocks travel by the CAS. */
+	if (atomic_fetch_add_explicit(&p->copy_depot_blocks, COPY_MAG,
+				      memory_order_relaxed) >
+	    COPY_DEPOT_MAX - COPY_MAG) {
+		atomic_fetch_sub_explicit(&p->copy_depot_blocks, COPY_MAG,
+					  memory_order_relaxed);
+		return false;
+	}
+	old = atomic_load_explicit(&p->copy_depot, memory_order_relaxed);
+	do {
+		m->mag_next = old;
+		/* Release: publishes the magazine's links to the taker's
+		 * acquire exchange in small_alloc (a later push's CAS
+		 * continues this release sequence). */
+	} while (!atomic_compare_exchange_weak_explicit(&p->copy_depot, &old, m,
+							memory_order_release,
+							memory_order_relaxed));
+	return true;
+}
+
+/* A magazine the depot has no room for, back to the arena through one of
+ * the copy caches' tcaches (one try-lock per magazine; the arena's bins
+ * are locked once per tcache flush), or without one when all are busy. */
+static void mag_to_arena(struct pool *p, struct copy_block *m)
+{
+	struct pool_copy_cache *cc = cache_get(p);
+	struct copy_block *b;
+
+	while (m) {
+		b = m->next;
+		je.dalloc(m, cache_flags(p, cc));
+		m = b;
+	}
+	if (cc)
+		cache_put(cc);
+}
+
+/*
+ * The shard's own list, made at its owner's first free of a small copy (in
+ * the pool's arena, without a thread cache: the arena's reset at
+ * pool__arena_fini frees it with the blocks it lists); NULL when out of
+ * memory (the copy then goes through a copy cache).
+ */
+static struct pool_copy_local *local_get(struct pool *p, struct pool_shard *sh)
+{
+	/* Relaxed: the owner's own store (or a previous owner's, ordered by
+	 * the shard's owner hand-off: worker.c). */
+	struct pool_copy_local *l =
+		atomic_load_explicit(&sh->copy, memory_order_relaxed);
+
+	if (__builtin_expect(l != NULL, 1))
+		return l;
+	l = je.alloc(sizeof(*l), MALLOCX_ARENA(p->arena - 1) |
+					 MALLOCX_TCACHE_NONE |
+					 MALLOCX_ALIGN(POOL_CACHELINE));
+	if (!l)
+		return NULL;
+	l->free = NULL;
+	l->nfree = 0;
+	atomic_init(&l->frees, 0);
+	/* Release: pairs with the acquire load in pool__arena_live (the
+	 * count it then reads is initialised). */
+	atomic_store_explicit(&sh->copy, l, memory_order_release);
+	return l;
+}
+
+/*
+ * A worker of p frees a small copy into its shard's own list: no try-lock,
+ * no shared write per copy (the list is its shard's owner's alone). A
+ * magazine goes to the depot when the list holds two; with the depot full,
+ * to the arena (mag_to_arena). False when the shard has no list and none
+ * can be made (the caller frees the copy another way).
+ */
+static bool shard_free(struct pool *p, struct pool_shard *sh, void *blk)
+{
+	struct pool_copy_local *l = local_get(p, sh);
+	struct copy_block *b = blk, *m;
+
+	if (!l)
+		return false;
+	b->next = l->free;
+	l->free = b;
+	if (++l->nfree >= 2 * COPY_MAG) {
+		m = b;
+		for (int i = 1; i < COPY_MAG; i++)
+			b = b->next;
+		l->free = b->next;
+		l->nfree -= COPY_MAG;
+		b->next = NULL;
+		if (!depot_push(p, m))
+			mag_to_arena(p, m);
+	}
+	/* Release: pairs with the acquire load in pool__arena_live (single
+	 * writer: the shard's owner). */
+	atomic_store_explicit(
+		&l->frees,
+		atomic_load_explicit(&l->frees, memory_order_relaxed) + 1,
+		memory_order_release);
+	return true;
 }
 
 void pool__copy_free(struct pool *p, struct pool_copy *c)
@@ -391,6 +563,9 @@ void pool__copy_free(struct pool *p, struct pool_copy *c)
 		pool__free(c);
 		return;
 	}
+	if (pool__tls.pool == p && pool__tls.shard && is_small(c) &&
+	    shard_free(p, pool__tls.shard, c))
+		return;
 	cc = cache_get(p);
 	if (cc) {
 		if (is_small(c))

@@ -31,7 +31,8 @@
 /* A hot-path helper the compiler must inline (the submit fast path). */
 #define POOL_INLINE inline __attribute__((always_inline))
 
-struct pool_obs; /* lib/obs-inl.h */
+struct pool_obs;	/* lib/obs-inl.h */
+struct pool_copy_local; /* lib/copy.c */
 
 /* Pool states (pool.state). */
 enum {
@@ -115,13 +116,13 @@ struct pool_shard {
 	void *state;
 	uint64_t rng;
 	struct pool_ring *home;
-	/* The spawner waiting for this worker's worker_init verdict (on its
-	 * stack), or NULL: written by the spawner before pthread_create
-	 * (which orders it before the thread's start), read once by the new
-	 * owner. The thread's start argument is the shard itself, so a spawn
-	 * allocates nothing a worker would free (docs/design.md, "Where an
-	 * idle worker's bytes go"). */
-	struct pool_spawn_wait *starter;
+	/* The shard's list of free small copy blocks (copy.c, struct
+	 * pool_copy_local), made by the owner at its first free of a small
+	 * copy of the pool and kept across owners; NULL before (and without a
+	 * jemalloc arena). Stored by the owner with release (pairs with the
+	 * acquire load in pool__arena_live, which reads its count); the
+	 * record lives in the pool's arena and goes with it. */
+	_Atomic(struct pool_copy_local *) copy;
 
 	/* Park line. token: the futex word a parked owner sleeps on; set to
 	 * 1 by a waker under idle_lock, reset to 0 by the owner under
@@ -133,6 +134,15 @@ struct pool_shard {
 	/* Protected by pool.idle_lock. */
 	bool on_stack;
 	struct pool_shard *idle_prev, *idle_next;
+	/* The spawner waiting for this worker's worker_init verdict (on its
+	 * stack), or NULL: written by the spawner before pthread_create
+	 * (which orders it before the thread's start), read once by the new
+	 * owner. The thread's start argument is the shard itself, so a spawn
+	 * allocates nothing a worker would free (docs/design.md, "Where an
+	 * idle worker's bytes go"). On the park line: written and read once
+	 * per thread start, it leaves the owner line's room to the copy list
+	 * pointer, read on every free of a copy. */
+	struct pool_spawn_wait *starter;
 	/* Observation (lib/obs.c). obs: the shard's histograms, allocated by
 	 * the owner at its first sample and published with a release store
 	 * (pairs with the acquire load of the readers in lib/metrics.c);
@@ -181,9 +191,11 @@ struct pool_copy_cache {
 	/* Written under busy (relaxed), summed by pool_stats. */
 	_Atomic uint64_t allocs, frees;
 	/* Under busy: free small blocks (copy.c's magazine) and their
-	 * number. */
+	 * number; mags: whole magazines taken from the depot, used once
+	 * free_list is empty. */
 	void *free_list;
 	uint32_t nfree;
+	void *mags;
 };
 
 struct pool {
@@ -309,11 +321,15 @@ struct pool {
 	/* Copies allocated / freed without a cache (every cache busy): RMW by
 	 * any thread, slow path only. */
 	_Atomic uint64_t copy_allocs, copy_frees;
-	/* Magazines of free small blocks handed from the caches that free
-	 * (workers) to the caches that allocate (submitters): each slot is
-	 * NULL or one magazine, filled by a CAS from NULL and emptied by an
-	 * exchange, once per magazine (copy.c). */
-	_Atomic(void *) copy_depot[POOL_COPY_CACHES];
+	/* The depot (copy.c): a stack of magazines of free small blocks,
+	 * handed from the caches that free (workers) to the caches that
+	 * allocate (submitters). Pushed one magazine at a time by a CAS
+	 * (release), taken whole by an exchange (acquire): no pop by CAS, so
+	 * no ABA. copy_depot_blocks: the blocks in the depot and in the
+	 * caches' taken magazines (relaxed RMW; bounds what is kept). Own
+	 * line: written once per magazine by both sides. */
+	_Atomic(void *) copy_depot POOL_CACHE_ALIGNED;
+	_Atomic int64_t copy_depot_blocks;
 
 	/* LIFO idle-worker stack, guarded by idle_lock (leaf lock). */
 	pthread_mutex_t idle_lock;
@@ -553,10 +569,30 @@ int pool__submit_itask(struct pool *p, struct pool_itask *it, bool try_only);
  */
 int pool__submit_until(struct pool *p, struct pool_itask *it, int64_t deadline,
 		       int (*stop)(void *), void *stop_arg);
+/*
+ * The multi-pool's submit to a member (multi.c), a direct call (no PLT).
+ * BLOCK, TRY and TIMEOUT are pool_submit, pool_try_submit and
+ * pool_submit_timeout(timeout_ns >= 0) exactly. OFFER takes the task only if
+ * a ring (and the queue bound) has room now: never waits, never starts the
+ * first worker (POOL_MEMBER_NO_WORKER when the member has none: nothing was
+ * tried), and counts no rejection in the member's stats (POOL_EOVERLOAD,
+ * POOL_ECLOSED are left to the multi-pool's final call). A plain task only.
+ * Call outside every RCU read-side section.
+ */
+#define POOL_MEMBER_NO_WORKER 1
+enum pool_member_how {
+	POOL_MEMBER_BLOCK,
+	POOL_MEMBER_TRY,
+	POOL_MEMBER_TIMEOUT,
+	POOL_MEMBER_OFFER,
+};
+int pool__member_submit(struct pool *p, pool_task_fn fn, void *arg,
+			enum pool_member_how how, int64_t timeout_ns);
 
 /* ---- above the pool: stats.c; multi.c ---- */
 
-/* stats.c: O(1) load estimate for the multi-pool pick (RCU read lock). */
+/* stats.c: O(1) load estimate for the multi-pool pick (no read-side section
+ * needed). */
 int64_t pool__load_estimate(struct pool *p, uint32_t hint);
 /* stats.c: every task pushed so far has completed or been discarded (exact
  * at one moment during the call; wait_idle). */

@@ -3,31 +3,33 @@
  * lib/multi.c - the multi-pool (include/pool/multi.h): n member pools behind
  * one handle, a lock-free member pick, one lifecycle.
  *
- * Only the public pool API of the members is used, plus the RCU read side
- * (lib/rcu-inl.h), the library allocator (pool__alloc, for the failure
- * injection of the allocation-sweep tests) and the pool layer's O(1) load
- * reading (pool__load_estimate, stats.c) for the picks.
+ * Uses the public pool API of the members for reads and lifecycle, the
+ * pool layer's member submit (pool__member_submit, pool.c: the submits
+ * called directly rather than through the PLT, and the no-wait offer of the
+ * round-robin spill), the library
+ * allocator (pool__alloc, for the failure injection of the allocation-sweep
+ * tests) and the pool layer's O(1) load reading (pool__load_estimate,
+ * stats.c) for the picks.
  *
  * Locks: none. No mutex is taken anywhere in this file.
  *
- * RCU rule: a read-side section only loads the member table and reads
- * member gauges (pool_running, pool_queued, ...: lock-free, never blocking).
- * No member call that can block or wait for a grace period (any submit,
- * pool_tune, pool_release*, pool_reboot, pool_destroy) and no user callback
- * (the pick function) runs inside a section: pool_release waits for a grace
- * period while a submitter blocked on that pool waits for pool_release, so a
- * section held across a blocking submit would deadlock.
+ * No read-side section: the member table is published once, by
+ * pool_multi_new, and freed only by pool_multi_destroy, and the members live
+ * until then too, so every read of the table (the submits' picks, the
+ * reads, the stats) loads it with table_get() and uses it without one. A
+ * future resize must keep that true as the core keeps its shard and ring
+ * sets (struct pool_vec): build a new table, publish it with a release
+ * store, and keep the replaced one until pool_multi_destroy; a shrink would
+ * release the removed members and keep them (off the table) until
+ * pool_multi_destroy. Every access here checks indices against the table it
+ * loaded, so none of it would change. (Until issue 10 the picks ran inside
+ * an urcu-bp read-side section for a resize that would free tables after a
+ * grace period: two sections per submit, about 40 instructions of the
+ * round-robin submit's 250; docs/design.md, "Issue 10 ported".)
  *
- * Member lifetime: the table (the array of member pointers) is what RCU
- * protects; the members themselves live until pool_multi_destroy. A member
- * pointer read inside a section therefore stays valid after the section
- * ends, and is used there. Today the table is published once, by
- * pool_multi_new, and never replaced. A future resize would: build a new
- * table, publish it with a release store, pool__rcu_synchronize(), free the
- * old table; a shrink would release the removed members and keep them (off
- * the table) until pool_multi_destroy, as the core keeps its shards. Every
- * access here already goes through table_get() inside a section and checks
- * indices against the table it loaded, so none of it would change.
+ * No member call runs with anything of the multi-pool held: a submit may
+ * block, and pool_release waits for a grace period while a submitter
+ * blocked on that pool waits for pool_release.
  */
 #include <limits.h>
 #include <string.h>
@@ -49,8 +51,8 @@ struct pool_multi {
 	void *pick_ctx;
 
 	/* The member table: stored once by pool_multi_new (release, pairs
-	 * with the acquire load in table_get()); read inside RCU read-side
-	 * sections. */
+	 * with the acquire load in table_get()); freed by
+	 * pool_multi_destroy. */
 	_Atomic(struct multi_table *) table;
 
 	/* Round-robin seed: relaxed fetch_add by a submitting thread whose
@@ -93,7 +95,7 @@ static uint32_t rr_next(struct pool_multi *m, uint32_t n)
 	return i;
 }
 
-/* Call inside a read-side section. */
+/* The member table: valid until pool_multi_destroy (see the top). */
 static const struct multi_table *table_get(const struct pool_multi *m)
 {
 	/* Acquire: pairs with the release store that published the table
@@ -103,18 +105,16 @@ static const struct multi_table *table_get(const struct pool_multi *m)
 				    memory_order_acquire);
 }
 
-/* The member at index i, or NULL when i is out of range. The pointer stays
- * valid after the section (members live until pool_multi_destroy). */
+/* The member at index i, or NULL when i is out of range (members live
+ * until pool_multi_destroy). */
 static pool_t *member_at(const struct pool_multi *m, int i)
 {
 	const struct multi_table *tb;
 	pool_t *p = NULL;
 
-	pool__rcu_read_lock();
 	tb = table_get(m);
 	if (i >= 0 && i < tb->n)
 		p = tb->members[i];
-	pool__rcu_read_unlock();
 	return p;
 }
 
@@ -140,11 +140,9 @@ static bool in_member_task(const struct pool_multi *m)
 
 	if (!self)
 		return false;
-	pool__rcu_read_lock();
 	tb = table_get(m);
 	for (int i = 0; i < tb->n && !found; i++)
 		found = tb->members[i] == self;
-	pool__rcu_read_unlock();
 	return found;
 }
 
@@ -237,7 +235,7 @@ static int64_t member_load(pool_t *p, uint32_t hint)
 }
 
 /*
- * Inside a read-side section: the index of the member with the lowest
+ * The index of the member with the lowest
  * load reading (pool__load_estimate: workers not parked plus one ring's
  * depth times the capacity, O(1) per member), scanning from `start` (so
  * ties go round-robin; `hint` picks the ring each reading samples) and
@@ -269,43 +267,81 @@ static int least_loaded(const struct multi_table *tb, uint32_t start,
 	return best;
 }
 
-enum submit_mode { M_BLOCK, M_TRY, M_TIMEOUT };
-
-static int member_submit(pool_t *p, enum submit_mode mode, pool_task_fn fn,
+/*
+ * The member's own submit (pool__member_submit, pool.c): pool_submit,
+ * pool_try_submit or pool_submit_timeout by `how`, called directly rather
+ * than through the PLT, or an OFFER (room now, no wait, no count).
+ */
+static int member_submit(pool_t *p, enum pool_member_how how, pool_task_fn fn,
 			 void *arg, int64_t timeout_ns)
 {
-	switch (mode) {
-	case M_BLOCK:
-		return pool_submit(p, fn, arg);
-	case M_TRY:
-		return pool_try_submit(p, fn, arg);
-	default:
-		return pool_submit_timeout(p, fn, arg, timeout_ns);
-	}
+	return pool__member_submit(p, fn, arg, how, timeout_ns);
 }
 
-/* Round-robin (ants): a member refused with POOL_EOVERLOAD; retry once on
- * the least-loaded other member. Off the fast path. */
-static __attribute__((noinline)) int
-rr_retry(struct pool_multi *m, pool_t *p, uint32_t start, enum submit_mode mode,
-	 pool_task_fn fn, void *arg, int64_t timeout_ns, int r)
+/* The least-loaded member other than p, or NULL (n == 1). */
+static pool_t *other_member(struct pool_multi *m, pool_t *p, uint32_t start)
 {
 	const struct multi_table *tb;
 	pool_t *q = NULL;
 	int i;
 
-	pool__rcu_read_lock();
 	tb = table_get(m);
 	i = least_loaded(tb, start + 1, rr_tls.turn, p);
 	if (i >= 0)
 		q = tb->members[i];
-	pool__rcu_read_unlock();
-	if (!q)
-		return r;
-	return member_submit(q, mode, fn, arg, timeout_ns);
+	return q;
 }
 
-static int multi_submit(struct pool_multi *m, enum submit_mode mode,
+/*
+ * Round-robin, off the fast path: the member whose turn it was (p) did not
+ * take the task at once. `r` is its offer's result: POOL_MEMBER_NO_WORKER
+ * (p has no worker yet: nothing was tried), else POOL_EOVERLOAD or
+ * POOL_ECLOSED (no room now). See multi.h for the rule.
+ */
+static __attribute__((noinline)) int rr_spill(struct pool_multi *m, pool_t *p,
+					      uint32_t start,
+					      enum pool_member_how how,
+					      pool_task_fn fn, void *arg,
+					      int64_t timeout_ns, int r)
+{
+	pool_t *q;
+
+	if (r == POOL_MEMBER_NO_WORKER) {
+		/* p's own call starts its first worker (a blocking one waits
+		 * for worker_init and reports its failure). */
+		r = member_submit(p, how, fn, arg, timeout_ns);
+		if (r != POOL_EOVERLOAD)
+			return r;
+		q = other_member(m, p, start);
+		return q ? member_submit(q, how, fn, arg, timeout_ns) : r;
+	}
+	q = other_member(m, p, start);
+	if (!q)
+		return member_submit(p, how, fn, arg, timeout_ns);
+	/* A call that never waits: the other member's own call decides
+	 * (and counts a rejection there). */
+	if (how == POOL_MEMBER_TRY)
+		return member_submit(q, how, fn, arg, timeout_ns);
+	r = member_submit(q, POOL_MEMBER_OFFER, fn, arg, 0);
+	if (r == 0)
+		return 0;
+	if (r == POOL_MEMBER_NO_WORKER) {
+		/* q is idle with no worker: its own call starts one. */
+		r = member_submit(q, how, fn, arg, timeout_ns);
+		if (r != POOL_EOVERLOAD)
+			return r;
+		return member_submit(p, how, fn, arg, timeout_ns);
+	}
+	/* Neither has room now: wait on the member whose turn it was; if it
+	 * refuses without waiting (POOL_EOVERLOAD: max_blocking), the other
+	 * one's own call (ants' retry). */
+	r = member_submit(p, how, fn, arg, timeout_ns);
+	if (r != POOL_EOVERLOAD)
+		return r;
+	return member_submit(q, how, fn, arg, timeout_ns);
+}
+
+static int multi_submit(struct pool_multi *m, enum pool_member_how how,
 			pool_task_fn fn, void *arg, int64_t timeout_ns)
 {
 	const struct multi_table *tb;
@@ -315,7 +351,6 @@ static int multi_submit(struct pool_multi *m, enum submit_mode mode,
 
 	if (!m || !fn)
 		return POOL_EINVAL;
-	pool__rcu_read_lock();
 	tb = table_get(m);
 	start = rr_next(m, (uint32_t)tb->n);
 	/* Least-tasks reads every member's load on each submit: O(1) per
@@ -324,25 +359,30 @@ static int multi_submit(struct pool_multi *m, enum submit_mode mode,
 		p = tb->members[least_loaded(tb, start, rr_tls.turn, NULL)];
 	else
 		p = tb->members[start];
-	pool__rcu_read_unlock();
 
-	/* Outside the section: the submit may block (see the RCU rule). */
-	r = member_submit(p, mode, fn, arg, timeout_ns);
-	if (__builtin_expect(r != POOL_EOVERLOAD, 1) ||
-	    m->strategy == POOL_LB_LEAST_TASKS)
-		return r;
-	/* Least-tasks already chose the least-loaded member: no retry. */
-	return rr_retry(m, p, start, mode, fn, arg, timeout_ns, r);
+	if (m->strategy == POOL_LB_LEAST_TASKS)
+		/* It chose the least-loaded member already: no retry. */
+		return member_submit(p, how, fn, arg, timeout_ns);
+	/* A never-waiting call, also pool_submit on a POOL_NONBLOCKING
+	 * member (the members share their options): no second offer. */
+	if (how == POOL_MEMBER_TIMEOUT && timeout_ns == 0)
+		how = POOL_MEMBER_TRY;
+	if (how == POOL_MEMBER_BLOCK && (p->flags & POOL_NONBLOCKING))
+		how = POOL_MEMBER_TRY;
+	r = member_submit(p, POOL_MEMBER_OFFER, fn, arg, 0);
+	if (__builtin_expect(r == 0, 1))
+		return 0;
+	return rr_spill(m, p, start, how, fn, arg, timeout_ns, r);
 }
 
 int pool_multi_submit(pool_multi_t *m, pool_task_fn fn, void *arg)
 {
-	return multi_submit(m, M_BLOCK, fn, arg, 0);
+	return multi_submit(m, POOL_MEMBER_BLOCK, fn, arg, 0);
 }
 
 int pool_multi_try_submit(pool_multi_t *m, pool_task_fn fn, void *arg)
 {
-	return multi_submit(m, M_TRY, fn, arg, 0);
+	return multi_submit(m, POOL_MEMBER_TRY, fn, arg, 0);
 }
 
 int pool_multi_submit_timeout(pool_multi_t *m, pool_task_fn fn, void *arg,
@@ -350,12 +390,12 @@ int pool_multi_submit_timeout(pool_multi_t *m, pool_task_fn fn, void *arg,
 {
 	if (timeout_ns < 0)
 		return POOL_EINVAL;
-	return multi_submit(m, M_TIMEOUT, fn, arg, timeout_ns);
+	return multi_submit(m, POOL_MEMBER_TIMEOUT, fn, arg, timeout_ns);
 }
 
 static int multi_submit_key(struct pool_multi *m, uint64_t key,
-			    enum submit_mode mode, pool_task_fn fn, void *arg,
-			    int64_t timeout_ns)
+			    enum pool_member_how mode, pool_task_fn fn,
+			    void *arg, int64_t timeout_ns)
 {
 	pool_t *p;
 	int i;
@@ -363,13 +403,11 @@ static int multi_submit_key(struct pool_multi *m, uint64_t key,
 	if (!m || !fn)
 		return POOL_EINVAL;
 	if (m->pick) {
-		/* The pick is user code: it runs outside any section (it
-		 * might block or wait for a grace period itself). */
+		/* The pick is user code: nothing of the multi-pool is held
+		 * (it might block or wait for a grace period itself). */
 		i = m->pick(m->pick_ctx, key, pool_multi_size(m));
 	} else {
-		pool__rcu_read_lock();
 		i = (int)(key % (uint64_t)table_get(m)->n);
-		pool__rcu_read_unlock();
 	}
 	p = member_at(m, i);
 	if (!p)
@@ -381,7 +419,7 @@ static int multi_submit_key(struct pool_multi *m, uint64_t key,
 int pool_multi_submit_key(pool_multi_t *m, uint64_t key, pool_task_fn fn,
 			  void *arg)
 {
-	return multi_submit_key(m, key, M_BLOCK, fn, arg, 0);
+	return multi_submit_key(m, key, POOL_MEMBER_BLOCK, fn, arg, 0);
 }
 
 int pool_multi_submit_key_timeout(pool_multi_t *m, uint64_t key,
@@ -390,7 +428,8 @@ int pool_multi_submit_key_timeout(pool_multi_t *m, uint64_t key,
 {
 	if (timeout_ns < 0)
 		return POOL_EINVAL;
-	return multi_submit_key(m, key, M_TIMEOUT, fn, arg, timeout_ns);
+	return multi_submit_key(m, key, POOL_MEMBER_TIMEOUT, fn, arg,
+				timeout_ns);
 }
 
 /* ---- tune ---- */
@@ -467,11 +506,9 @@ static int64_t read_sum(const struct pool_multi *m, enum multi_read what)
 	const struct multi_table *tb;
 	int64_t sum = 0;
 
-	pool__rcu_read_lock();
 	tb = table_get(m);
 	for (int i = 0; i < tb->n; i++)
 		sum += read_one(tb->members[i], what);
-	pool__rcu_read_unlock();
 	if (what == R_CLOSED)
 		return sum > 0;
 	return sum;
@@ -506,9 +543,7 @@ int pool_multi_size(const pool_multi_t *m)
 
 	if (!m)
 		return POOL_EINVAL;
-	pool__rcu_read_lock();
 	n = table_get(m)->n;
-	pool__rcu_read_unlock();
 	return n;
 }
 
@@ -605,7 +640,6 @@ int pool_multi_stats(const pool_multi_t *m, pool_stats_t *s)
 	r = pool_stats(member_at(m, 0), s);
 	if (r < 0)
 		return r;
-	pool__rcu_read_lock();
 	tb = table_get(m);
 	for (int i = 0; i < tb->n; i++) {
 		pool_stats_t one = POOL_STATS_INIT;
@@ -621,7 +655,6 @@ int pool_multi_stats(const pool_multi_t *m, pool_stats_t *s)
 		else if (one.queue_limit > 0)
 			qlim = (qlim < 0 ? 0 : qlim) + one.queue_limit;
 	}
-	pool__rcu_read_unlock();
 	/* An arena index does not add up: read it per member. */
 	sum.copy_arena = 0;
 	sum.queue_limit = qlim;

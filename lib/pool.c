@@ -293,7 +293,8 @@ struct stop_hook {
  * (no user callback runs inside a read-side section). `stamp`: the task's
  * observation stamp (lib/obs-inl.h), taken before the first push;
  * submit_slow packs the time it blocked into it. `stop`: M_UNTIL's stop
- * hook, or NULL.
+ * hook, or NULL. `quiet`: a multi-pool's offer (pool__member_submit): a
+ * refusal is not counted as a rejection (the multi-pool's final call is).
  */
 struct submit {
 	struct pool *p;
@@ -305,6 +306,7 @@ struct submit {
 	const struct stop_hook *stop;
 	unsigned kind;
 	bool held;
+	bool quiet;
 	int spawn_err;
 };
 
@@ -540,7 +542,9 @@ static __attribute__((noinline)) int submit_end_slow(struct submit *s, int r)
 
 	if (r == 1)
 		r = 0;
-	if (r == POOL_ECLOSED)
+	if (s->quiet)
+		; /* an offer: the multi-pool's final call counts */
+	else if (r == POOL_ECLOSED)
 		atomic_fetch_add_explicit(&p->rej_closed, 1,
 					  memory_order_relaxed);
 	else if (r == POOL_ETIMEDOUT)
@@ -712,7 +716,7 @@ static int submit_slow(struct submit *s)
 	int r;
 
 	if (s->mode == M_TRY) {
-		if (at_bound(p))
+		if (!s->quiet && at_bound(p))
 			atomic_fetch_add_explicit(&p->rej_bound, 1,
 						  memory_order_relaxed);
 		return POOL_EOVERLOAD;
@@ -932,6 +936,41 @@ int pool__submit_itask(struct pool *p, struct pool_itask *it, bool try_only)
 		return POOL_EINVAL;
 	return submit_kind(p, it->user_fn, it, try_only ? M_TRY : block_mode(p),
 			   POOL_KIND_ITASK);
+}
+
+int pool__member_submit(struct pool *p, pool_task_fn fn, void *arg,
+			enum pool_member_how how, int64_t timeout_ns)
+{
+	struct submit s = {.p = p,
+			   .fn = fn,
+			   .arg = arg,
+			   .mode = M_TRY,
+			   .kind = POOL_KIND_PLAIN};
+
+	switch (how) {
+	case POOL_MEMBER_BLOCK:
+		s.mode = block_mode(p);
+		break;
+	case POOL_MEMBER_TIMEOUT:
+		if (timeout_ns > 0) {
+			s.mode = M_TIMEOUT;
+			s.deadline = pool__deadline(pool__now_ns(), timeout_ns);
+		}
+		break;
+	case POOL_MEMBER_OFFER:
+		/* Never starts the first worker: the caller's own mode
+		 * must (a blocking submit waits for worker_init and reports
+		 * its failure: start_first_worker). Relaxed: a hint; a
+		 * stale non-zero is the expiry race every submit has. */
+		if (atomic_load_explicit(&p->nworkers, memory_order_relaxed) ==
+		    0)
+			return POOL_MEMBER_NO_WORKER;
+		s.quiet = true;
+		break;
+	default:
+		break;
+	}
+	return submit_end(&s, submit_run(&s, POOL_KIND_PLAIN));
 }
 
 int pool__submit_until(struct pool *p, struct pool_itask *it, int64_t deadline,

@@ -53,7 +53,8 @@ static void sum_shards(struct pool *p, struct sums *s)
  * rings in use: they are filled round-robin (a ring is added only when
  * every ring is full), so one ring stands for all.
  * Reads two rarely-written lines and one ring's head and tail, whatever the
- * capacity; no write. Caller holds the RCU read lock.
+ * capacity; no write. Needs no read-side section: the ring set and its
+ * arrays stay valid until pool_destroy (struct pool_vec).
  */
 int64_t pool__load_estimate(struct pool *p, uint32_t hint)
 {

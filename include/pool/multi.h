@@ -8,8 +8,8 @@
  * picks one member by the load-balancing strategy: round-robin, least tasks
  * (an O(1) load reading per member: busy workers plus queue depth), or a user
  * pick function over a caller-supplied key (tenant sharding). The member table
- * is RCU-protected: picking a member takes no lock. See docs/multi.md for the
- * races each strategy tolerates.
+ * is kept until pool_multi_destroy: picking a member takes no lock. See
+ * docs/multi.md for the races each strategy tolerates.
  *
  * Synchronization table: as pool/pool.h, with every pool_multi_* call in the
  * group of its pool_* counterpart (submit: pool_multi_submit,
@@ -43,12 +43,19 @@ typedef struct pool_multi pool_multi_t;
 
 /* Load-balancing strategies (pool_multi_new, pool_multi_options_t). */
 enum pool_lb_strategy {
-	/* Members in turn, from a per-thread cursor; on POOL_EOVERLOAD retry
-	 * once on the least-loaded other member. */
+	/* Members in turn, from a per-thread cursor. The member whose turn
+	 * it is takes the task if it has room at once (a free ring slot and,
+	 * under a queue bound, a place); else the least-loaded other member
+	 * does, if it has room at once. Only when neither has does the call
+	 * wait on (or get refused by) the member whose turn it was; a
+	 * POOL_EOVERLOAD from it is retried once on that other member. So
+	 * from one thread, while no member is full, member k of n gets
+	 * exactly every n-th submit. */
 	POOL_LB_ROUND_ROBIN = 0,
-	/* The member with the lowest load reading: workers not parked plus
-	 * one ring's depth times the capacity, O(1) per member (ties broken
-	 * round-robin), read without locks. */
+	/* The member with the lowest load reading, read on every submit:
+	 * workers not parked plus one ring's depth times the capacity, O(1)
+	 * per member (ties broken round-robin), read without locks. The task
+	 * goes to that member's own submit, with no spill and no retry. */
 	POOL_LB_LEAST_TASKS = 1,
 	/* The options' pick function maps a caller-supplied key to a
 	 * member. Needs pool_multi_new_opts. */
@@ -147,19 +154,30 @@ pool_multi_new_opts(pool_multi_t **out, int n, const pool_options_t *per_pool,
  * (round-robin for POOL_LB_CUSTOM, whose pick needs a key).
  *
  * Thread safety: any thread, including a member's own tasks. Picking takes
- * no lock (RCU read-side section only).
+ * no lock.
  * Ordering: everything the caller did before the call happens-before
  * fn(arg) starts (as pool_submit).
  * Ownership: on 0 the task is the picked member's until it runs; on < 0 the
  * task never runs and the caller keeps arg.
  * Blocking: as pool_submit on the picked member (blocks while that member is
  * full unless POOL_NONBLOCKING or max_blocking; inline run from inside a
- * task of that same member). A blocking submit from a task of one member
+ * task of that same member, under round-robin once the spill found no
+ * room). A blocking submit from a task of one member
  * that lands on a sibling member can deadlock when both are full and each
  * waits on the other: from inside member tasks use pool_multi_try_submit or
- * pool_multi_submit_timeout. Under round-robin (and POOL_LB_CUSTOM), when
- * the picked member returns POOL_EOVERLOAD the task is offered once more to
- * the least-loaded other member with the same call; its result is returned.
+ * pool_multi_submit_timeout. Under round-robin (and POOL_LB_CUSTOM) the
+ * picked member is first offered the task without waiting; when it has no
+ * room (full, at its queue bound, or closed), the least-loaded other member
+ * is offered it the same way, and only when neither takes it does the call
+ * go to the picked member's own submit (which may wait); if that returns
+ * POOL_EOVERLOAD (refused without waiting: POOL_NONBLOCKING, max_blocking,
+ * a queue bound), the other member's own submit is the last try and its
+ * result is returned. A never-waiting call (pool_multi_try_submit, timeout
+ * 0, POOL_NONBLOCKING members) goes from the refused offer straight to the
+ * other member's own call. An offer that is refused counts nothing in the
+ * member's stats: a call that fails counts one rejection on each member
+ * whose own submit refused it. A member with no worker yet is not offered
+ * anything: its own submit runs (and starts the worker, as pool_submit).
  * Errors: POOL_EINVAL (m or fn NULL), then as pool_submit: POOL_ECLOSED,
  * POOL_EOVERLOAD, POOL_ENOMEM, a worker_init code.
  */
@@ -167,20 +185,22 @@ POOL_EXTERN POOL_NODISCARD int pool_multi_submit(pool_multi_t *m,
 						 pool_task_fn fn, void *arg);
 
 /*
- * pool_multi_try_submit - like pool_multi_submit but never blocks: calls
- * pool_try_submit on the picked member (and on the retry member under
- * round-robin).
+ * pool_multi_try_submit - like pool_multi_submit but never blocks: under
+ * round-robin the picked member is offered the task, then the least-loaded
+ * other member's pool_try_submit decides; under least-tasks the chosen
+ * member's pool_try_submit.
  */
 POOL_EXTERN POOL_NODISCARD int
 pool_multi_try_submit(pool_multi_t *m, pool_task_fn fn, void *arg);
 
 /*
- * pool_multi_submit_timeout - like pool_multi_submit but calls
- * pool_submit_timeout(timeout_ns) on the picked member. The round-robin
- * retry gets the same timeout: POOL_EOVERLOAD is only ever returned before
- * any wait, so the call waits at most about timeout_ns in all. timeout_ns ==
- * 0 behaves as pool_multi_try_submit. Errors: those of pool_multi_submit,
- * POOL_EINVAL for timeout_ns < 0, POOL_ETIMEDOUT (not retried elsewhere).
+ * pool_multi_submit_timeout - like pool_multi_submit but the member's own
+ * call is pool_submit_timeout(timeout_ns). The round-robin retry gets the
+ * same timeout: POOL_EOVERLOAD is only ever returned before any wait, and
+ * offers never wait, so the call waits at most about timeout_ns in all.
+ * timeout_ns == 0 behaves as pool_multi_try_submit. Errors: those of
+ * pool_multi_submit, POOL_EINVAL for timeout_ns < 0, POOL_ETIMEDOUT (not
+ * retried elsewhere).
  */
 POOL_EXTERN POOL_NODISCARD int pool_multi_submit_timeout(pool_multi_t *m,
 							 pool_task_fn fn,

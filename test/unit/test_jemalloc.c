@@ -18,6 +18,8 @@
 #define _GNU_SOURCE
 #include <dlfcn.h>
 #include <stdalign.h>
+#include <stdbool.h>
+#include <stdio.h>
 #include <unistd.h>
 
 #include "test.h"
@@ -204,6 +206,185 @@ TEST(jemalloc_copies_live_returns_to_zero)
 	st = test_stats(p);
 	ASSERT_UEQ(st.discarded, 30);
 	ASSERT_UEQ(st.copies_live, 0);
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&g);
+}
+
+/* A small copy (64 bytes, as the perf copy workload) that checks its bytes
+ * and its sequence number's tag. */
+static atomic_int small_ran;
+
+static void task_small(void *arg)
+{
+	const unsigned char *b = arg;
+
+	for (int i = 1; i < 64; i++)
+		if (b[i] != (unsigned char)(b[0] + i))
+			FAIL("small copy byte %d is %#x, expected %#x", i, b[i],
+			     (unsigned char)(b[0] + i));
+	atomic_fetch_add(&small_ran, 1);
+}
+
+static void submit_small(pool_t *p, int n, int salt)
+{
+	unsigned char buf[64];
+
+	for (int i = 0; i < n; i++) {
+		buf[0] = (unsigned char)(i * 7 + salt);
+		for (int k = 1; k < 64; k++)
+			buf[k] = (unsigned char)(buf[0] + k);
+		ASSERT_OK(pool_submit_copy(p, task_small, buf, sizeof(buf)));
+	}
+}
+
+/*
+ * Small copies recycled through the depot (lib/copy.c): a queue of 20,000
+ * copies is freed by the worker into magazines, more than the depot keeps
+ * (COPY_DEPOT_MAX, 512), so both the depot and the return to the arena
+ * are used; the next rounds allocate from the recycled blocks. Every copy
+ * arrives intact (a block handed out twice would carry another copy's
+ * bytes), copies_live is exact at each step, and a discarded round is
+ * freed as well.
+ */
+TEST(jemalloc_copies_recycled_through_depot)
+{
+	pool_options_t o = test_opts(1, 32768, 0);
+	atomic_int started = 0;
+	const int n = 20000;
+	struct gate g;
+	pool_t *p;
+	uint64_t arena;
+
+	gate_init(&g);
+	ASSERT_OK(pool_new(&p, &o));
+	arena = expect_arena(p);
+	for (int round = 0; round < 3; round++) {
+		ASSERT_OK(pool_submit(p, task_gate, &g));
+		gate_wait_entered(&g, 1);
+		submit_small(p, n, round);
+		if (arena)
+			ASSERT_UEQ(test_stats(p).copies_live, (uint64_t)n);
+		gate_open(&g);
+		ASSERT_OK(pool_release_timeout(p, SEC(60)));
+		ASSERT_EQ(atomic_load(&small_ran), (round + 1) * n);
+		ASSERT_UEQ(test_stats(p).copies_live, 0);
+		ASSERT_OK(pool_reboot(p));
+		gate_destroy(&g);
+		gate_init(&g);
+	}
+	/* Discarded: freed by pool_stop's thread, through the caches. */
+	ASSERT_OK(pool_submit(p, blocker, &started));
+	WAIT_UNTIL(atomic_load(&started));
+	submit_small(p, n, 3);
+	ASSERT_OK(pool_stop(p, NULL, NULL));
+	ASSERT_UEQ(test_stats(p).copies_live, 0);
+	ASSERT_UEQ(test_stats(p).discarded, (uint64_t)n);
+	ASSERT_EQ(atomic_load(&small_ran), 3 * n);
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&g);
+}
+
+/* jemalloc's own mallctl (not libpool's), or NULL. */
+static int (*je_ctl(void))(const char *, void *, size_t *, void *, size_t)
+{
+	int (*ctl)(const char *, void *, size_t *, void *, size_t);
+	void *je = jemalloc_handle();
+
+	if (!je)
+		return NULL;
+	*(void **)&ctl = dlsym(je, "mallctl");
+	dlclose(je); /* still loaded: libpool-jemalloc.so depends on it */
+	return ctl;
+}
+
+/*
+ * Allocations so far from the 64-byte bin of arena `arena` (index + 1, as
+ * copy_arena), or -1 when jemalloc keeps no statistics. The pool's arena
+ * serves nothing of that size but the workers' copy list records
+ * (lib/copy.c, struct pool_copy_local): copies take 128-byte blocks or
+ * larger ones.
+ */
+static long long bin64_allocs(uint64_t arena)
+{
+	int (*ctl)(const char *, void *, size_t *, void *, size_t) = je_ctl();
+	uint64_t epoch = 1, nmalloc = 0;
+	unsigned nbins = 0;
+	size_t sz, binsz;
+	bool stats = false;
+	char name[128];
+
+	ASSERT_NOT_NULL(ctl);
+	sz = sizeof(stats);
+	if (ctl("config.stats", &stats, &sz, NULL, 0) != 0 || !stats)
+		return -1;
+	sz = sizeof(nbins);
+	ASSERT_EQ(ctl("arenas.nbins", &nbins, &sz, NULL, 0), 0);
+	for (unsigned j = 0; j < nbins; j++) {
+		snprintf(name, sizeof(name), "arenas.bin.%u.size", j);
+		sz = sizeof(binsz);
+		ASSERT_EQ(ctl(name, &binsz, &sz, NULL, 0), 0);
+		if (binsz != 64)
+			continue;
+		sz = sizeof(epoch);
+		ASSERT_EQ(ctl("epoch", NULL, NULL, &epoch, sz), 0);
+		snprintf(name, sizeof(name), "stats.arenas.%u.bins.%u.nmalloc",
+			 (unsigned)(arena - 1), j);
+		sz = sizeof(nmalloc);
+		ASSERT_EQ(ctl(name, &nmalloc, &sz, NULL, 0), 0);
+		return (long long)nmalloc;
+	}
+	FAIL("jemalloc has no 64-byte bin");
+	return -1;
+}
+
+/*
+ * A worker's own list of free small copies (lib/copy.c, shard_free) is a
+ * record made at its shard's first free of a small copy, not part of every
+ * worker: a worker that only ran plain tasks, and a pool whose copies were
+ * only discarded by another thread, made none; the one worker that freed
+ * copies made one, kept by its shard for the next owner (after a reboot)
+ * and not made again. Every copy arrives intact and copies_live is exact
+ * throughout (the list's count is summed).
+ */
+TEST(jemalloc_worker_copy_list_made_at_first_free)
+{
+	pool_options_t o = test_opts(1, 32768, 0);
+	atomic_int started = 0;
+	struct gate g;
+	long long base;
+	uint64_t arena;
+	pool_t *p;
+
+	ASSERT_OK(pool_new(&p, &o));
+	arena = expect_arena(p);
+	if (!arena || (base = bin64_allocs(arena)) < 0) {
+		ASSERT_OK(pool_destroy(p));
+		return; /* malloc (TSan) or no jemalloc statistics */
+	}
+	/* Plain tasks only: the worker makes no record. */
+	gate_init(&g);
+	for (int i = 0; i < 100; i++)
+		ASSERT_OK(pool_submit(p, task_gate, &g));
+	gate_open(&g);
+	ASSERT_OK(pool_release_timeout(p, SEC(60)));
+	ASSERT_EQ(bin64_allocs(arena), base);
+	ASSERT_OK(pool_reboot(p));
+	/* Copies discarded by this thread (not a worker): none either. */
+	ASSERT_OK(pool_submit(p, blocker, &started));
+	WAIT_UNTIL(atomic_load(&started));
+	submit_small(p, 100, 5);
+	ASSERT_OK(pool_stop(p, NULL, NULL));
+	ASSERT_UEQ(test_stats(p).copies_live, 0);
+	ASSERT_EQ(bin64_allocs(arena), base);
+	/* The worker frees copies: one record, made once. */
+	for (int round = 0; round < 2; round++) {
+		ASSERT_OK(pool_reboot(p));
+		submit_small(p, 1000, round);
+		ASSERT_OK(pool_release_timeout(p, SEC(60)));
+		ASSERT_UEQ(test_stats(p).copies_live, 0);
+		ASSERT_EQ(bin64_allocs(arena), base + 1);
+	}
+	ASSERT_EQ(atomic_load(&small_ran), 2000);
 	ASSERT_OK(pool_destroy(p));
 	gate_destroy(&g);
 }

@@ -134,7 +134,9 @@ TEST(multi_round_robin_alternating_handles)
 
 /* Member 0 full (non-blocking, 1 worker, 1 slot): the round-robin pick
  * lands on it, and the task goes to the least-loaded other member (2, idle)
- * rather than the next in turn (1, busy). */
+ * rather than the next in turn (1, busy). The offer to the full member is
+ * not counted as a rejection; a call that fails counts one, on the member
+ * whose own call refused it last. */
 TEST(multi_overload_retry_least_loaded)
 {
 	pool_options_t o = test_opts(1, 1, POOL_NONBLOCKING);
@@ -157,7 +159,7 @@ TEST(multi_overload_retry_least_loaded)
 	/* The first round-robin pick of this thread is member 0. */
 	ASSERT_OK(pool_multi_submit(m, task_count, &c));
 	counter_wait(&c, 1);
-	ASSERT_UEQ(member_stats(m, 0).rejected_overload, 2);
+	ASSERT_UEQ(member_stats(m, 0).rejected_overload, 1);
 	ASSERT_UEQ(member_stats(m, 1).submitted, 1);
 	ASSERT_UEQ(member_stats(m, 2).submitted, 1);
 
@@ -170,8 +172,8 @@ TEST(multi_overload_retry_least_loaded)
 	ASSERT_ERR(pool_multi_submit(m, task_count, &c), POOL_EOVERLOAD);
 	ASSERT_ERR(pool_multi_submit_timeout(m, task_count, &c, 0),
 		   POOL_EOVERLOAD);
-	/* Three calls, each rejected by exactly two members. */
-	ASSERT_UEQ(multi_stats(m).rejected_overload, 2 + 3 * 2);
+	/* Three calls, each counted once (the keyed one before: 1). */
+	ASSERT_UEQ(multi_stats(m).rejected_overload, 1 + 3);
 
 	gate_open(&g);
 	ASSERT_OK(pool_multi_release_timeout(m, SEC(10)));
@@ -205,6 +207,105 @@ TEST(multi_overload_retry_try_submit)
 	gate_open(&g);
 	ASSERT_OK(pool_multi_destroy(m));
 	ASSERT_EQ(counter_get(&g.passed), 2);
+	gate_destroy(&g);
+	counter_destroy(&c);
+}
+
+/*
+ * A blocking pool_multi_submit whose turn member is full does not wait
+ * there while another member has room: member 0 (blocking, 1 worker, 1
+ * slot) is full, member 1 has no worker yet, and this thread's first turn
+ * is member 0. The call returns at once with the task on member 1 (whose
+ * own blocking submit starts its first worker); the next turn is member 1
+ * anyway, and the one after that (member 0, still full) spills again.
+ */
+TEST(multi_round_robin_spills_when_full)
+{
+	pool_options_t o = test_opts(1, 1, 0);
+	struct gate g;
+	struct counter c;
+	pool_multi_t *m;
+
+	gate_init(&g);
+	counter_init(&c);
+	ASSERT_OK(pool_multi_new(&m, 2, &o, POOL_LB_ROUND_ROBIN));
+	ASSERT_OK(pool_multi_submit_key(m, 0, task_gate, &g));
+	gate_wait_entered(&g, 1);
+	ASSERT_OK(pool_multi_submit_key(m, 0, task_gate, &g));
+	ASSERT_EQ(pool_multi_queued_by_index(m, 0), 1);
+	ASSERT_UEQ(member_stats(m, 1).workers, 0);
+
+	ASSERT_OK(pool_multi_submit(m, task_count, &c)); /* turn: 0 */
+	counter_wait(&c, 1);
+	ASSERT_OK(pool_multi_submit(m, task_count, &c)); /* turn: 1 */
+	counter_wait(&c, 2);
+	ASSERT_OK(pool_multi_submit(m, task_count, &c)); /* turn: 0 */
+	counter_wait(&c, 3);
+	ASSERT_UEQ(member_stats(m, 0).submitted, 2);
+	ASSERT_UEQ(member_stats(m, 1).submitted, 3);
+	/* An offer refused for lack of room is not a rejection. */
+	ASSERT_UEQ(multi_stats(m).rejected_overload, 0);
+	ASSERT_EQ(pool_multi_waiting(m), 0);
+
+	gate_open(&g);
+	ASSERT_OK(pool_multi_destroy(m));
+	ASSERT_EQ(counter_get(&g.passed), 2);
+	gate_destroy(&g);
+	counter_destroy(&c);
+}
+
+struct one_submit {
+	pthread_t thread;
+	pool_multi_t *m;
+	struct counter *c;
+	int rc;
+};
+
+static void *one_submit_main(void *arg)
+{
+	struct one_submit *os = arg;
+
+	os->rc = pool_multi_submit(os->m, task_count, os->c);
+	return NULL;
+}
+
+/*
+ * When neither the turn member nor the other one has room, a blocking
+ * pool_multi_submit waits on the member whose turn it was (member 0 for
+ * the first round-robin submit of this multi-pool's first submitting
+ * thread), and is accepted there once a slot frees.
+ */
+TEST(multi_round_robin_waits_on_turn_member)
+{
+	pool_options_t o = test_opts(1, 1, 0);
+	struct one_submit os;
+	struct gate g;
+	struct counter c;
+	pool_multi_t *m;
+
+	gate_init(&g);
+	counter_init(&c);
+	ASSERT_OK(pool_multi_new(&m, 2, &o, POOL_LB_ROUND_ROBIN));
+	for (int i = 0; i < 2; i++) {
+		ASSERT_OK(pool_multi_submit_key(m, (uint64_t)i, task_gate, &g));
+		gate_wait_entered(&g, i + 1);
+		ASSERT_OK(pool_multi_submit_key(m, (uint64_t)i, task_gate, &g));
+	}
+	os.m = m;
+	os.c = &c;
+	os.rc = 1;
+	thread_start(&os.thread, one_submit_main, &os);
+	WAIT_UNTIL(pool_multi_waiting_by_index(m, 0) == 1);
+	ASSERT_EQ(pool_multi_waiting_by_index(m, 1), 0);
+	gate_open(&g);
+	thread_join(os.thread);
+	ASSERT_OK(os.rc);
+	counter_wait(&c, 1);
+	ASSERT_UEQ(member_stats(m, 0).submitted, 3);
+	ASSERT_UEQ(member_stats(m, 1).submitted, 2);
+	ASSERT_UEQ(multi_stats(m).rejected_overload, 0);
+	ASSERT_OK(pool_multi_destroy(m));
+	ASSERT_EQ(counter_get(&g.passed), 4);
 	gate_destroy(&g);
 	counter_destroy(&c);
 }
