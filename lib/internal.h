@@ -340,6 +340,11 @@ struct pool {
 	/* Serializes appends to table and rings (leaf lock: nothing else is
 	 * taken under it, no user code or futex call runs under it). */
 	pthread_mutex_t grow_lock;
+	/* Under grow_lock: the shard slabs (worker.c, pool__shard_new), the
+	 * newest first, and the shards of the newest not yet handed out.
+	 * Freed by pool_destroy only. */
+	struct pool_shard_slab *slabs;
+	uint32_t slab_left;
 };
 
 /* Per-thread worker context (pool_self, pool_worker_state, ...). */
@@ -537,8 +542,15 @@ void pool__discard_task(struct pool *p, const struct pool_work *t,
 			pool_discard_fn fn, void *ctx);
 void pool__discard_all(struct pool *p, pool_discard_fn fn, void *ctx);
 void pool__discard_stranded(struct pool *p);
+/* Shards come from slabs (one allocation for up to POOL_SHARD_SLAB of
+ * them): pool__shard_new hands out the next one, under grow_lock;
+ * pool__shard_unget gives back the one just handed out (its append
+ * failed), under grow_lock; pool__shard_free frees what a shard owns (its
+ * histograms); pool__shard_slabs_free frees the slabs (pool_destroy). */
 struct pool_shard *pool__shard_new(struct pool *p, unsigned index);
+void pool__shard_unget(struct pool *p, struct pool_shard *s);
 void pool__shard_free(struct pool_shard *s);
+void pool__shard_slabs_free(struct pool *p);
 void pool__join_zombie(struct pool *p);
 bool pool__pop_any(struct pool *p, struct pool_work *t);
 void pool__bound_done(struct pool *p, size_t n);

@@ -116,6 +116,7 @@ static void pool_free_all(struct pool *p)
 			pool__shard_free(pool__shard_at(v, i));
 		pool__vec_free(v);
 	}
+	pool__shard_slabs_free(p);
 	v = atomic_load_explicit(&p->rings, memory_order_relaxed);
 	if (v) {
 		n = atomic_load_explicit(&v->n, memory_order_relaxed);

@@ -42,12 +42,56 @@
 _Static_assert(sizeof(struct pool_shard) == 2 * POOL_CACHELINE,
 	       "struct pool_shard: two cache lines");
 
+/*
+ * Shard slabs. A shard is 128 bytes; allocated one by one (64-byte aligned)
+ * the allocator's header and alignment slack cost about half as much again
+ * (docs/design.md, "Where an idle worker's bytes go"). So shards are carved
+ * from slabs: a 64-byte header (the chain that pool_destroy frees), then
+ * the shards. The k-th slab holds as many shards as the pool already has
+ * (1, 1, 2, 4, ...: the slabs never hold more than twice the shards ever
+ * made, so memory still follows the workers), at most POOL_SHARD_SLAB (a
+ * slab fits in one page) and at most what the capacity lets exist. A slab
+ * is never freed before pool_destroy, as a shard never was.
+ */
+#define POOL_SHARD_SLAB 31
+
+struct pool_shard_slab {
+	struct pool_shard_slab *next;
+	uint32_t size;
+	struct pool_shard s[] POOL_CACHE_ALIGNED;
+};
+
+_Static_assert(sizeof(struct pool_shard_slab) == POOL_CACHELINE,
+	       "struct pool_shard_slab: a one-line header");
+_Static_assert(sizeof(struct pool_shard_slab) +
+			       POOL_SHARD_SLAB * sizeof(struct pool_shard) <=
+		       4096 - 64,
+	       "a shard slab (with the allocator's header) fits in a page");
+
+/* Under grow_lock; index: the shard's position in the table. */
 struct pool_shard *pool__shard_new(struct pool *p, unsigned index)
 {
-	struct pool_shard *s = pool__alloc_aligned(sizeof(*s));
+	struct pool_shard_slab *sl = p->slabs;
+	struct pool_shard *s;
 
-	if (!s)
-		return NULL;
+	if (!p->slab_left) {
+		uint32_t k = index ? index : 1;
+		uint32_t cap = (uint32_t)atomic_load_explicit(
+			&p->cap, memory_order_relaxed);
+
+		if (k > POOL_SHARD_SLAB)
+			k = POOL_SHARD_SLAB;
+		if (cap > index && k > cap - index)
+			k = cap - index;
+		sl = pool__alloc_aligned(sizeof(*sl) + k * sizeof(sl->s[0]));
+		if (!sl)
+			return NULL;
+		sl->next = p->slabs;
+		sl->size = k;
+		p->slabs = sl;
+		p->slab_left = k;
+	}
+	s = &sl->s[sl->size - p->slab_left--];
 	memset(s, 0, sizeof(*s));
 	atomic_init(&s->completed, 0);
 	atomic_init(&s->stolen, 0);
@@ -60,12 +104,32 @@ struct pool_shard *pool__shard_new(struct pool *p, unsigned index)
 	return s;
 }
 
+/* Under grow_lock: s is the shard pool__shard_new just handed out. */
+void pool__shard_unget(struct pool *p, struct pool_shard *s)
+{
+	(void)s;
+	p->slab_left++;
+}
+
 void pool__shard_free(struct pool_shard *s)
 {
 	if (!s)
 		return;
 	pool__obs_free(s);
-	pool__free(s);
+}
+
+void pool__shard_slabs_free(struct pool *p)
+{
+	struct pool_shard_slab *sl = p->slabs;
+
+	while (sl) {
+		struct pool_shard_slab *next = sl->next;
+
+		pool__free(sl);
+		sl = next;
+	}
+	p->slabs = NULL;
+	p->slab_left = 0;
 }
 
 static uint64_t xorshift(uint64_t *x)
@@ -926,7 +990,7 @@ static struct pool_shard *claim_shard(struct pool *p, bool *nomem)
 		if (got)
 			atomic_init(&got->owner, 1);
 		if (got && pool__vec_append(&p->table, got) < 0) {
-			pool__shard_free(got);
+			pool__shard_unget(p, got);
 			got = NULL;
 		}
 		*nomem = !got;

@@ -337,3 +337,34 @@ TEST(spawn_allocates_only_the_shard)
 	ASSERT_UEQ(test_stats(p).spawned, 1);
 	ASSERT_OK(pool_destroy(p));
 }
+
+/* Shards come from slabs (docs/design.md, "What was cut", second round):
+ * 64 workers started one at a time cost 64 thread creations, 8 slab
+ * allocations (1, 1, 2, 4, 8, 16, 31, 1 shards) and 2 growths of the shard
+ * table (16 -> 32 -> 64), not one allocation per shard (before: 64 + 64 +
+ * 2 = 130 failure-injection points). The workers are held in gate tasks,
+ * so each submit starts exactly one and nothing else allocates. */
+TEST(shards_come_from_slabs)
+{
+	pool_t *p = new_quiet_pool(64, 0);
+	struct gate g;
+	long before, slabs = 0;
+
+	gate_init(&g);
+	for (int i = 0; i < 64; i++) {
+		long d;
+
+		before = pool__test_alloc_calls();
+		ASSERT_OK(pool_submit(p, task_gate, &g));
+		gate_wait_entered(&g, i + 1);
+		d = pool__test_alloc_calls() - before;
+		/* pthread_create, maybe a slab, maybe a table growth. */
+		ASSERT(d >= 1 && d <= 3);
+		slabs += d - 1;
+	}
+	ASSERT_UEQ(test_stats(p).spawned, 64);
+	ASSERT_EQ(slabs, 8 + 2);
+	gate_open(&g);
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&g);
+}
