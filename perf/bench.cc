@@ -121,6 +121,14 @@ std::string fmt(const char *what, const Impl &impl, int rc)
 	return std::string(what) + " failed: " + impl.describe(rc);
 }
 
+// Tear the implementation down; a failure (pool_destroy's code, say) fails
+// the row like any other call's.
+void stop_checked(benchmark::State &st, Impl &impl)
+{
+	if (int rc = impl.stop())
+		st.SkipWithError(fmt("stop", impl, rc).c_str());
+}
+
 // The implementation for workload w, or nullptr after SkipWithError
 // ("n/a: why") when it is not built or cannot express w.
 std::unique_ptr<Impl> prepare(benchmark::State &st, const ImplInfo *info,
@@ -318,7 +326,7 @@ void bm_tasks(benchmark::State &st, const ImplInfo *info, Workload w, int param)
 			break;
 		}
 	}
-	impl->stop();
+	stop_checked(st, *impl);
 	st.SetItemsProcessed(std::int64_t(st.iterations() * expected));
 	if (impl->has_bulk())
 		st.SetLabel("producers are team threads; libgomp runs a task "
@@ -386,7 +394,7 @@ void bm_copy(benchmark::State &st, const ImplInfo *info)
 		}
 	}
 	st.counters["copy_arena"] = impl->copy_arena() ? 1 : 0;
-	impl->stop();
+	stop_checked(st, *impl);
 	st.SetItemsProcessed(std::int64_t(st.iterations() * n));
 }
 
@@ -568,7 +576,7 @@ void bm_wake(benchmark::State &st, const ImplInfo *info, bool noisy)
 		}
 	}
 	noise.stop();
-	impl->stop();
+	stop_checked(st, *impl);
 	if (lat.empty())
 		return;
 	std::sort(lat.begin(), lat.end());
@@ -725,7 +733,7 @@ void bm_sleep(benchmark::State &st, const ImplInfo *info, bool big)
 			break;
 	}
 	if (started)
-		impl->stop();
+		stop_checked(st, *impl);
 	st.counters["ratio_to_ideal"] = ratio;
 	if (cold)
 		st.counters["cold_ratio_to_ideal"] = cold_ratio;
@@ -775,7 +783,7 @@ void bm_fork_join(benchmark::State &st, const ImplInfo *info)
 			break;
 		}
 	}
-	impl->stop();
+	stop_checked(st, *impl);
 	st.SetItemsProcessed(std::int64_t(st.iterations() * expected));
 	st.counters["tasks_per_run"] = double(expected);
 }
@@ -951,7 +959,7 @@ void bm_memory(benchmark::State &st, const ImplInfo *info)
 		int rc = impl->submit(blocker_task, &gate);
 		if (rc) {
 			st.SkipWithError(fmt("submit", *impl, rc).c_str());
-			impl->stop();
+			stop_checked(st, *impl);
 			break;
 		}
 		while (!gate.started.load())
@@ -960,7 +968,7 @@ void bm_memory(benchmark::State &st, const ImplInfo *info)
 		long rss1 = rss_kb();
 		gate.open.store(true);
 		bool all = wait_count(g_done, n + 1, 120);
-		impl->stop();
+		stop_checked(st, *impl);
 		if (fail.set.load()) {
 			st.SkipWithError(fail.msg.c_str());
 			break;
@@ -1003,7 +1011,7 @@ void bm_memory(benchmark::State &st, const ImplInfo *info)
 		all = wait_count(g_done, workers, 60);
 		sleep_ns(100000000); // let every worker go idle
 		long rss2 = rss_kb();
-		impl->stop();
+		stop_checked(st, *impl);
 		if (fail.set.load()) {
 			st.SkipWithError(fail.msg.c_str());
 			break;
@@ -1127,7 +1135,7 @@ void bm_metrics_dist(benchmark::State &st, const ImplInfo *info)
 	int rc = pool_metrics_read(p, POOL_HIST_QUEUE_WAIT, &qw);
 	if (rc == 0)
 		rc = pool_metrics_read(p, POOL_HIST_RUN, &run);
-	impl->stop();
+	stop_checked(st, *impl);
 	std::uint64_t want = std::uint64_t(st.iterations()) * expected;
 	if (rc || qw.count != want || run.count != want) {
 		st.SkipWithError(("histogram count " +

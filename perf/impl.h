@@ -131,8 +131,9 @@ class Impl
 	}
 	// Change the capacity under load; -ENOTSUP where there is no such call.
 	virtual int tune(int capacity);
-	// Tear down; every accepted task has run when it returns.
-	virtual void stop() = 0;
+	// Tear down; every accepted task has run when it returns. 0, or a
+	// negative code: the row fails (bench.cc, stop_checked).
+	virtual int stop() = 0;
 	// Implementations without an external submit (OpenMP) run a whole
 	// window here: `producers` threads each create `per_producer` tasks
 	// fn(arg), and the call returns when all ran.

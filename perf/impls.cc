@@ -251,15 +251,15 @@ class PoolImpl : public Impl
 	{
 		return pool_tune(p_, capacity);
 	}
-	void stop() override
+	int stop() override
 	{
+		int rc = 0;
+
 		if (p_) {
-			int rc = pool_destroy(p_);
-			if (rc)
-				std::fprintf(stderr, "pool_destroy: %s\n",
-					     pool_strerror(rc));
+			rc = pool_destroy(p_);
 			p_ = nullptr;
 		}
+		return rc;
 	}
 	int fork_join(int n, int cutoff, long *result, Counter *tasks) override
 	{
@@ -323,10 +323,11 @@ class McvImpl : public Impl
 	{
 		return mcv_tune(p_, capacity);
 	}
-	void stop() override
+	int stop() override
 	{
 		mcv_destroy(p_);
 		p_ = nullptr;
+		return 0;
 	}
 
       private:
@@ -390,10 +391,11 @@ class SpscImpl : public Impl
 		return spsc_push_batch(
 			r_, reinterpret_cast<const spsc_task *>(t), n);
 	}
-	void stop() override
+	int stop() override
 	{
 		spsc_destroy(r_);
 		r_ = nullptr;
+		return 0;
 	}
 
       private:
@@ -489,11 +491,12 @@ class GlibImpl : public Impl
 		}
 		return 0;
 	}
-	void stop() override
+	int stop() override
 	{
 		if (p_)
 			g_thread_pool_free(p_, FALSE, TRUE);
 		p_ = nullptr;
+		return 0;
 	}
 	std::string describe(int rc) const override
 	{
@@ -547,7 +550,7 @@ class CthreadImpl : public Impl
 	{
 		return thpool_add_work(p_, fn, arg) == 0 ? 0 : -ENOMEM;
 	}
-	void stop() override
+	int stop() override
 	{
 		if (p_) {
 			thpool_wait(p_);
@@ -560,6 +563,7 @@ class CthreadImpl : public Impl
 				thpool_destroy(p_);
 		}
 		p_ = nullptr;
+		return 0;
 	}
 
       private:
@@ -663,8 +667,9 @@ class LibuvImpl : public Impl
 		u.open = false;
 		return uv_loop_close(&u.loop);
 	}
-	void stop() override
+	int stop() override
 	{
+		return 0;
 	}
 	std::string describe(int rc) const override
 	{
@@ -726,15 +731,15 @@ class MultiImpl : public Impl
 	{
 		return pool_multi_tune(m_, capacity);
 	}
-	void stop() override
+	int stop() override
 	{
+		int rc = 0;
+
 		if (m_) {
-			int rc = pool_multi_destroy(m_);
-			if (rc)
-				std::fprintf(stderr, "pool_multi_destroy: %s\n",
-					     pool_strerror(rc));
+			rc = pool_multi_destroy(m_);
 			m_ = nullptr;
 		}
+		return rc;
 	}
 	std::string describe(int rc) const override
 	{

@@ -57,8 +57,9 @@ class OmpImpl : public Impl
 	{
 		return -ENOTSUP;
 	}
-	void stop() override
+	int stop() override
 	{
+		return 0;
 	}
 	bool has_bulk() const override
 	{

@@ -70,12 +70,13 @@ class TbbImpl : public Impl
 		arena_->enqueue([fn, arg] { fn(arg); });
 		return 0;
 	}
-	void stop() override
+	int stop() override
 	{
 		fj_arena_.reset();
 		arena_.reset();
 		stack_.reset();
 		par_.reset();
+		return 0;
 	}
 	int fork_join(int n, int cutoff, long *result, Counter *tasks) override
 	{
