@@ -132,6 +132,29 @@ void pool__ctx_unref(struct pool_ctx *c)
 		pool__ctx_unref(parent);
 }
 
+bool pool__ctx_recycle(struct pool_ctx *c)
+{
+	/* Acquire: pairs with the acq_rel decrement of the last other
+	 * holder (a child, a task submitted with c): its writes to c,
+	 * a child's unlink from our list among them, happen-before our
+	 * reuse. refs == 1 is ours alone: a new reference needs one
+	 * already. No lock: the callbacks and watchers were registered
+	 * and unlinked by calls that happen-before the group's destroy (a
+	 * call on the group or its context concurrent with the destroy
+	 * breaks pool_group_destroy's contract). */
+	if (c->parent ||
+	    atomic_load_explicit(&c->refs, memory_order_acquire) != 1 ||
+	    c->cbs || c->children || c->watchers)
+		return false;
+	atomic_store_explicit(&c->err, 0, memory_order_relaxed);
+	atomic_store_explicit(&c->skipped, 0, memory_order_relaxed);
+	c->on_skip = NULL;
+	c->skip_arg = NULL;
+	c->cbs_tail = &c->cbs;
+	c->deadline = INT64_MAX;
+	return true;
+}
+
 /* ---- life ---- */
 
 int pool_ctx_new(pool_ctx_t **out, pool_ctx_t *parent, int64_t timeout_ns)

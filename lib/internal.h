@@ -621,6 +621,8 @@ int pool__sem_queued(pool_sem_t *s);
 int pool__sem_grant_wakes(pool_sem_t *s);
 int pool__group_sleepers(pool_group_t *g);
 int pool__group_withdraw_lost(pool_group_t *g);
+/* Test hook: free the groups this thread keeps for reuse (group.c). */
+void pool__group_cache_drain(void);
 
 /*
  * Test points: a test may install a hook that the library calls at these
@@ -725,6 +727,12 @@ struct pool_ctx_watch {
 };
 void pool__ctx_ref(struct pool_ctx *c);
 void pool__ctx_unref(struct pool_ctx *c);
+/* Make c as pool_ctx_new(.., NULL, POOL_CTX_NO_TIMEOUT) returns it, for
+ * reuse by the one holder of its only reference (a group's cache, see
+ * group.c). Refused (false: c unchanged, the caller frees it as usual)
+ * unless c has no parent, no other reference, no child, no callback and no
+ * watcher. */
+bool pool__ctx_recycle(struct pool_ctx *c);
 /* 0 and linked, or c's cause (not linked). */
 int pool__ctx_watch(struct pool_ctx *c, struct pool_ctx_watch *w,
 		    _Atomic int32_t *word);

@@ -707,6 +707,7 @@ TEST(group_go_ctx_cancel_just_before_sleep)
  * fixes one interleaving of that pair with a test point.
  */
 int pool__group_withdraw_lost(pool_group_t *g);
+void pool__group_cache_drain(void);
 
 static pool_group_t *offer_group;
 static struct gated *offer_gate;
@@ -1183,6 +1184,8 @@ TEST(group_alloc_failures_change_nothing)
 	int k, r;
 
 	counter_init(&n);
+	/* A group kept by this thread for reuse would allocate nothing. */
+	pool__group_cache_drain();
 	for (k = 0;; k++) {
 		ASSERT_LT(k, 16);
 		pool__test_fail_after(k);
@@ -1195,7 +1198,9 @@ TEST(group_alloc_failures_change_nothing)
 	/* The group and its context: at least two allocations failed. */
 	ASSERT_GE(k, 2);
 	/* From outside the pool, with no limit: the go allocates its
-	 * record first (the submit's own allocations come after it). */
+	 * record first (the submit's own allocations come after it), unless
+	 * this thread kept one. */
+	pool__group_cache_drain();
 	pool__test_fail_after(0);
 	r = pool_group_go(g, gtask_count, &n);
 	pool__test_fail_after(-1);
@@ -1208,4 +1213,66 @@ TEST(group_alloc_failures_change_nothing)
 	ASSERT_OK(pool_group_destroy(g));
 	ASSERT_OK(pool_destroy(p));
 	counter_destroy(&n);
+}
+
+/* A group destroyed on this thread is kept for its next pool_group_new
+ * (lib/group.c, the cache): the next group starts as new, with no error,
+ * skip count or cancellation of the one before. */
+TEST(group_reuse_starts_fresh)
+{
+	pool_t *p = new_pool(2);
+	pool_group_t *g = NULL;
+	struct counter n;
+
+	counter_init(&n);
+	ASSERT_OK(pool_group_new(&g, p, NULL));
+	ASSERT_OK(pool_group_go(g, gtask_ret, (void *)(intptr_t)-5));
+	ASSERT_ERR(pool_group_wait(g), -5);
+	ASSERT_ERR(pool_ctx_err(pool_group_ctx(g)), -5);
+	ASSERT_OK(pool_group_destroy(g));
+	for (int i = 0; i < 8; i++) {
+		ASSERT_OK(pool_group_new(&g, p, NULL));
+		ASSERT_OK(pool_ctx_err(pool_group_ctx(g)));
+		ASSERT_EQ(pool_group_skipped(g), 0);
+		ASSERT_OK(pool_group_go(g, gtask_count, &n));
+		ASSERT_OK(pool_group_wait(g));
+		ASSERT_OK(pool_group_destroy(g));
+	}
+	ASSERT_EQ(counter_get(&n), 8);
+	ASSERT_OK(pool_destroy(p));
+	counter_destroy(&n);
+}
+
+static void note_cancel(void *arg, int cause)
+{
+	*(int *)arg = cause;
+}
+
+/* A group whose context is still held (a child context) or carries a
+ * callback is not kept: the next group's context is another one, so
+ * cancelling it reaches neither the old child nor the old callback. */
+TEST(group_reuse_skips_held_contexts)
+{
+	pool_t *p = new_pool(2);
+	pool_group_t *g = NULL;
+	pool_ctx_t *child = NULL;
+	int seen = 0;
+
+	ASSERT_OK(pool_group_new(&g, p, NULL));
+	ASSERT_OK(pool_ctx_new(&child, pool_group_ctx(g), POOL_CTX_NO_TIMEOUT));
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_group_new(&g, p, NULL));
+	ASSERT_EQ(pool_ctx_cancel(pool_group_ctx(g), -7), 1);
+	ASSERT_OK(pool_ctx_err(child));
+	ASSERT_OK(pool_group_destroy(g));
+	pool_ctx_destroy(child);
+
+	ASSERT_OK(pool_group_new(&g, p, NULL));
+	ASSERT_OK(pool_ctx_on_cancel(pool_group_ctx(g), note_cancel, &seen));
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_group_new(&g, p, NULL));
+	ASSERT_EQ(pool_ctx_cancel(pool_group_ctx(g), -9), 1);
+	ASSERT_EQ(seen, 0);
+	ASSERT_OK(pool_group_destroy(g));
+	ASSERT_OK(pool_destroy(p));
 }
