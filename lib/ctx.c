@@ -543,6 +543,7 @@ static struct ctx_task *ct_new(struct pool *p, struct pool_ctx *c,
 	if (!t)
 		return NULL;
 	t->it.run = ct_run;
+	t->it.gone = NULL;
 	t->it.discard = ct_discard;
 	t->it.user_fn = fn;
 	t->it.user_arg = arg;

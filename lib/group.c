@@ -672,6 +672,21 @@ static bool run_last(struct pool_group *g)
 	return true;
 }
 
+/* A shared record whose claim another runner won (its waiter ran it
+ * inline, run_last): only the ring's reference is left to drop, before
+ * any guard (pool__task_run). Relaxed: as gt_claim (the winner's run
+ * orders nothing we do; the unref is acq_rel). */
+static bool gt_gone(struct pool_itask *it)
+{
+	struct group_task *t = (struct group_task *)it;
+
+	if (!t->shared ||
+	    atomic_load_explicit(&t->claimed, memory_order_relaxed) == 0)
+		return false;
+	gt_unref(t);
+	return true;
+}
+
 static void gt_discard(struct pool_itask *it, pool_discard_fn fn, void *ctx)
 {
 	struct group_task *t = (struct group_task *)it;
@@ -739,14 +754,9 @@ int pool_group_new(pool_group_t **out, pool_t *p, const pool_group_options_t *o)
 	if (opt.limit < 0 || opt.limit > GROUP_MAX_LIMIT)
 		return POOL_EINVAL;
 	g = opt.parent ? NULL : cache_get();
-	if (g) {
-		struct pool_ctx *c = g->ctx;
-
-		raw = g->raw;
-		memset(g, 0, sizeof(*g));
-		g->raw = raw;
-		g->ctx = c;
-	} else {
+	/* A kept group is not cleared: every field is set below but the
+	 * mailbox's mfn/marg and the spare's task, written before each use. */
+	if (!g) {
 		g = group_alloc();
 		if (!g)
 			return POOL_ENOMEM;
@@ -779,8 +789,10 @@ int pool_group_new(pool_group_t **out, pool_t *p, const pool_group_options_t *o)
 	atomic_init(&g->consumers, 0);
 	atomic_init(&g->mstate, 0);
 	g->spare.it.run = gt_run;
+	g->spare.it.gone = NULL;
 	g->spare.it.discard = gt_discard;
 	g->spare.g = g;
+	g->spare.shared = false;
 	g->spare.spare = true;
 	*out = g;
 	return 0;
@@ -1187,6 +1199,7 @@ static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 		return POOL_ENOMEM;
 	}
 	t->it.run = gt_run;
+	t->it.gone = gt_gone;
 	t->it.discard = gt_discard;
 	t->it.user_fn = (pool_task_fn)(void (*)(void))fn;
 	t->it.user_arg = arg;

@@ -490,6 +490,11 @@ struct pool_itask {
 	 * caught it), for the task hooks and histograms (obs.c). */
 	bool (*run)(struct pool_itask *t);
 	void (*discard)(struct pool_itask *t, pool_discard_fn fn, void *ctx);
+	/* NULL, or: whether another runner already ran this record (a group
+	 * task its waiter took, see group.c), in which case it has dropped
+	 * the queue's reference and pool__task_run skips the guard: no user
+	 * code is left to run. */
+	bool (*gone)(struct pool_itask *t);
 	/* The user's task as the task hooks see it (pool_task_info.fn/arg;
 	 * a group task's int-returning function is cast, as the panic
 	 * handler shows it). Set before the submit; read-only after. */

@@ -48,7 +48,15 @@ bool pool__task_run(struct pool *p, const struct pool_work *t)
 		pool__copy_free(p, c);
 		break;
 	}
-	case POOL_KIND_ITASK:
+	case POOL_KIND_ITASK: {
+		struct pool_itask *it = t->arg;
+
+		/* Already run by someone else: nothing to guard (a fork-join
+		 * level leaves one such record in the ring). */
+		if (it->gone && it->gone(it)) {
+			panicked = false;
+			break;
+		}
 		/* Its run guards the user's function itself and reports a
 		 * panic there; the outer guard covers the rest (an on-cancel
 		 * callback run by the start's check). */
@@ -56,6 +64,7 @@ bool pool__task_run(struct pool *p, const struct pool_work *t)
 		panicked = pool__run_guarded(p, itask_trampoline, t->arg) ||
 			   pool__tls.itask_panicked;
 		break;
+	}
 	default:
 		panicked = pool__run_guarded(p, t->fn, t->arg);
 		break;
