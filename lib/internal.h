@@ -384,6 +384,13 @@ void pool__log(struct pool *p, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int64_t pool__now_ns(void);
 int64_t pool__deadline(int64_t now, int64_t rel_ns);
+/* A worker's thread name, "<first 10 bytes of name>/w<index>" cut to 15
+ * bytes and NUL-terminated: what snprintf("%.10s/w%u") gives, formatted by
+ * hand so that naming a thread touches no deeper stack than the worker's
+ * own frames (docs/design.md, "Where an idle worker's bytes go"). */
+#define POOL_THREAD_NAME_MAX 16
+void pool__thread_name(char out[POOL_THREAD_NAME_MAX], const char *name,
+		       unsigned index);
 int pool__futex_wait(_Atomic int32_t *addr, int32_t val, int64_t rel_ns);
 void pool__futex_wake(_Atomic int32_t *addr, int n);
 
