@@ -39,7 +39,10 @@ void pool__free(void *ptr)
  * POOL_LAZY_MIN bytes or more is its own anonymous mapping (the kernel's
  * zero pages until first write; calloc would not promise that once
  * glibc's mmap threshold has risen above the size, as it does after the
- * first large free), a smaller one comes from calloc.
+ * first large free), a smaller one comes from calloc (which glibc serves
+ * from a mapping of its own too while the threshold is low). The floor is
+ * high so that a pool with many rings does not use up the process's
+ * mappings (vm.max_map_count).
  */
 void *pool__alloc_zeroed(size_t size)
 {

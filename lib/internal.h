@@ -379,7 +379,7 @@ void pool__free(void *ptr);
 /* Zeroed memory that becomes resident only where written (a large ring's
  * slots, docs/design.md "Rings"); freed with pool__free_zeroed and the
  * same size. */
-#define POOL_LAZY_MIN ((size_t)64 * 1024)
+#define POOL_LAZY_MIN ((size_t)1024 * 1024)
 void *pool__alloc_zeroed(size_t size);
 void pool__free_zeroed(void *ptr, size_t size);
 bool pool__inject_failure(void);
