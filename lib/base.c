@@ -40,6 +40,36 @@ void pool__log(struct pool *p, int level, const char *fmt, ...)
 		fprintf(stderr, "pool[%s]: %s\n", p->name, buf);
 }
 
+/* ---- thread names ---- */
+
+/*
+ * snprintf would do it, but glibc's vfprintf takes about 1.4 KB of stack
+ * below its caller: at a worker's start that was the deepest write its
+ * stack ever saw, a page of its own in a small-TLS program (measured in
+ * docs/design.md). This needs 12 bytes.
+ */
+void pool__thread_name(char out[POOL_THREAD_NAME_MAX], const char *name,
+		       unsigned index)
+{
+	char digits[10]; /* UINT_MAX has 10 */
+	size_t n = 0;
+	int k = 0;
+
+	while (n < 10 && name[n] != '\0') {
+		out[n] = name[n];
+		n++;
+	}
+	out[n++] = '/';
+	out[n++] = 'w';
+	do {
+		digits[k++] = (char)('0' + index % 10);
+		index /= 10;
+	} while (index != 0);
+	while (k > 0 && n < POOL_THREAD_NAME_MAX - 1)
+		out[n++] = digits[--k];
+	out[n] = '\0';
+}
+
 /* ---- clock ---- */
 
 int64_t pool__now_ns(void)

@@ -376,6 +376,12 @@ extern _Thread_local struct pool_tls pool__tls
 void *pool__alloc(size_t size);
 void *pool__alloc_aligned(size_t size);
 void pool__free(void *ptr);
+/* Zeroed memory that becomes resident only where written (a large ring's
+ * slots, docs/design.md "Rings"); freed with pool__free_zeroed and the
+ * same size. */
+#define POOL_LAZY_MIN ((size_t)1024 * 1024)
+void *pool__alloc_zeroed(size_t size);
+void pool__free_zeroed(void *ptr, size_t size);
 bool pool__inject_failure(void);
 
 /* base.c: logging, the clock, futex waits (the worker context pool__tls is
@@ -384,6 +390,13 @@ void pool__log(struct pool *p, int level, const char *fmt, ...)
 	__attribute__((format(printf, 3, 4)));
 int64_t pool__now_ns(void);
 int64_t pool__deadline(int64_t now, int64_t rel_ns);
+/* A worker's thread name, "<first 10 bytes of name>/w<index>" cut to 15
+ * bytes and NUL-terminated: what snprintf("%.10s/w%u") gives, formatted by
+ * hand so that naming a thread touches no deeper stack than the worker's
+ * own frames (docs/design.md, "Where an idle worker's bytes go"). */
+#define POOL_THREAD_NAME_MAX 16
+void pool__thread_name(char out[POOL_THREAD_NAME_MAX], const char *name,
+		       unsigned index);
 int pool__futex_wait(_Atomic int32_t *addr, int32_t val, int64_t rel_ns);
 void pool__futex_wake(_Atomic int32_t *addr, int n);
 

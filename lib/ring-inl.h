@@ -5,6 +5,10 @@
  * Slot protocol (docs/design.md, "Rings"): seq == 2*pos means the slot is
  * free for the push at pos; seq == 2*pos + 1 means it holds that push's task.
  * A pop at pos sets seq = 2*(pos + size), freeing it for the next lap.
+ * A slot stores seq less twice its index pos & mask, that is relative to
+ * twice its lap base pos & ~mask (ring_lap): the same differences, but a
+ * new ring's slots all start at 0, so zeroed memory is a ready ring whose
+ * pages are touched only as the queue reaches them (pool__ring_init).
  *
  * Tag and kind: bit 63 of a full slot's seq (RING_TAG) marks a task counted
  * against the pool's queue bound (pool.c); ring_pop reports it
@@ -31,6 +35,12 @@
 #define RING_META	(RING_TAG | RING_KIND(3))
 /* ring_pop results. */
 enum { RING_EMPTY = 0, RING_POPPED = 1, RING_POPPED_TAGGED = 2 };
+
+/* 2*pos as the slot of pos stores it: twice pos's lap base. */
+static inline uint64_t ring_lap(const struct pool_ring *r, uint64_t pos)
+{
+	return 2 * (pos & ~r->mask);
+}
 
 /*
  * T2: after a push into r, make sure r's summary bit is set (nothing for the
@@ -69,7 +79,9 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg,
 		uint64_t seq =
 			atomic_load_explicit(&s->seq, memory_order_acquire) &
 			~RING_META;
-		int64_t dif = (int64_t)(seq - 2 * pos);
+		/* Before the CAS, which may rewrite pos. */
+		uint64_t lap = ring_lap(r, pos);
+		int64_t dif = (int64_t)(seq - lap);
 
 		if (dif == 0) {
 			/* The slot's seq, not head, publishes. seq_cst
@@ -85,8 +97,7 @@ static inline bool ring_push(struct pool_ring *r, pool_task_fn fn, void *arg,
 				s->stamp = stamp;
 				/* Release: publishes fn/arg/stamp to the
 				 * popper's acquire load of seq in ring_pop. */
-				atomic_store_explicit(&s->seq,
-						      (2 * pos + 1) | meta,
+				atomic_store_explicit(&s->seq, (lap + 1) | meta,
 						      memory_order_release);
 				ring_track(r);
 				return true;
@@ -125,7 +136,7 @@ static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
 					       &s->seq, memory_order_acquire) &
 				       ~RING_META;
 
-			if (seq != 2 * (pos + k))
+			if (seq != ring_lap(r, pos + k))
 				break;
 		}
 		if (k == 0) {
@@ -135,7 +146,7 @@ static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
 				       ~RING_META;
 
 			/* Behind a lap (another pusher took pos): reload. */
-			if ((int64_t)(seq - 2 * pos) > 0) {
+			if ((int64_t)(seq - ring_lap(r, pos)) > 0) {
 				pos = atomic_load_explicit(
 					&r->head, memory_order_relaxed);
 				continue;
@@ -157,7 +168,8 @@ static inline size_t ring_push_n(struct pool_ring *r, const pool_task_t *t,
 		s->stamp = stamp;
 		/* Release: publishes fn/arg/stamp to the popper's acquire load
 		 * of seq in ring_pop. */
-		atomic_store_explicit(&s->seq, (2 * (pos + i) + 1) | meta,
+		atomic_store_explicit(&s->seq,
+				      (ring_lap(r, pos + i) + 1) | meta,
 				      memory_order_release);
 	}
 	ring_track(r);
@@ -176,7 +188,11 @@ static inline int ring_pop(struct pool_ring *r, struct pool_work *t)
 		uint64_t raw =
 			atomic_load_explicit(&s->seq, memory_order_acquire);
 		uint64_t seq = raw & ~RING_META;
-		int64_t dif = (int64_t)(seq - (2 * pos + 1));
+		/* Before the CAS, which may rewrite pos: this lap's full
+		 * value, and the next lap's free one. */
+		uint64_t lap = ring_lap(r, pos);
+		uint64_t next = lap + 2 * (r->mask + 1);
+		int64_t dif = (int64_t)(seq - (lap + 1));
 
 		if (dif == 0) {
 			if (atomic_compare_exchange_weak_explicit(
@@ -191,8 +207,7 @@ static inline int ring_pop(struct pool_ring *r, struct pool_work *t)
 				/* Release: our reads of fn/arg/stamp happen
 				 * before the next lap's push (its acquire
 				 * load). */
-				atomic_store_explicit(&s->seq,
-						      2 * (pos + r->mask + 1),
+				atomic_store_explicit(&s->seq, next,
 						      memory_order_release);
 				return (raw & RING_TAG) ? RING_POPPED_TAGGED
 							: RING_POPPED;

@@ -16,15 +16,12 @@ int pool__ring_init(struct pool_ring *r, uint32_t cap)
 
 	while (size < cap)
 		size <<= 1;
-	r->slots = pool__alloc((size_t)size * sizeof(*r->slots));
+	/* All zero is every slot free for the first lap (seq is kept
+	 * relative to the lap, ring-inl.h), so nothing is written here: a
+	 * large ring's pages become resident as the queue reaches them. */
+	r->slots = pool__alloc_zeroed((size_t)size * sizeof(*r->slots));
 	if (!r->slots)
 		return POOL_ENOMEM;
-	for (uint32_t i = 0; i < size; i++) {
-		atomic_init(&r->slots[i].seq, 2 * (uint64_t)i);
-		r->slots[i].fn = NULL;
-		r->slots[i].arg = NULL;
-		r->slots[i].stamp = 0;
-	}
 	r->mask = size - 1;
 	r->group = NULL;
 	r->bit = 0;
@@ -36,7 +33,7 @@ int pool__ring_init(struct pool_ring *r, uint32_t cap)
 
 void pool__ring_fini(struct pool_ring *r)
 {
-	pool__free(r->slots);
+	pool__free_zeroed(r->slots, (size_t)(r->mask + 1) * sizeof(*r->slots));
 	r->slots = NULL;
 }
 

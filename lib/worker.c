@@ -16,7 +16,6 @@
  */
 #include <errno.h>
 #include <limits.h>
-#include <stdio.h>
 #include <string.h>
 
 #include "internal.h"
@@ -902,11 +901,11 @@ static void *worker_main(void *argp)
 				.spinning = false}; /* counted in nstarting */
 	void *altstack = NULL;
 	enum exit_reason why;
-	char name[16];
+	char name[POOL_THREAD_NAME_MAX];
 
 	if (p->flags & POOL_CATCH_SIGNALS)
 		altstack = pool__altstack_on();
-	snprintf(name, sizeof(name), "%.10s/w%u", p->name, self->index);
+	pool__thread_name(name, p->name, self->index);
 	pthread_setname_np(pthread_self(), name);
 	{
 		/* Home ring: one of the rings published now (shared with the

@@ -119,7 +119,9 @@
 /* ---- shared state (lib/internal.h) ---- */
 
 /* Rings: Vyukov slots with the doubled sequence (seq == 2*pos: free for the
- * push at pos; 2*pos + 1: holds that push's task). */
+ * push at pos; 2*pos + 1: holds that push's task). lib/ring-inl.h stores
+ * seq - 2*(pos % RING), a bijection per slot that keeps every difference,
+ * so the model keeps the logical value. */
 byte seq[NW * RING];
 byte sid[NW * RING];	/* task id in the slot */
 byte rhead[NW];		/* ring.head: next push position */

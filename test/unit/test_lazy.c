@@ -129,6 +129,46 @@ TEST(rss_flat_over_lifecycles_1m)
 	counter_destroy(&c);
 }
 
+/* A large ring costs what its queue reaches, not its capacity: its slots
+ * are zeroed pages until written (lib/ring-inl.h keeps seq relative to the
+ * lap, so an all-zero ring is a ready one). Before: pool_new with
+ * ring_capacity 1 << 20 wrote every slot, 32 MiB resident at once. */
+TEST(large_ring_pages_follow_the_queue)
+{
+	enum { QUEUED = 65536 }; /* 2 MiB of slots */
+	pool_options_t o = test_opts(1, 1u << 20, 0);
+	long before, at_new, queued;
+	struct counter c;
+	struct gate g;
+	pool_t *p;
+
+	counter_init(&c);
+	gate_init(&g);
+	before = rss_kib();
+	ASSERT_OK(pool_new(&p, &o));
+	at_new = rss_kib() - before;
+	if (CHECK_RSS)
+		ASSERT_LT(at_new, 1024);
+	/* The one worker held, QUEUED tasks behind it, all in the ring. */
+	ASSERT_OK(pool_submit(p, task_gate, &g));
+	gate_wait_entered(&g, 1);
+	for (int i = 0; i < QUEUED; i++)
+		ASSERT_OK(pool_try_submit(p, task_count, &c));
+	ASSERT_EQ(pool_queued(p), QUEUED);
+	queued = rss_kib() - before;
+	if (CHECK_RSS) {
+		/* The written slots (2 MiB) and little more. */
+		ASSERT_GE(queued, at_new + 1024);
+		ASSERT_LT(queued, at_new + 6 * 1024);
+	}
+	gate_open(&g);
+	counter_wait(&c, QUEUED);
+	ASSERT_OK(pool_destroy(p));
+	ASSERT_EQ(counter_get(&c), QUEUED);
+	gate_destroy(&g);
+	counter_destroy(&c);
+}
+
 /* Rings are added on demand, but the bound is unchanged: capacity x
  * ring_capacity tasks queued at most. */
 TEST(bound_is_capacity_times_ring)

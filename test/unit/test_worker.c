@@ -300,3 +300,86 @@ TEST(worker_init_fails_lazy)
 	ASSERT_EQ(atomic_load(&r), 1);
 	ASSERT_EQ(atomic_load(&c.finis), atomic_load(&c.init_ok));
 }
+
+/*
+ * Thread names: the worker names its thread by hand (lib/base.c,
+ * pool__thread_name) instead of with snprintf; the result must be what
+ * snprintf("%.10s/w%u") cut to 15 bytes gave, for every name length the
+ * options accept and every width of the index.
+ */
+void pool__thread_name(char out[16], const char *name, unsigned index);
+
+TEST(thread_name_matches_snprintf)
+{
+	static const unsigned idx[] = {
+		0,	1,	     9,		  10,	     99,
+		100,	999,	     1000,	  12345,     99999,
+		100000, 4294967295u, 1000000000u, 123456789u};
+	char name[64];
+	unsigned checked = 0;
+
+	for (size_t len = 0; len < sizeof(name); len++) {
+		memset(name, 0, sizeof(name));
+		for (size_t i = 0; i < len; i++)
+			name[i] = (char)('a' + (i * 7 + len) % 26);
+		for (size_t k = 0; k < sizeof(idx) / sizeof(idx[0]); k++) {
+			char want[16], got[16];
+
+			memset(got, 'X', sizeof(got));
+			snprintf(want, sizeof(want), "%.10s/w%u", name, idx[k]);
+			pool__thread_name(got, name, idx[k]);
+			ASSERT_STR_EQ(got, want);
+			checked++;
+		}
+	}
+	ASSERT_EQ(checked, 64u * 14u);
+}
+
+/* Every task checks its thread's name against its pool's name and its
+ * worker id; 12 workers held at a gate at once, so two-digit ids are seen. */
+static atomic_int name_bad;
+static atomic_int name_seen;
+static const char *name_pool;
+
+static void task_check_name(void *arg)
+{
+	char want[16], got[16];
+
+	snprintf(want, sizeof(want), "%.10s/w%d", name_pool, pool_worker_id());
+	if (pthread_getname_np(pthread_self(), got, sizeof(got)) != 0 ||
+	    strcmp(got, want) != 0) {
+		fprintf(stderr, "thread name \"%s\", want \"%s\"\n", got, want);
+		atomic_fetch_add(&name_bad, 1);
+	}
+	atomic_fetch_add(&name_seen, 1);
+	gate_pass(arg);
+}
+
+TEST(worker_thread_names)
+{
+	enum { K = 12 };
+	static const char *names[] = {"longer-than-ten", "short", NULL};
+	struct gate g;
+
+	for (int n = 0; n < 3; n++) {
+		pool_options_t o = test_opts(K, 0, POOL_PREALLOC);
+		pool_t *p;
+
+		o.name = names[n];
+		name_pool = names[n] ? names[n] : "pool";
+		atomic_store(&name_bad, 0);
+		atomic_store(&name_seen, 0);
+		gate_init(&g);
+		ASSERT_OK(pool_new(&p, &o));
+		for (int i = 0; i < K; i++)
+			ASSERT_OK(pool_submit(p, task_check_name, &g));
+		/* All K at once: each worker id 0..K-1 checked once. */
+		gate_wait_entered(&g, K);
+		gate_open(&g);
+		ASSERT_OK(pool_release_timeout(p, SEC(30)));
+		ASSERT_OK(pool_destroy(p));
+		gate_destroy(&g);
+		ASSERT_EQ(atomic_load(&name_seen), K);
+		ASSERT_EQ(atomic_load(&name_bad), 0);
+	}
+}
