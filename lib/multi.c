@@ -333,8 +333,9 @@ static pool_t *other_member(struct pool_multi *m, pool_t *p, uint32_t start)
 }
 
 /*
- * Round-robin, off the fast path: the member whose turn it was (p) did not
- * take the task at once. `r` is its offer's result: POOL_MEMBER_NO_WORKER
+ * Round-robin, off the fast path: the picked member (p: the turn member, or
+ * the awake one the wake rule put in its place) did not take the task at
+ * once. `r` is its offer's result: POOL_MEMBER_NO_WORKER
  * (p has no worker yet: nothing was tried), else POOL_EOVERLOAD or
  * POOL_ECLOSED (no room now). See multi.h for the rule.
  */
@@ -372,7 +373,7 @@ static __attribute__((noinline)) int rr_spill(struct pool_multi *m, pool_t *p,
 			return r;
 		return member_submit(p, how, fn, arg, timeout_ns);
 	}
-	/* Neither has room now: wait on the member whose turn it was; if it
+	/* Neither has room now: wait on the picked member; if it
 	 * refuses without waiting (POOL_EOVERLOAD: max_blocking), the other
 	 * one's own call (ants' retry). */
 	r = member_submit(p, how, fn, arg, timeout_ns);

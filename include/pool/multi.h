@@ -178,7 +178,9 @@ pool_multi_new_opts(pool_multi_t **out, int n, const pool_options_t *per_pool,
 
 /*
  * pool_multi_submit - run fn(arg) on one member, picked by the strategy
- * (round-robin for POOL_LB_CUSTOM, whose pick needs a key).
+ * (round-robin for POOL_LB_CUSTOM, whose pick needs a key) under the wake
+ * rule (POOL_MULTI_AWAKE_QUEUE): a member a submit would have to wake is
+ * passed over for an awake one. Keyed submits do not follow the rule.
  *
  * Thread safety: any thread, including a member's own tasks. Picking takes
  * no lock.
