@@ -621,15 +621,45 @@ int pool__member_submit(struct pool *p, pool_task_fn fn, void *arg,
 
 /* ---- above the pool: stats.c; multi.c ---- */
 
-/* stats.c: O(1) load estimate for the multi-pool pick (no read-side section
- * needed). */
-int64_t pool__load_estimate(struct pool *p, uint32_t hint);
+/*
+ * Whether a submit to p now would have to wake a parked worker or start a
+ * thread: the decision kick() makes after its push (S3, then
+ * pool__ensure_worker), read ahead of the push by the multi-pool's picks.
+ * True when no worker is searching (nspinning, which also counts a worker
+ * a waker popped and has not run yet) and a worker is parked or the pool
+ * has room for one more (nworkers < cap: none yet, expired, or growing).
+ * False while a worker searches or every worker the capacity allows is
+ * running a task: a task pushed then is taken by a worker that is awake,
+ * with no futex call by the submitter. Relaxed loads, no write: a hint (a
+ * worker may park or be woken right after), never a correctness input.
+ */
+static inline bool pool__wake_needed(struct pool *p)
+{
+	return atomic_load_explicit(&p->nspinning, memory_order_relaxed) <= 0 &&
+	       (atomic_load_explicit(&p->nidle, memory_order_relaxed) > 0 ||
+		atomic_load_explicit(&p->nworkers, memory_order_relaxed) <
+			atomic_load_explicit(&p->cap, memory_order_relaxed));
+}
+
+/* stats.c: the O(1) reading of a member for the multi-pool's picks (no
+ * read-side section needed): its load (workers not parked plus queued),
+ * its queue depth estimate, and pool__wake_needed. */
+struct pool_reading {
+	int64_t load;
+	int64_t queued;
+	bool wake;
+};
+void pool__member_reading(struct pool *p, uint32_t hint,
+			  struct pool_reading *out);
 /* stats.c: every task pushed so far has completed or been discarded (exact
  * at one moment during the call; wait_idle). */
 bool pool__idle_now(struct pool *p);
 
 /* multi.c: member i of m, NULL when out of range (lib/metrics.c). */
 pool_t *pool__multi_member(const pool_multi_t *m, int i);
+/* multi.c, test hook (every flavour: it only reads): pool__wake_needed of
+ * member i (1 or 0), POOL_EINVAL when out of range. */
+int pool__multi_wake_needed(const pool_multi_t *m, int i);
 
 /* failpoint.c: test library only. */
 void pool__test_fail_after(long k);

@@ -8,8 +8,9 @@
  * called directly rather than through the PLT, and the no-wait offer of the
  * round-robin spill), the library
  * allocator (pool__alloc, for the failure injection of the allocation-sweep
- * tests) and the pool layer's O(1) load reading (pool__load_estimate,
- * stats.c) for the picks.
+ * tests) and the pool layer's O(1) member reading (pool__member_reading,
+ * stats.c: load, queue depth; pool__wake_needed, internal.h) for the
+ * picks.
  *
  * Locks: none. No mutex is taken anywhere in this file.
  *
@@ -229,42 +230,81 @@ int pool_multi_new(pool_multi_t **out, int n, const pool_options_t *per_pool,
 
 /* ---- member selection ---- */
 
-static int64_t member_load(pool_t *p, uint32_t hint)
+/* A member a submit can reach without a wake, with a short queue: preferred
+ * over one that would need a wake (multi.h, POOL_MULTI_AWAKE_QUEUE). */
+static bool is_awake(const struct pool_reading *r)
 {
-	return pool__load_estimate(p, hint);
+	return !r->wake && r->queued < POOL_MULTI_AWAKE_QUEUE;
 }
 
 /*
- * The index of the member with the lowest
- * load reading (pool__load_estimate: workers not parked plus one ring's
- * depth times the capacity, O(1) per member), scanning from `start` (so
- * ties go round-robin; `hint` picks the ring each reading samples) and
- * skipping `exclude` (may be NULL); -1 when
- * nothing is left. Each member's reading is taken at some moment during
- * the scan, not all at one instant: see docs/multi.md for the races this
- * tolerates.
+ * The index of the member with the lowest load reading
+ * (pool__member_reading: workers not parked plus one ring's depth times
+ * the rings in use, O(1) per member), scanning from `start` (so ties go
+ * round-robin; `hint` picks the ring each reading samples).
+ *
+ * Least-tasks (exclude NULL): among the awake members (is_awake) if there
+ * is one, else among all. The spill (exclude not NULL): among all but
+ * exclude; -1 when nothing is left. Each member's reading is taken at some
+ * moment during the scan, not all at one instant: see docs/multi.md for
+ * the races this tolerates.
  */
 static int least_loaded(const struct multi_table *tb, uint32_t start,
 			uint32_t hint, const pool_t *exclude)
 {
-	int64_t best_load = INT64_MAX;
-	int best = -1;
+	int64_t best_load = INT64_MAX, awake_load = INT64_MAX;
+	int best = -1, awake = -1;
 	uint32_t n = (uint32_t)tb->n, i = start < n ? start : start % n;
 
 	for (uint32_t k = 0; k < n; k++, i = i + 1 < n ? i + 1 : 0) {
-		int64_t load;
+		struct pool_reading r;
 
 		if (tb->members[i] == exclude)
 			continue;
-		load = member_load(tb->members[i], hint);
-		if (load < best_load) {
+		pool__member_reading(tb->members[i], hint, &r);
+		if (r.load < best_load) {
 			best = (int)i;
-			best_load = load;
-			if (load <= 0)
-				break; /* nothing beats an idle member */
+			best_load = r.load;
+		}
+		if (!exclude && is_awake(&r) && r.load < awake_load) {
+			awake = (int)i;
+			awake_load = r.load;
+			/* An awake member has a worker not parked: 1 is the
+			 * least it reads, nothing beats it. */
+			if (r.load <= 1)
+				break;
 		}
 	}
-	return best;
+	return awake >= 0 ? awake : best;
+}
+
+/*
+ * Round-robin, the turn member (at `start`) would need a wake: the first
+ * awake member (is_awake) among the next POOL_MULTI_AWAKE_SCAN in turn, or
+ * NULL (then the turn member it is). Out of line: the common case, a turn
+ * member with a worker awake, does not pay for the loop.
+ */
+static __attribute__((noinline)) pool_t *
+awake_other(const struct multi_table *tb, uint32_t start, uint32_t hint)
+{
+	uint32_t n = (uint32_t)tb->n, i = start;
+
+	for (uint32_t k = 1; k < n && k <= POOL_MULTI_AWAKE_SCAN; k++) {
+		struct pool_reading r;
+
+		i = i + 1 < n ? i + 1 : 0;
+		pool__member_reading(tb->members[i], hint, &r);
+		if (is_awake(&r))
+			return tb->members[i];
+	}
+	return NULL;
+}
+
+int pool__multi_wake_needed(const pool_multi_t *m, int i)
+{
+	pool_t *p = m ? member_at(m, i) : NULL;
+
+	return p ? pool__wake_needed(p) : POOL_EINVAL;
 }
 
 /*
@@ -293,8 +333,9 @@ static pool_t *other_member(struct pool_multi *m, pool_t *p, uint32_t start)
 }
 
 /*
- * Round-robin, off the fast path: the member whose turn it was (p) did not
- * take the task at once. `r` is its offer's result: POOL_MEMBER_NO_WORKER
+ * Round-robin, off the fast path: the picked member (p: the turn member, or
+ * the awake one the wake rule put in its place) did not take the task at
+ * once. `r` is its offer's result: POOL_MEMBER_NO_WORKER
  * (p has no worker yet: nothing was tried), else POOL_EOVERLOAD or
  * POOL_ECLOSED (no room now). See multi.h for the rule.
  */
@@ -332,7 +373,7 @@ static __attribute__((noinline)) int rr_spill(struct pool_multi *m, pool_t *p,
 			return r;
 		return member_submit(p, how, fn, arg, timeout_ns);
 	}
-	/* Neither has room now: wait on the member whose turn it was; if it
+	/* Neither has room now: wait on the picked member; if it
 	 * refuses without waiting (POOL_EOVERLOAD: max_blocking), the other
 	 * one's own call (ants' retry). */
 	r = member_submit(p, how, fn, arg, timeout_ns);
@@ -354,15 +395,21 @@ static int multi_submit(struct pool_multi *m, enum pool_member_how how,
 	tb = table_get(m);
 	start = rr_next(m, (uint32_t)tb->n);
 	/* Least-tasks reads every member's load on each submit: O(1) per
-	 * member (pool__load_estimate), so O(members), not O(capacity). */
-	if (m->strategy == POOL_LB_LEAST_TASKS)
+	 * member (pool__member_reading), so O(members), not O(capacity). It
+	 * chose the least-loaded member already: no retry. */
+	if (m->strategy == POOL_LB_LEAST_TASKS) {
 		p = tb->members[least_loaded(tb, start, rr_tls.turn, NULL)];
-	else
-		p = tb->members[start];
-
-	if (m->strategy == POOL_LB_LEAST_TASKS)
-		/* It chose the least-loaded member already: no retry. */
 		return member_submit(p, how, fn, arg, timeout_ns);
+	}
+	/* The turn member, unless a submit there would wake a worker and
+	 * one of the next members is awake (multi.h). */
+	p = tb->members[start];
+	if (tb->n > 1 && pool__wake_needed(p)) {
+		pool_t *q = awake_other(tb, start, rr_tls.turn);
+
+		if (q)
+			p = q;
+	}
 	/* A never-waiting call, also pool_submit on a POOL_NONBLOCKING
 	 * member (the members share their options): no second offer. */
 	if (how == POOL_MEMBER_TIMEOUT && timeout_ns == 0)

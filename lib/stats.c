@@ -47,16 +47,20 @@ static void sum_shards(struct pool *p, struct sums *s)
 }
 
 /*
- * The multi-pool's O(1) load reading (internal.h). Workers not parked
- * (running a task or searching; slow-path counters, written on park and
- * wake only) plus the depth of the one ring at `hint` scaled by the
- * rings in use: they are filled round-robin (a ring is added only when
- * every ring is full), so one ring stands for all.
- * Reads two rarely-written lines and one ring's head and tail, whatever the
- * capacity; no write. Needs no read-side section: the ring set and its
- * arrays stay valid until pool_destroy (struct pool_vec).
+ * The multi-pool's O(1) reading of a member (internal.h, struct
+ * pool_reading). load: workers not parked (running a task or searching;
+ * slow-path counters, written on park and wake only) plus `queued`.
+ * queued: the depth of the one ring at `hint` scaled by the rings in use:
+ * they are filled round-robin (a ring is added only when every ring is
+ * full), so one ring stands for all. wake: pool__wake_needed.
+ * Reads the nspinning line, the slow-path line (nidle, nworkers), the
+ * read-mostly line (cap, rings) and one ring's head and tail, whatever the
+ * capacity; no write. Relaxed: an estimate, as every reading here. Needs
+ * no read-side section: the ring set and its arrays stay valid until
+ * pool_destroy (struct pool_vec).
  */
-int64_t pool__load_estimate(struct pool *p, uint32_t hint)
+void pool__member_reading(struct pool *p, uint32_t hint,
+			  struct pool_reading *out)
 {
 	int32_t cap = atomic_load_explicit(&p->cap, memory_order_relaxed);
 	int32_t busy =
@@ -68,10 +72,12 @@ int64_t pool__load_estimate(struct pool *p, uint32_t hint)
 
 	if (busy < 0)
 		busy = 0;
-	if (n == 0)
-		return busy;
-	return (int64_t)busy +
-	       (int64_t)ring_count(pool__ring_at(rv, hint % n)) * n;
+	out->queued = 0;
+	if (n != 0)
+		out->queued =
+			(int64_t)ring_count(pool__ring_at(rv, hint % n)) * n;
+	out->load = (int64_t)busy + out->queued;
+	out->wake = pool__wake_needed(p);
 }
 
 int pool_cap(const pool_t *p)

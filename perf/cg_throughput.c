@@ -5,7 +5,7 @@
  * kinds"):
  *
  *   valgrind --tool=callgrind --separate-threads=yes \
- *       cg-throughput N [plain|copy|copy64|multi_rr|multi_lt|off|all] [paused]
+ *       cg-throughput N [plain|copy|...|multi_lt|off|all] [paused|p2]
  *
  * plain: pool_submit (pool_try_submit when paused); copy: pool_submit_copy
  * of 8 bytes; copy64: of 64 bytes (the `copy` workload's payload);
@@ -20,11 +20,14 @@
  * drain a full queue without spinning or parking, so the worker threads'
  * instructions per task are the run path alone, and the main thread's are the
  * submit's (the kick's pool__ensure_worker is the paused workers' artefact:
- * subtract it). Checks every return value and that every task ran.
+ * subtract it). p2: two producer threads submit N / 2 tasks each (the
+ * `multipool` workload's two producers; live only). Checks every return
+ * value and that every task ran.
  */
 #include <pool/metrics.h>
 #include <pool/multi.h>
 #include <pool/pool.h>
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -57,11 +60,28 @@ static int submit(long i, int try_only)
 			: pool_submit(pool, task_inc, NULL);
 }
 
+/* A p2 producer: submit its share, record the first failure. */
+struct producer {
+	pthread_t thread;
+	long first, n;
+	int rc;
+};
+
+static void *producer_main(void *arg)
+{
+	struct producer *pr = arg;
+
+	for (long i = pr->first; i < pr->first + pr->n && pr->rc == 0; i++)
+		pr->rc = submit(i, 0);
+	return NULL;
+}
+
 int main(int argc, char **argv)
 {
 	long n = argc > 1 ? atol(argv[1]) : 100000;
 	const char *mode = argc > 2 ? argv[2] : "plain";
 	int paused = argc > 3 && strcmp(argv[3], "paused") == 0;
+	int two = argc > 3 && strcmp(argv[3], "p2") == 0;
 	int rr = strcmp(mode, "multi_rr") == 0;
 	int lt = strcmp(mode, "multi_lt") == 0;
 	pool_options_t o = POOL_OPTIONS_INIT;
@@ -118,7 +138,26 @@ int main(int argc, char **argv)
 			return 1;
 		}
 	}
-	for (long i = 0; i < n && !paused; i++) {
+	if (two) {
+		struct producer pr[2] = {{.first = 0, .n = n / 2},
+					 {.first = n / 2, .n = n - n / 2}};
+
+		for (int k = 0; k < 2; k++) {
+			if (pthread_create(&pr[k].thread, NULL, producer_main,
+					   &pr[k]) != 0) {
+				fprintf(stderr, "pthread_create failed\n");
+				return 1;
+			}
+		}
+		for (int k = 0; k < 2; k++) {
+			pthread_join(pr[k].thread, NULL);
+			if (pr[k].rc != 0) {
+				fprintf(stderr, "submit: %d\n", pr[k].rc);
+				return 1;
+			}
+		}
+	}
+	for (long i = 0; i < n && !paused && !two; i++) {
 		if ((r = submit(i, 0)) != 0) {
 			fprintf(stderr, "submit %ld: %d\n", i, r);
 			return 1;

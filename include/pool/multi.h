@@ -7,7 +7,9 @@
  * the same pool_options_t) to cut contention between producers. Each submit
  * picks one member by the load-balancing strategy: round-robin, least tasks
  * (an O(1) load reading per member: busy workers plus queue depth), or a user
- * pick function over a caller-supplied key (tenant sharding). The member table
+ * pick function over a caller-supplied key (tenant sharding); the first two
+ * prefer a member whose worker is awake over one a submit would have to
+ * wake (POOL_MULTI_AWAKE_QUEUE). The member table
  * is kept until pool_multi_destroy: picking a member takes no lock. See
  * docs/multi.md for the races each strategy tolerates.
  *
@@ -41,21 +43,46 @@ POOL_BEGIN_DECLS
  * pool_multi_destroy. */
 typedef struct pool_multi pool_multi_t;
 
+/*
+ * The wake rule both strategies share. A member *needs a wake* when a
+ * submit to it now would have to wake a parked worker or start a thread:
+ * none of its workers is searching for work, and one is parked or it has
+ * room for another (no worker yet, expired, below its capacity). A member
+ * is *awake* when it needs no wake (a worker searching, or every worker its
+ * capacity allows running a task) and fewer than POOL_MULTI_AWAKE_QUEUE
+ * tasks are queued on it (its load reading's queue term). The picks prefer
+ * awake members, so a burst is run by the workers already awake instead of
+ * waking one worker per member: a member's worker cannot take a sibling's
+ * tasks, and a wake costs the submitter a futex call and the woken worker
+ * a context switch. The queue bound caps what may pile up behind a member
+ * whose workers all run long tasks. Both readings are relaxed and lock-free
+ * (a worker may park or wake right after): they steer tasks, they never
+ * lose, duplicate or misroute one.
+ */
+#define POOL_MULTI_AWAKE_QUEUE 256
+/* Round-robin looks at most this many members past the turn member for an
+ * awake one (bounded work per submit, whatever n). */
+#define POOL_MULTI_AWAKE_SCAN 8
+
 /* Load-balancing strategies (pool_multi_new, pool_multi_options_t). */
 enum pool_lb_strategy {
-	/* Members in turn, from a per-thread cursor. The member whose turn
-	 * it is takes the task if it has room at once (a free ring slot and,
-	 * under a queue bound, a place); else the least-loaded other member
-	 * does, if it has room at once. Only when neither has does the call
-	 * wait on (or get refused by) the member whose turn it was; a
-	 * POOL_EOVERLOAD from it is retried once on that other member. So
-	 * from one thread, while no member is full, member k of n gets
-	 * exactly every n-th submit. */
+	/* Members in turn, from a per-thread cursor. The *picked* member is
+	 * the one whose turn it is, unless that one needs a wake and one of
+	 * the next POOL_MULTI_AWAKE_SCAN members in turn is awake: then the
+	 * first such one. The picked member takes the task if it has room
+	 * at once (a free ring slot and, under a queue bound, a place); else
+	 * the least-loaded other member does, if it has room at once. Only
+	 * when neither has does the call wait on (or get refused by) the
+	 * picked member; a POOL_EOVERLOAD from it is retried once on that
+	 * other member. So from one thread, while no member needs a wake
+	 * and none is full, member k of n gets exactly every n-th submit. */
 	POOL_LB_ROUND_ROBIN = 0,
 	/* The member with the lowest load reading, read on every submit:
-	 * workers not parked plus one ring's depth times the capacity, O(1)
-	 * per member (ties broken round-robin), read without locks. The task
-	 * goes to that member's own submit, with no spill and no retry. */
+	 * workers not parked plus one ring's depth times the rings in use,
+	 * O(1) per member (ties broken round-robin), read without locks;
+	 * among the awake members when there is one, else among all. The
+	 * task goes to that member's own submit, with no spill and no
+	 * retry. */
 	POOL_LB_LEAST_TASKS = 1,
 	/* The options' pick function maps a caller-supplied key to a
 	 * member. Needs pool_multi_new_opts. */
@@ -151,7 +178,9 @@ pool_multi_new_opts(pool_multi_t **out, int n, const pool_options_t *per_pool,
 
 /*
  * pool_multi_submit - run fn(arg) on one member, picked by the strategy
- * (round-robin for POOL_LB_CUSTOM, whose pick needs a key).
+ * (round-robin for POOL_LB_CUSTOM, whose pick needs a key) under the wake
+ * rule (POOL_MULTI_AWAKE_QUEUE): a member a submit would have to wake is
+ * passed over for an awake one. Keyed submits do not follow the rule.
  *
  * Thread safety: any thread, including a member's own tasks. Picking takes
  * no lock.

@@ -13,6 +13,7 @@
 
 void pool__test_fail_after(long k);
 long pool__test_alloc_calls(void);
+int pool__multi_wake_needed(const pool_multi_t *m, int i);
 
 #define SENTINEL  ((pool_multi_t *)(uintptr_t)0x5a5a5a5a)
 #define MAX_SWEEP 100000
@@ -33,27 +34,50 @@ static pool_stats_t multi_stats(const pool_multi_t *m)
 	return s;
 }
 
+/*
+ * Occupy every worker of every member of m (n members of capacity cap) with
+ * a task waiting on g: then no member needs a wake (every worker its
+ * capacity allows is running), so round-robin takes the turn member every
+ * time, exactly, until g opens. Keyed submits (key % n) place the tasks.
+ */
+static void occupy_all(pool_multi_t *m, int n, int cap, struct gate *g)
+{
+	for (int i = 0; i < n; i++)
+		for (int k = 0; k < cap; k++)
+			ASSERT_OK(pool_multi_submit_key(m, (uint64_t)i,
+							task_gate, g));
+	gate_wait_entered(g, (long)n * cap);
+	for (int i = 0; i < n; i++)
+		ASSERT_EQ(pool__multi_wake_needed(m, i), 0);
+}
+
 /* ---- round-robin ---- */
 
 TEST(multi_round_robin_even)
 {
 	pool_options_t o = test_opts(2, 0, 0);
 	struct counter c;
+	struct gate g;
 	pool_multi_t *m;
 	int i;
 
 	counter_init(&c);
+	gate_init(&g);
 	ASSERT_OK(pool_multi_new(&m, 4, &o, POOL_LB_ROUND_ROBIN));
 	ASSERT_EQ(pool_multi_size(m), 4);
+	occupy_all(m, 4, 2, &g);
 	for (i = 0; i < 400; i++)
 		ASSERT_OK(pool_multi_submit(m, task_count, &c));
-	counter_wait(&c, 400);
-	/* One thread walks the members in turn: exactly even. */
+	/* One thread walks the members in turn, none needing a wake:
+	 * exactly even (2 gate tasks each, then 100). */
 	for (i = 0; i < 4; i++)
-		ASSERT_UEQ(member_stats(m, i).submitted, 100);
+		ASSERT_UEQ(member_stats(m, i).submitted, 2 + 100);
+	gate_open(&g);
+	counter_wait(&c, 400);
 	ASSERT_OK(pool_multi_release_timeout(m, SEC(10)));
-	ASSERT_UEQ(multi_stats(m).completed, 400);
+	ASSERT_UEQ(multi_stats(m).completed, 8 + 400);
 	ASSERT_OK(pool_multi_destroy(m));
+	gate_destroy(&g);
 	counter_destroy(&c);
 }
 
@@ -76,17 +100,20 @@ static void *producer_main(void *arg)
 }
 
 /* Each producer walks the members in turn from its own cursor: the sum is
- * exactly even too. */
+ * exactly even too (while no member needs a wake). */
 TEST(multi_round_robin_two_producers)
 {
 	pool_options_t o = test_opts(2, 0, 0);
 	struct producer pr[2];
 	struct counter c;
+	struct gate g;
 	pool_multi_t *m;
 	int i;
 
 	counter_init(&c);
+	gate_init(&g);
 	ASSERT_OK(pool_multi_new(&m, 4, &o, POOL_LB_ROUND_ROBIN));
+	occupy_all(m, 4, 2, &g);
 	for (i = 0; i < 2; i++) {
 		pr[i].m = m;
 		pr[i].c = &c;
@@ -97,10 +124,12 @@ TEST(multi_round_robin_two_producers)
 		thread_join(pr[i].thread);
 		ASSERT_OK(pr[i].rc);
 	}
-	counter_wait(&c, 400);
 	for (i = 0; i < 4; i++)
-		ASSERT_UEQ(member_stats(m, i).submitted, 100);
+		ASSERT_UEQ(member_stats(m, i).submitted, 2 + 100);
+	gate_open(&g);
+	counter_wait(&c, 400);
 	ASSERT_OK(pool_multi_destroy(m));
+	gate_destroy(&g);
 	counter_destroy(&c);
 }
 
@@ -111,22 +140,32 @@ TEST(multi_round_robin_alternating_handles)
 	pool_options_t o = test_opts(1, 0, 0);
 	pool_multi_t *a, *b;
 	struct counter c;
+	struct gate g;
 	int i;
 
 	counter_init(&c);
+	gate_init(&g);
 	ASSERT_OK(pool_multi_new(&a, 2, &o, POOL_LB_ROUND_ROBIN));
 	ASSERT_OK(pool_multi_new(&b, 2, &o, POOL_LB_ROUND_ROBIN));
+	occupy_all(a, 2, 1, &g);
+	ASSERT_OK(pool_multi_submit_key(b, 0, task_gate, &g));
+	ASSERT_OK(pool_multi_submit_key(b, 1, task_gate, &g));
+	gate_wait_entered(&g, 4);
+	ASSERT_EQ(pool__multi_wake_needed(b, 0), 0);
+	ASSERT_EQ(pool__multi_wake_needed(b, 1), 0);
 	for (i = 0; i < 40; i++) {
 		ASSERT_OK(pool_multi_submit(a, task_count, &c));
 		ASSERT_OK(pool_multi_submit(b, task_count, &c));
 	}
-	counter_wait(&c, 80);
 	for (i = 0; i < 2; i++) {
-		ASSERT_UEQ(member_stats(a, i).submitted, 20);
-		ASSERT_UEQ(member_stats(b, i).submitted, 20);
+		ASSERT_UEQ(member_stats(a, i).submitted, 1 + 20);
+		ASSERT_UEQ(member_stats(b, i).submitted, 1 + 20);
 	}
+	gate_open(&g);
+	counter_wait(&c, 80);
 	ASSERT_OK(pool_multi_destroy(a));
 	ASSERT_OK(pool_multi_destroy(b));
+	gate_destroy(&g);
 	counter_destroy(&c);
 }
 
@@ -310,14 +349,73 @@ TEST(multi_round_robin_waits_on_turn_member)
 	counter_destroy(&c);
 }
 
+/*
+ * The wake rule (multi.h, POOL_MULTI_AWAKE_QUEUE): member 0's worker runs a
+ * task (it needs no wake), member 1's worker is parked (a submit there
+ * would wake it). Round-robin gives member 1's turns to member 0 while
+ * fewer than POOL_MULTI_AWAKE_QUEUE tasks are queued there, and only then
+ * wakes member 1. Member 1's parked state is stable (nothing else submits
+ * to it), member 0's queue grows by exactly one per submit (its worker is
+ * held on the gate), so every pick is determined.
+ */
+TEST(multi_round_robin_prefers_awake_member)
+{
+	pool_options_t o = test_opts(1, 2 * POOL_MULTI_AWAKE_QUEUE, 0);
+	struct counter c, c1;
+	struct gate g;
+	pool_multi_t *m;
+	int i;
+
+	counter_init(&c);
+	counter_init(&c1);
+	gate_init(&g);
+	ASSERT_OK(pool_multi_new(&m, 2, &o, POOL_LB_ROUND_ROBIN));
+	ASSERT_OK(pool_multi_submit_key(m, 1, task_count, &c1));
+	counter_wait(&c1, 1);
+	WAIT_UNTIL(pool__multi_wake_needed(m, 1) == 1);
+	ASSERT_OK(pool_multi_submit_key(m, 0, task_gate, &g));
+	gate_wait_entered(&g, 1);
+	ASSERT_EQ(pool__multi_wake_needed(m, 0), 0);
+
+	/* This thread's first turn is member 0; turns alternate 0, 1, ... */
+	for (i = 0; i < POOL_MULTI_AWAKE_QUEUE; i++)
+		ASSERT_OK(pool_multi_submit(m, task_count, &c));
+	ASSERT_EQ(pool_multi_queued_by_index(m, 0), POOL_MULTI_AWAKE_QUEUE);
+	ASSERT_UEQ(member_stats(m, 1).submitted, 1);
+	ASSERT_EQ(pool__multi_wake_needed(m, 1), 1);
+	/* Member 0's turn: its own (it needs no wake). */
+	ASSERT_OK(pool_multi_submit(m, task_count, &c));
+	ASSERT_EQ(pool_multi_queued_by_index(m, 0), POOL_MULTI_AWAKE_QUEUE + 1);
+	/* Member 1's turn, member 0 no longer awake (its queue is at the
+	 * bound): member 1 takes it, and its worker is woken to run it. */
+	ASSERT_OK(pool_multi_submit(m, task_count, &c));
+	counter_wait(&c, 1);
+	ASSERT_UEQ(member_stats(m, 1).submitted, 2);
+	ASSERT_UEQ(member_stats(m, 0).submitted,
+		   1 + POOL_MULTI_AWAKE_QUEUE + 1);
+	ASSERT_UEQ(multi_stats(m).rejected_overload, 0);
+
+	gate_open(&g);
+	counter_wait(&c, POOL_MULTI_AWAKE_QUEUE + 2);
+	ASSERT_OK(pool_multi_destroy(m));
+	ASSERT_EQ(counter_get(&c1), 1);
+	gate_destroy(&g);
+	counter_destroy(&c);
+	counter_destroy(&c1);
+}
+
 /* ---- least tasks ---- */
 
-/* Member 1 is blocked by a long task with two more queued behind it (load
- * 3); the others never hold more than the task just finishing (load <= 1),
- * so no submit goes to member 1, and ties rotate over 0 and 2. */
+/*
+ * Member 1 is blocked by a long task with POOL_MULTI_AWAKE_QUEUE more queued
+ * behind it (load 1 + POOL_MULTI_AWAKE_QUEUE, and no longer awake: its queue
+ * is at the bound); the others never hold more than the task just
+ * finishing (load <= 1), so no submit goes to member 1, whether the others'
+ * workers are searching or parked.
+ */
 TEST(multi_least_tasks_avoids_blocked_member)
 {
-	pool_options_t o = test_opts(1, 8, 0);
+	pool_options_t o = test_opts(1, 2 * POOL_MULTI_AWAKE_QUEUE, 0);
 	struct counter c, q;
 	struct gate g;
 	pool_multi_t *m;
@@ -329,30 +427,74 @@ TEST(multi_least_tasks_avoids_blocked_member)
 	ASSERT_OK(pool_multi_new(&m, 3, &o, POOL_LB_LEAST_TASKS));
 	ASSERT_OK(pool_multi_submit_key(m, 1, task_gate, &g));
 	gate_wait_entered(&g, 1);
-	ASSERT_OK(pool_multi_submit_key(m, 4, task_count, &q));
-	ASSERT_OK(pool_multi_submit_key(m, 7, task_count, &q));
+	for (i = 0; i < POOL_MULTI_AWAKE_QUEUE; i++)
+		ASSERT_OK(pool_multi_submit_key(m, (uint64_t)(1 + 3 * i),
+						task_count, &q));
 	ASSERT_EQ(pool_multi_running_by_index(m, 1), 1);
-	ASSERT_EQ(pool_multi_queued_by_index(m, 1), 2);
+	ASSERT_EQ(pool_multi_queued_by_index(m, 1), POOL_MULTI_AWAKE_QUEUE);
 	for (i = 0; i < 30; i++) {
 		ASSERT_OK(pool_multi_submit(m, task_count, &c));
 		counter_wait(&c, i + 1);
 	}
-	ASSERT_UEQ(member_stats(m, 1).submitted, 3);
+	ASSERT_UEQ(member_stats(m, 1).submitted, 1 + POOL_MULTI_AWAKE_QUEUE);
 	ASSERT_UEQ(member_stats(m, 0).submitted + member_stats(m, 2).submitted,
 		   30);
-	ASSERT_UGE(member_stats(m, 0).submitted, 1);
-	ASSERT_UGE(member_stats(m, 2).submitted, 1);
 	ASSERT_EQ(counter_get(&q), 0);
 	gate_open(&g);
 	ASSERT_OK(pool_multi_release_timeout(m, SEC(10)));
-	ASSERT_EQ(counter_get(&q), 2);
+	ASSERT_EQ(counter_get(&q), POOL_MULTI_AWAKE_QUEUE);
 	ASSERT_OK(pool_multi_destroy(m));
 	gate_destroy(&g);
 	counter_destroy(&c);
 	counter_destroy(&q);
 }
 
-/* Least-tasks does not retry: the member it chose is returned as is. */
+/*
+ * The wake rule under least-tasks: member 0's worker runs a task (load 1,
+ * no wake needed), member 1's is parked (load 0, a submit would wake it).
+ * Least-tasks takes the least loaded *awake* member: member 0, until
+ * POOL_MULTI_AWAKE_QUEUE tasks are queued there; then no member is awake
+ * and the least loaded of all (member 1) takes the next one.
+ */
+TEST(multi_least_tasks_prefers_awake_member)
+{
+	pool_options_t o = test_opts(1, 2 * POOL_MULTI_AWAKE_QUEUE, 0);
+	struct counter c, c1;
+	struct gate g;
+	pool_multi_t *m;
+	int i;
+
+	counter_init(&c);
+	counter_init(&c1);
+	gate_init(&g);
+	ASSERT_OK(pool_multi_new(&m, 2, &o, POOL_LB_LEAST_TASKS));
+	ASSERT_OK(pool_multi_submit_key(m, 1, task_count, &c1));
+	counter_wait(&c1, 1);
+	WAIT_UNTIL(pool__multi_wake_needed(m, 1) == 1);
+	ASSERT_OK(pool_multi_submit_key(m, 0, task_gate, &g));
+	gate_wait_entered(&g, 1);
+	ASSERT_EQ(pool__multi_wake_needed(m, 0), 0);
+
+	for (i = 0; i < POOL_MULTI_AWAKE_QUEUE; i++)
+		ASSERT_OK(pool_multi_submit(m, task_count, &c));
+	ASSERT_EQ(pool_multi_queued_by_index(m, 0), POOL_MULTI_AWAKE_QUEUE);
+	ASSERT_UEQ(member_stats(m, 1).submitted, 1);
+	ASSERT_OK(pool_multi_submit(m, task_count, &c));
+	counter_wait(&c, 1);
+	ASSERT_UEQ(member_stats(m, 1).submitted, 2);
+	ASSERT_UEQ(member_stats(m, 0).submitted, 1 + POOL_MULTI_AWAKE_QUEUE);
+
+	gate_open(&g);
+	counter_wait(&c, POOL_MULTI_AWAKE_QUEUE + 1);
+	ASSERT_OK(pool_multi_destroy(m));
+	gate_destroy(&g);
+	counter_destroy(&c);
+	counter_destroy(&c1);
+}
+
+/* Least-tasks does not retry: the member it chose is returned as is. Both
+ * members' workers are started first (keyed), so both are awake and the
+ * loads alone decide. */
 TEST(multi_least_tasks_no_retry)
 {
 	pool_options_t o = test_opts(1, 1, POOL_NONBLOCKING);
@@ -361,14 +503,15 @@ TEST(multi_least_tasks_no_retry)
 
 	gate_init(&g);
 	ASSERT_OK(pool_multi_new(&m, 2, &o, POOL_LB_LEAST_TASKS));
-	ASSERT_OK(pool_multi_submit(m, task_gate, &g));
-	ASSERT_OK(pool_multi_submit(m, task_gate, &g));
+	ASSERT_OK(pool_multi_submit_key(m, 0, task_gate, &g));
+	ASSERT_OK(pool_multi_submit_key(m, 1, task_gate, &g));
 	gate_wait_entered(&g, 2);
 	ASSERT_EQ(pool_multi_running_by_index(m, 0), 1);
 	ASSERT_EQ(pool_multi_running_by_index(m, 1), 1);
 	ASSERT_OK(pool_multi_submit(m, task_gate, &g));
 	ASSERT_OK(pool_multi_submit(m, task_gate, &g));
-	ASSERT_EQ(pool_multi_queued(m), 2);
+	ASSERT_EQ(pool_multi_queued_by_index(m, 0), 1);
+	ASSERT_EQ(pool_multi_queued_by_index(m, 1), 1);
 	ASSERT_ERR(pool_multi_submit(m, task_nop, NULL), POOL_EOVERLOAD);
 	ASSERT_UEQ(multi_stats(m).rejected_overload, 1);
 	gate_open(&g);
@@ -428,14 +571,17 @@ TEST(multi_custom_pick)
 	ASSERT_ERR(pool_multi_submit_key(m, 98, task_count, &c), POOL_EINVAL);
 	ASSERT_UEQ(multi_stats(m).submitted, 35);
 
-	/* Unkeyed submits go round-robin without calling the pick. */
+	/* Unkeyed submits go round-robin (multi_round_robin_*: the wake
+	 * rule makes the split depend on which workers are awake) without
+	 * calling the pick. */
 	for (i = 0; i < 30; i++)
 		ASSERT_OK(pool_multi_submit(m, task_count, &c));
 	ASSERT_EQ(atomic_load(&pc.calls), 37);
 	counter_wait(&c, 65);
-	ASSERT_UEQ(member_stats(m, 0).submitted, 20);
-	ASSERT_UEQ(member_stats(m, 1).submitted, 20);
-	ASSERT_UEQ(member_stats(m, 2).submitted, 25);
+	ASSERT_UEQ(multi_stats(m).submitted, 65);
+	ASSERT_UGE(member_stats(m, 0).submitted, 10);
+	ASSERT_UGE(member_stats(m, 1).submitted, 10);
+	ASSERT_UGE(member_stats(m, 2).submitted, 15);
 	ASSERT_OK(pool_multi_destroy(m));
 	counter_destroy(&c);
 }
