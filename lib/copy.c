@@ -32,7 +32,16 @@
  * fill or flush. When every cache is busy the copy goes to the arena
  * directly, as before.
  *
- * Small copies (header + payload <= COPY_SMALL bytes) are also recycled
+ * One line a copy: a copy is its bytes alone, no header (internal.h,
+ * pool__copy_data): the ring slot carries the user's fn, and bit 0 of the
+ * handle in the slot's arg (POOL_COPY_BIG) says whether the block is a
+ * recycled small one. So a payload of up to 64 bytes fills the first line
+ * of its 128-aligned COPY_SMALL block, the free-list links below live in
+ * that same line, and nothing of the copy is in a second line: per copy the
+ * one line goes from the submitter to the worker and, when the block is
+ * reused, back (it was two lines each way with the 16-byte header).
+ *
+ * Small copies (payload <= COPY_SMALL bytes) are also recycled
  * through magazines (Bonwick): a cache keeps a list of free blocks of
  * COPY_SMALL bytes; the freeing side (a worker) hands a magazine of
  * COPY_MAG blocks to the pool's depot when its list reaches 2 x COPY_MAG,
@@ -57,17 +66,20 @@
  * stays two lines and a worker that never freed a copy pays nothing
  * (docs/design.md, "Where an idle worker's bytes go").
  *
- * Why the bound is small (512 blocks, 64 KiB, as the 16 one-magazine
- * slots this replaced): likely because blocks recycled through the depot
- * come back in the order workers freed them, scattered, and were last
- * written on another CPU, while blocks from jemalloc's bins come in
- * address order, which the hardware prefetcher follows. With a bound of 16,384
- * blocks (the rings of a capacity-2 pool) callgrind counted half the
- * instructions per copy (mallocx and dallocx for 85% of the copies before,
- * under 5% after) but copy/pool ran slower in alternated wall-clock runs on the
- * loaded 2-core machine, twice (docs/design.md, "copy"); with 512 blocks it ran
- * faster than both. A small depot keeps the recently freed, cache-warm blocks
- * and leaves a deep queue's surplus to jemalloc.
+ * The bound, 16,384 blocks (2 MiB), is the queue of a capacity-2 pool:
+ * a producer that runs ahead fills the rings, and every copy beyond the
+ * depot's bound is a mallocx and a dallocx through an explicit tcache
+ * (about 180 instructions each: jemalloc's flagged entry points have no
+ * fast path). With 512 blocks (the bound before) that was most copies
+ * whenever the queue was deep, which is the common state of the `copy`
+ * workload on a loaded machine (the producer's CPU time is a tenth of the
+ * run: it waits on full rings). The pool keeps at most as many free blocks
+ * as small copies were once in flight at the same time, up to the bound
+ * (docs/design.md, "copy: one line a copy"). Two earlier rounds kept 512
+ * because the big depot ran slower in alternated wall-clock runs, with two
+ * lines per copy (recycled blocks come back scattered and last written on
+ * the other CPU, where jemalloc's come in address order); that section
+ * has this round's measurements with one line per copy.
  *
  * The allocating side prefetches the next free block for writing while it
  * copies into this one: a recycled block was last written by a worker, on
@@ -86,9 +98,9 @@
 
 #define COPY_SMALL 128
 #define COPY_MAG   32
-/* Blocks the depot keeps at most: 64 KiB of 128-byte blocks (why so few:
+/* Blocks the depot keeps at most: 2 MiB of 128-byte blocks (why so many:
  * the comment at the top). */
-#define COPY_DEPOT_MAX 512
+#define COPY_DEPOT_MAX 16384
 
 /* A free small block; `mag_next` (the next magazine in the depot or in a
  * cache's mags) is valid in a magazine's first block. A magazine holds
