@@ -66,20 +66,20 @@
  * stays two lines and a worker that never freed a copy pays nothing
  * (docs/design.md, "Where an idle worker's bytes go").
  *
- * The bound, 16,384 blocks (2 MiB), is the queue of a capacity-2 pool:
- * a producer that runs ahead fills the rings, and every copy beyond the
- * depot's bound is a mallocx and a dallocx through an explicit tcache
+ * Why the bound is small (512 blocks, 64 KiB): a deep queue beyond it
+ * makes each copy a mallocx and a dallocx through an explicit tcache
  * (about 180 instructions each: jemalloc's flagged entry points have no
- * fast path). With 512 blocks (the bound before) that was most copies
- * whenever the queue was deep, which is the common state of the `copy`
- * workload on a loaded machine (the producer's CPU time is a tenth of the
- * run: it waits on full rings). The pool keeps at most as many free blocks
- * as small copies were once in flight at the same time, up to the bound
- * (docs/design.md, "copy: one line a copy"). Two earlier rounds kept 512
- * because the big depot ran slower in alternated wall-clock runs, with two
- * lines per copy (recycled blocks come back scattered and last written on
- * the other CPU, where jemalloc's come in address order); that section
- * has this round's measurements with one line per copy.
+ * fast path), and a bound of 16,384 blocks (the queue of a capacity-2
+ * pool) halves the instructions per copy, on both sides. But in
+ * alternated wall-clock runs on the loaded 2-core machine the big depot
+ * ran slower, in three rounds, the last one with one line per copy
+ * (docs/design.md, "copy: one line a copy"). Likely reason: recycled
+ * blocks come back scattered, in the order workers freed them, each one's
+ * link written on the other CPU and read on the allocation's critical
+ * path (the next pop needs it), while jemalloc's tcache hands out
+ * pointers from an array and its fresh blocks come in address order,
+ * which the hardware prefetcher follows. A small depot keeps the recently
+ * freed, cache-warm blocks and leaves a deep queue's surplus to jemalloc.
  *
  * The allocating side prefetches the next free block for writing while it
  * copies into this one: a recycled block was last written by a worker, on
@@ -98,9 +98,9 @@
 
 #define COPY_SMALL 128
 #define COPY_MAG   32
-/* Blocks the depot keeps at most: 2 MiB of 128-byte blocks (why so many:
+/* Blocks the depot keeps at most: 64 KiB of 128-byte blocks (why so few:
  * the comment at the top). */
-#define COPY_DEPOT_MAX 16384
+#define COPY_DEPOT_MAX 512
 
 /* A free small block; `mag_next` (the next magazine in the depot or in a
  * cache's mags) is valid in a magazine's first block. A magazine holds

@@ -240,7 +240,7 @@ static void submit_small(pool_t *p, int n, int salt)
 /*
  * Small copies recycled through the depot (lib/copy.c): a queue of 20,000
  * copies is freed by the worker into magazines, more than the depot keeps
- * (COPY_DEPOT_MAX, 16,384), so both the depot and the return to the arena
+ * (COPY_DEPOT_MAX, 512), so both the depot and the return to the arena
  * are used; the next rounds allocate from the recycled blocks. Every copy
  * arrives intact (a block handed out twice would carry another copy's
  * bytes), copies_live is exact at each step, and a discarded round is
