@@ -659,9 +659,12 @@ void *pool__copy_new(struct pool *p, const void *data, size_t len)
 	void *h;
 
 	if (!p->arena) {
-		/* malloc aligns for max_align_t; never a zero size (malloc(0)
-		 * may return NULL). Tagged as not recyclable. */
-		h = pool__alloc(len ? len : 1);
+		/* At least sizeof(max_align_t) bytes, so that malloc aligns
+		 * them for max_align_t (C17 7.22.3: aligned for any type that
+		 * fits), never a zero size (malloc(0) may return NULL).
+		 * Tagged as not recyclable. */
+		h = pool__alloc(len < sizeof(max_align_t) ? sizeof(max_align_t)
+							  : len);
 		if (h)
 			h = (void *)((uintptr_t)h | POOL_COPY_BIG);
 	} else if (pool__inject_failure()) {
