@@ -32,7 +32,16 @@
  * fill or flush. When every cache is busy the copy goes to the arena
  * directly, as before.
  *
- * Small copies (header + payload <= COPY_SMALL bytes) are also recycled
+ * One line a copy: a copy is its bytes alone, no header (internal.h,
+ * pool__copy_data): the ring slot carries the user's fn, and bit 0 of the
+ * handle in the slot's arg (POOL_COPY_BIG) says whether the block is a
+ * recycled small one. So a payload of up to 64 bytes fills the first line
+ * of its 128-aligned COPY_SMALL block, the free-list links below live in
+ * that same line, and nothing of the copy is in a second line: per copy the
+ * one line goes from the submitter to the worker and, when the block is
+ * reused, back (it was two lines each way with the 16-byte header).
+ *
+ * Small copies (payload <= COPY_SMALL bytes) are also recycled
  * through magazines (Bonwick): a cache keeps a list of free blocks of
  * COPY_SMALL bytes; the freeing side (a worker) hands a magazine of
  * COPY_MAG blocks to the pool's depot when its list reaches 2 x COPY_MAG,
@@ -57,17 +66,20 @@
  * stays two lines and a worker that never freed a copy pays nothing
  * (docs/design.md, "Where an idle worker's bytes go").
  *
- * Why the bound is small (512 blocks, 64 KiB, as the 16 one-magazine
- * slots this replaced): likely because blocks recycled through the depot
- * come back in the order workers freed them, scattered, and were last
- * written on another CPU, while blocks from jemalloc's bins come in
- * address order, which the hardware prefetcher follows. With a bound of 16,384
- * blocks (the rings of a capacity-2 pool) callgrind counted half the
- * instructions per copy (mallocx and dallocx for 85% of the copies before,
- * under 5% after) but copy/pool ran slower in alternated wall-clock runs on the
- * loaded 2-core machine, twice (docs/design.md, "copy"); with 512 blocks it ran
- * faster than both. A small depot keeps the recently freed, cache-warm blocks
- * and leaves a deep queue's surplus to jemalloc.
+ * Why the bound is small (512 blocks, 64 KiB): a deep queue beyond it
+ * makes each copy a mallocx and a dallocx through an explicit tcache
+ * (about 180 instructions each: jemalloc's flagged entry points have no
+ * fast path), and a bound of 16,384 blocks (the queue of a capacity-2
+ * pool) halves the instructions per copy, on both sides. But in
+ * alternated wall-clock runs on the loaded 2-core machine the big depot
+ * ran slower, in three rounds, the last one with one line per copy
+ * (docs/design.md, "copy: one line a copy"). Likely reason: recycled
+ * blocks come back scattered, in the order workers freed them, each one's
+ * link written on the other CPU and read on the allocation's critical
+ * path (the next pop needs it), while jemalloc's tcache hands out
+ * pointers from an array and its fresh blocks come in address order,
+ * which the hardware prefetcher follows. A small depot keeps the recently
+ * freed, cache-warm blocks and leaves a deep queue's surplus to jemalloc.
  *
  * The allocating side prefetches the next free block for writing while it
  * copies into this one: a recycled block was last written by a worker, on
@@ -319,40 +331,68 @@ uint64_t pool__arena_live(const struct pool *p)
 	return allocs > frees ? allocs - frees : 0;
 }
 
-/* Each thread's first cache index (one shared increment per thread). */
+/* Each thread's first cache index + 1 (0: not chosen yet; one shared
+ * increment per thread). */
 static _Thread_local uint32_t tls_cache;
-static _Thread_local bool tls_cache_set;
 static _Atomic uint32_t next_cache;
 
-/* A cache of p for this thread, locked, with its tcache made; NULL when
- * every cache is busy. */
-static struct pool_copy_cache *cache_get(struct pool *p)
+/* Take c's try-lock; true when taken. */
+static inline bool cache_lock(struct pool_copy_cache *c)
 {
-	if (!tls_cache_set) {
+	return !atomic_load_explicit(&c->busy, memory_order_relaxed) &&
+	       /* Acquire: pairs with the release in cache_put; the previous
+		* user's tcache state and lists are ours now. */
+	       !atomic_exchange_explicit(&c->busy, 1, memory_order_acquire);
+}
+
+/* c's tcache, made at its first use (under its try-lock). */
+static __attribute__((noinline)) void cache_make(struct pool_copy_cache *c)
+{
+	unsigned tc;
+	size_t sz = sizeof(tc);
+
+	c->tc = je.ctl("tcache.create", &tc, &sz, NULL, 0) == 0 ? (int)tc + 1
+								: -1;
+}
+
+/* cache_get's other tries: this thread's first call, then a busy first
+ * cache. */
+static __attribute__((noinline)) struct pool_copy_cache *
+cache_get_slow(struct pool *p)
+{
+	if (tls_cache == 0)
 		tls_cache = atomic_fetch_add_explicit(&next_cache, 1,
-						      memory_order_relaxed);
-		tls_cache_set = true;
-	}
+						      memory_order_relaxed) %
+				    POOL_COPY_CACHES +
+			    1;
 	for (uint32_t k = 0; k < POOL_COPY_CACHES; k++) {
 		struct pool_copy_cache *c =
-			&p->copy_cache[(tls_cache + k) % POOL_COPY_CACHES];
+			&p->copy_cache[(tls_cache - 1 + k) % POOL_COPY_CACHES];
 
-		if (atomic_load_explicit(&c->busy, memory_order_relaxed) ||
-		    /* Acquire: pairs with the release in cache_put; the
-		     * previous user's tcache state is ours now. */
-		    atomic_exchange_explicit(&c->busy, 1, memory_order_acquire))
+		if (!cache_lock(c))
 			continue;
-		if (c->tc == 0) {
-			unsigned tc;
-			size_t sz = sizeof(tc);
-
-			c->tc = je.ctl("tcache.create", &tc, &sz, NULL, 0) == 0
-					? (int)tc + 1
-					: -1;
-		}
+		if (c->tc == 0)
+			cache_make(c);
 		return c;
 	}
 	return NULL;
+}
+
+/* A cache of p for this thread, locked, with its tcache made; NULL when
+ * every cache is busy. The common call: this thread's own cache, free,
+ * its tcache made: one load and one exchange. */
+static inline struct pool_copy_cache *cache_get(struct pool *p)
+{
+	struct pool_copy_cache *c;
+
+	if (__builtin_expect(tls_cache == 0, 0))
+		return cache_get_slow(p);
+	c = &p->copy_cache[tls_cache - 1];
+	if (__builtin_expect(!cache_lock(c), 0))
+		return cache_get_slow(p);
+	if (__builtin_expect(c->tc == 0, 0))
+		cache_make(c);
+	return c;
 }
 
 static void cache_put(struct pool_copy_cache *c)
@@ -378,9 +418,10 @@ static void count(_Atomic uint64_t *n)
 			      memory_order_relaxed);
 }
 
-static bool is_small(const struct pool_copy *c)
+/* A recycled small block: its handle has no POOL_COPY_BIG bit. */
+static bool is_small(const void *h)
 {
-	return offsetof(struct pool_copy, data) + c->len <= COPY_SMALL;
+	return !((uintptr_t)h & POOL_COPY_BIG);
 }
 
 static bool depot_push(struct pool *p, struct copy_block *m);
@@ -438,12 +479,11 @@ static void *small_alloc(struct pool *p, struct pool_copy_cache *cc)
 	b = cc->free_list;
 	cc->free_list = b->next;
 	cc->nfree--;
-	/* The next block, last written by a worker: fetch its two lines
-	 * for writing while this one is filled. */
-	if (cc->free_list) {
+	/* The next block, last written by a worker (its link): fetch its
+	 * first line for writing while this one is filled (a payload of up
+	 * to 64 bytes uses no other). */
+	if (cc->free_list)
 		__builtin_prefetch(cc->free_list, 1);
-		__builtin_prefetch((char *)cc->free_list + 64, 1);
-	}
 	return b;
 }
 
@@ -555,20 +595,21 @@ static bool shard_free(struct pool *p, struct pool_shard *sh, void *blk)
 	return true;
 }
 
-void pool__copy_free(struct pool *p, struct pool_copy *c)
+void pool__copy_free(struct pool *p, void *h)
 {
+	void *c = pool__copy_data(h);
 	struct pool_copy_cache *cc;
 
 	if (!p->arena) {
 		pool__free(c);
 		return;
 	}
-	if (pool__tls.pool == p && pool__tls.shard && is_small(c) &&
+	if (is_small(h) && pool__tls.pool == p && pool__tls.shard &&
 	    shard_free(p, pool__tls.shard, c))
 		return;
 	cc = cache_get(p);
 	if (cc) {
-		if (is_small(c))
+		if (is_small(h))
 			small_free(p, cc, c);
 		else
 			je.dalloc(c, cache_flags(p, cc));
@@ -582,49 +623,56 @@ void pool__copy_free(struct pool *p, struct pool_copy *c)
 	}
 }
 
-/* A block of `size` bytes from the arena, counted; NULL when out. Small
- * copies get a COPY_SMALL block (so pool__copy_free can recycle it). */
-static struct pool_copy *copy_alloc(struct pool *p, size_t size)
+/* A block for a copy of len bytes from the arena, counted; its handle,
+ * NULL when out. Up to COPY_SMALL bytes get a COPY_SMALL block (so
+ * pool__copy_free can recycle it); larger ones are tagged POOL_COPY_BIG.
+ * jemalloc aligns a COPY_SMALL block to 128 bytes and every size class
+ * above it to at least 16 (max_align_t): bit 0 of a block's address is
+ * free for the tag. */
+static void *copy_alloc(struct pool *p, size_t len)
 {
 	struct pool_copy_cache *cc = cache_get(p);
-	struct pool_copy *c;
+	bool small = len <= COPY_SMALL;
+	void *c;
 
-	if (size <= COPY_SMALL)
-		size = COPY_SMALL;
 	if (cc) {
-		c = size == COPY_SMALL ? small_alloc(p, cc)
-				       : je.alloc(size, cache_flags(p, cc));
+		c = small ? small_alloc(p, cc)
+			  : je.alloc(len, cache_flags(p, cc));
 		if (c)
 			count(&cc->allocs);
 		cache_put(cc);
 	} else {
-		c = je.alloc(size, cache_flags(p, NULL));
+		c = je.alloc(small ? COPY_SMALL : len, cache_flags(p, NULL));
 		if (c)
 			/* Release: pairs with the acquire load in
 			 * arena_live. */
 			atomic_fetch_add_explicit(&p->copy_allocs, 1,
 						  memory_order_release);
 	}
+	if (c && !small)
+		c = (void *)((uintptr_t)c | POOL_COPY_BIG);
 	return c;
 }
 
-struct pool_copy *pool__copy_new(struct pool *p, pool_task_fn fn,
-				 const void *data, size_t len)
+void *pool__copy_new(struct pool *p, const void *data, size_t len)
 {
-	size_t size = offsetof(struct pool_copy, data) + len;
-	struct pool_copy *c;
+	void *h;
 
-	if (!p->arena)
-		c = pool__alloc(size);
-	else if (pool__inject_failure())
-		c = NULL;
-	else
-		c = copy_alloc(p, size);
-	if (!c)
-		return NULL;
-	c->fn = fn;
-	c->len = len;
-	if (len)
-		memcpy(c->data, data, len);
-	return c;
+	if (!p->arena) {
+		/* At least sizeof(max_align_t) bytes, so that malloc aligns
+		 * them for max_align_t (C17 7.22.3: aligned for any type that
+		 * fits), never a zero size (malloc(0) may return NULL).
+		 * Tagged as not recyclable. */
+		h = pool__alloc(len < sizeof(max_align_t) ? sizeof(max_align_t)
+							  : len);
+		if (h)
+			h = (void *)((uintptr_t)h | POOL_COPY_BIG);
+	} else if (pool__inject_failure()) {
+		h = NULL;
+	} else {
+		h = copy_alloc(p, len);
+	}
+	if (h && len)
+		memcpy(pool__copy_data(h), data, len);
+	return h;
 }

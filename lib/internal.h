@@ -419,17 +419,24 @@ struct pool_vec *pool__vec_new(uint32_t size);
 int pool__vec_append(_Atomic(struct pool_vec *) *set, void *item);
 void pool__vec_free(struct pool_vec *v);
 
-/* copy.c: a pool_submit_copy task; data is what fn receives. */
-struct pool_copy {
-	pool_task_fn fn;
-	size_t len;
-	alignas(max_align_t) unsigned char data[];
-};
-/* A copy of data[0 .. len) for fn, from p's arena (or malloc); NULL when out
- * of memory. Freed with pool__copy_free. */
-struct pool_copy *pool__copy_new(struct pool *p, pool_task_fn fn,
-				 const void *data, size_t len);
-void pool__copy_free(struct pool *p, struct pool_copy *c);
+/*
+ * copy.c: a pool_submit_copy task is its bytes alone, no header: the ring
+ * slot carries {the user's fn, the copy's handle}. The handle is the bytes'
+ * address (what fn receives: pool__copy_data), with bit 0 set
+ * (POOL_COPY_BIG) when the block is not one of the arena's recycled small
+ * blocks; so a payload of up to 64 bytes fills one cache line and nothing
+ * else of the copy is written (docs/design.md, "copy: one line a copy").
+ */
+#define POOL_COPY_BIG ((uintptr_t)1)
+static inline void *pool__copy_data(void *h)
+{
+	return (void *)((uintptr_t)h & ~POOL_COPY_BIG);
+}
+/* A copy of data[0 .. len), from p's arena (or malloc), aligned for
+ * max_align_t; its handle, NULL when out of memory. Freed with
+ * pool__copy_free. */
+void *pool__copy_new(struct pool *p, const void *data, size_t len);
+void pool__copy_free(struct pool *p, void *h);
 void pool__arena_init(struct pool *p);
 void pool__arena_fini(struct pool *p);
 uint64_t pool__arena_live(const struct pool *p);

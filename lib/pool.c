@@ -287,7 +287,7 @@ struct stop_hook {
  * One submit call. `held`: the call holds the pool (p->holds), so
  * pool_destroy waits for submit_end before it frees anything. `kind`: the
  * task's kind (lib/task-inl.h), decided by the entry point and carried in
- * the ring slot; a copy (arg: its struct pool_copy) is freed by the call if
+ * the ring slot; a copy (arg: its handle, lib/copy.c) is freed by the call if
  * the task is not accepted (before the hold is dropped: freeing it reads
  * the pool's arena). `spawn_err`: a kick
  * inside a read-side section could not start a thread; logged by submit_end
@@ -877,8 +877,8 @@ static __attribute__((noinline)) int submit_plain(struct pool *p,
 
 /* The same for pool_submit_copy (the `copy` workload: 5 instructions per
  * task with the kind a variable). */
-static __attribute__((noinline)) int
-submit_copy(struct pool *p, pool_task_fn fn, struct pool_copy *c)
+static __attribute__((noinline)) int submit_copy(struct pool *p,
+						 pool_task_fn fn, void *c)
 {
 	return submit_one(p, fn, c, block_mode(p), 0, POOL_KIND_COPY);
 }
@@ -903,11 +903,11 @@ int pool_submit(pool_t *p, pool_task_fn fn, void *arg)
 
 int pool_submit_copy(pool_t *p, pool_task_fn fn, const void *data, size_t len)
 {
-	struct pool_copy *c;
+	void *c;
 
 	if (!p || !fn || (!data && len) || len > POOL_COPY_MAX)
 		return POOL_EINVAL;
-	c = pool__copy_new(p, fn, data, len);
+	c = pool__copy_new(p, data, len);
 	if (!c)
 		return POOL_ENOMEM;
 	/* On failure the submit frees c itself, before its last access to

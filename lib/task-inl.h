@@ -11,12 +11,13 @@
  *
  *   kind               submitted by            slot {fn, arg}
  *   POOL_KIND_PLAIN    pool_submit & co.       the user's {fn, arg}
- *   POOL_KIND_COPY     pool_submit_copy        {user fn, struct pool_copy}
+ *   POOL_KIND_COPY     pool_submit_copy        {user fn, the copy's handle}
  *   POOL_KIND_WAIT     pool_submit_wait        {user fn, struct pool_waiter}
  *   POOL_KIND_ITASK    ctx.c, group.c          {user fn, struct pool_itask}
  *
- * For the three internal kinds the slot's fn is only informative (the
- * record is what runs).
+ * A copy runs the slot's fn on its bytes (pool__copy_data of the handle:
+ * a copy has no header). For the other two internal kinds the slot's fn is
+ * only informative (the record is what runs).
  *
  * Layer: the task layer, above the rings, the copy arena and the guards
  * (lib/panic.c), below the observation path and the workers.
@@ -50,15 +51,8 @@ static inline bool pool__task_in_frame(const struct pool_work *t)
 static inline void pool__task_frame_call(const struct pool_work *t,
 					 pool_task_fn *fn, void **arg)
 {
-	if (t->kind == POOL_KIND_COPY) {
-		struct pool_copy *c = t->arg;
-
-		*fn = c->fn;
-		*arg = c->data;
-	} else {
-		*fn = t->fn;
-		*arg = t->arg;
-	}
+	*fn = t->fn;
+	*arg = t->kind == POOL_KIND_COPY ? pool__copy_data(t->arg) : t->arg;
 }
 
 /* After a task that ran in the frame returned or panicked (after the panic

@@ -41,13 +41,10 @@ bool pool__task_run(struct pool *p, const struct pool_work *t)
 		w->panicked = panicked;
 		break;
 	}
-	case POOL_KIND_COPY: {
-		struct pool_copy *c = t->arg;
-
-		panicked = pool__run_guarded(p, c->fn, c->data);
-		pool__copy_free(p, c);
+	case POOL_KIND_COPY:
+		panicked = pool__run_guarded(p, t->fn, pool__copy_data(t->arg));
+		pool__copy_free(p, t->arg);
 		break;
-	}
 	case POOL_KIND_ITASK: {
 		struct pool_itask *it = t->arg;
 
@@ -83,13 +80,10 @@ void pool__task_user(const struct pool_work *t, pool_task_fn *fn, void **arg)
 		*arg = w->arg;
 		break;
 	}
-	case POOL_KIND_COPY: {
-		struct pool_copy *c = t->arg;
-
-		*fn = c->fn;
-		*arg = c->data;
+	case POOL_KIND_COPY:
+		*fn = t->fn;
+		*arg = pool__copy_data(t->arg);
 		break;
-	}
 	case POOL_KIND_ITASK: {
 		struct pool_itask *it = t->arg;
 
@@ -124,14 +118,11 @@ void pool__task_discard(struct pool *p, const struct pool_work *t,
 		it->discard(it, fn, ctx);
 		break;
 	}
-	case POOL_KIND_COPY: {
-		struct pool_copy *c = t->arg;
-
+	case POOL_KIND_COPY:
 		if (fn)
-			fn(c->fn, c->data, ctx);
-		pool__copy_free(p, c);
+			fn(t->fn, pool__copy_data(t->arg), ctx);
+		pool__copy_free(p, t->arg);
 		break;
-	}
 	default:
 		if (fn)
 			fn(t->fn, t->arg, ctx);

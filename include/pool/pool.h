@@ -462,7 +462,7 @@ POOL_EXTERN POOL_NODISCARD int pool_invoke(pool_t *p, void *arg);
 /*
  * pool_submit_copy - copy len bytes and run fn(copy) on the pool.
  *
- * The bytes are copied into a task struct from the pool's own jemalloc arena
+ * The bytes are copied into a block of the pool's own jemalloc arena
  * (malloc when jemalloc is not in use: see pool_stats_t.copy_arena), so the
  * caller's buffer may be reused as soon as the call returns. fn receives a
  * pointer to the copy, aligned for any type (max_align_t), valid until fn

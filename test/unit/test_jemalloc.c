@@ -284,6 +284,106 @@ TEST(jemalloc_copies_recycled_through_depot)
 	gate_destroy(&g);
 }
 
+/*
+ * A copy that checks its bytes (byte k is k * 5 + len, with len itself in
+ * the first word: every length is at least 8) and its alignment: a cache
+ * line (64 bytes) for a small copy (up to 128 bytes, lib/copy.c) from the
+ * pool's arena (arena_lines), max_align_t otherwise.
+ */
+static atomic_int lines_ran, lines_bad;
+static bool arena_lines;
+
+static const size_t line_lens[] = {8, 63, 64, 65, 127, 128, 129, 200, 4096};
+
+static void fill_line(unsigned char *buf, size_t len)
+{
+	for (size_t k = 0; k < len; k++)
+		buf[k] = (unsigned char)(k * 5 + len);
+	memcpy(buf, &len, sizeof(len));
+}
+
+static void task_line_check(void *arg)
+{
+	unsigned char want[4096];
+	uintptr_t align;
+	size_t len;
+
+	memcpy(&len, arg, sizeof(len));
+	align = arena_lines && len <= 128 ? 64 : alignof(max_align_t);
+	if (len < 8 || len > sizeof(want)) {
+		fprintf(stderr, "copy %p: length %zu\n", arg, len);
+		atomic_fetch_add(&lines_bad, 1);
+	} else {
+		fill_line(want, len);
+		if (memcmp(arg, want, len) != 0) {
+			fprintf(stderr, "len %zu: bytes differ\n", len);
+			atomic_fetch_add(&lines_bad, 1);
+		}
+	}
+	if ((uintptr_t)arg % align != 0) {
+		fprintf(stderr, "len %zu: copy %p not aligned to %zu\n", len,
+			arg, (size_t)align);
+		atomic_fetch_add(&lines_bad, 1);
+	}
+	atomic_fetch_add(&lines_ran, 1);
+}
+
+static void on_line_discard(pool_task_fn fn, void *arg, void *ctx)
+{
+	(void)ctx;
+	if (fn != task_line_check)
+		atomic_fetch_add(&lines_bad, 1);
+	else
+		task_line_check(arg);
+}
+
+/*
+ * A copy carries no header (lib/copy.c, "one line a copy"): the task gets
+ * the block's own address, so a copy of up to 128 bytes from the arena
+ * starts on a cache line (a 64-byte payload fills exactly one), and the
+ * sizes on both sides of the small class (128 | 129) arrive intact, whether
+ * they run or are handed to pool_stop's discard callback (which sees the
+ * same address as the task would), and every one is freed (copies_live).
+ */
+TEST(jemalloc_copy_has_no_header)
+{
+	pool_options_t o = test_opts(1, 256, 0);
+	const size_t nlens = sizeof(line_lens) / sizeof(line_lens[0]);
+	unsigned char buf[4096];
+	atomic_int started = 0;
+	pool_t *p;
+
+	ASSERT_OK(pool_new(&p, &o));
+	arena_lines = expect_arena(p) != 0;
+	for (int round = 0; round < 4; round++)
+		for (size_t i = 0; i < nlens; i++) {
+			fill_line(buf, line_lens[i]);
+			ASSERT_OK(pool_submit_copy(p, task_line_check, buf,
+						   line_lens[i]));
+			memset(buf, 0xEE, sizeof(buf));
+		}
+	ASSERT_OK(pool_release_timeout(p, SEC(30)));
+	ASSERT_EQ(atomic_load(&lines_ran), (int)(4 * nlens));
+	ASSERT_EQ(atomic_load(&lines_bad), 0);
+	ASSERT_UEQ(test_stats(p).copies_live, 0);
+	/* Discarded: the callback gets the bytes' address, then they are
+	 * freed. */
+	ASSERT_OK(pool_reboot(p));
+	ASSERT_OK(pool_submit(p, blocker, &started));
+	WAIT_UNTIL(atomic_load(&started));
+	for (size_t i = 0; i < nlens; i++) {
+		fill_line(buf, line_lens[i]);
+		ASSERT_OK(pool_submit_copy(p, task_line_check, buf,
+					   line_lens[i]));
+	}
+	ASSERT_OK(pool_stop(p, on_line_discard, NULL));
+	ASSERT_EQ(atomic_load(&lines_ran), (int)(5 * nlens));
+	ASSERT_EQ(atomic_load(&lines_bad), 0);
+	ASSERT_UEQ(test_stats(p).copies_live, 0);
+	ASSERT_UEQ(test_stats(p).discarded, (uint64_t)nlens);
+	ASSERT_OK(pool_destroy(p));
+}
+
 /* jemalloc's own mallctl (not libpool's), or NULL. */
 static int (*je_ctl(void))(const char *, void *, size_t *, void *, size_t)
 {
