@@ -350,6 +350,31 @@ TEST(multi_round_robin_waits_on_turn_member)
 }
 
 /*
+ * Two members of capacity 1 (strategy lb): member 1's worker ran a task and
+ * parked (a submit there needs a wake), member 0's worker is held on *g
+ * (awake: it needs none). c counts the tasks the test submits next; c1
+ * counted member 1's.
+ */
+static pool_multi_t *awake_and_parked(int lb, struct counter *c,
+				      struct counter *c1, struct gate *g)
+{
+	pool_options_t o = test_opts(1, 2 * POOL_MULTI_AWAKE_QUEUE, 0);
+	pool_multi_t *m = NULL;
+
+	counter_init(c);
+	counter_init(c1);
+	gate_init(g);
+	ASSERT_OK(pool_multi_new(&m, 2, &o, lb));
+	ASSERT_OK(pool_multi_submit_key(m, 1, task_count, c1));
+	counter_wait(c1, 1);
+	WAIT_UNTIL(pool__multi_wake_needed(m, 1) == 1);
+	ASSERT_OK(pool_multi_submit_key(m, 0, task_gate, g));
+	gate_wait_entered(g, 1);
+	ASSERT_EQ(pool__multi_wake_needed(m, 0), 0);
+	return m;
+}
+
+/*
  * The wake rule (multi.h, POOL_MULTI_AWAKE_QUEUE): member 0's worker runs a
  * task (it needs no wake), member 1's worker is parked (a submit there
  * would wake it). Round-robin gives member 1's turns to member 0 while
@@ -360,22 +385,10 @@ TEST(multi_round_robin_waits_on_turn_member)
  */
 TEST(multi_round_robin_prefers_awake_member)
 {
-	pool_options_t o = test_opts(1, 2 * POOL_MULTI_AWAKE_QUEUE, 0);
 	struct counter c, c1;
 	struct gate g;
-	pool_multi_t *m;
+	pool_multi_t *m = awake_and_parked(POOL_LB_ROUND_ROBIN, &c, &c1, &g);
 	int i;
-
-	counter_init(&c);
-	counter_init(&c1);
-	gate_init(&g);
-	ASSERT_OK(pool_multi_new(&m, 2, &o, POOL_LB_ROUND_ROBIN));
-	ASSERT_OK(pool_multi_submit_key(m, 1, task_count, &c1));
-	counter_wait(&c1, 1);
-	WAIT_UNTIL(pool__multi_wake_needed(m, 1) == 1);
-	ASSERT_OK(pool_multi_submit_key(m, 0, task_gate, &g));
-	gate_wait_entered(&g, 1);
-	ASSERT_EQ(pool__multi_wake_needed(m, 0), 0);
 
 	/* This thread's first turn is member 0; turns alternate 0, 1, ... */
 	for (i = 0; i < POOL_MULTI_AWAKE_QUEUE; i++)
@@ -458,22 +471,10 @@ TEST(multi_least_tasks_avoids_blocked_member)
  */
 TEST(multi_least_tasks_prefers_awake_member)
 {
-	pool_options_t o = test_opts(1, 2 * POOL_MULTI_AWAKE_QUEUE, 0);
 	struct counter c, c1;
 	struct gate g;
-	pool_multi_t *m;
+	pool_multi_t *m = awake_and_parked(POOL_LB_LEAST_TASKS, &c, &c1, &g);
 	int i;
-
-	counter_init(&c);
-	counter_init(&c1);
-	gate_init(&g);
-	ASSERT_OK(pool_multi_new(&m, 2, &o, POOL_LB_LEAST_TASKS));
-	ASSERT_OK(pool_multi_submit_key(m, 1, task_count, &c1));
-	counter_wait(&c1, 1);
-	WAIT_UNTIL(pool__multi_wake_needed(m, 1) == 1);
-	ASSERT_OK(pool_multi_submit_key(m, 0, task_gate, &g));
-	gate_wait_entered(&g, 1);
-	ASSERT_EQ(pool__multi_wake_needed(m, 0), 0);
 
 	for (i = 0; i < POOL_MULTI_AWAKE_QUEUE; i++)
 		ASSERT_OK(pool_multi_submit(m, task_count, &c));
