@@ -63,9 +63,10 @@ void pool__member_reading(struct pool *p, uint32_t hint,
 			  struct pool_reading *out)
 {
 	int32_t cap = atomic_load_explicit(&p->cap, memory_order_relaxed);
-	int32_t busy =
-		atomic_load_explicit(&p->nworkers, memory_order_relaxed) -
-		atomic_load_explicit(&p->nidle, memory_order_relaxed);
+	int32_t nworkers =
+		atomic_load_explicit(&p->nworkers, memory_order_relaxed);
+	int32_t nidle = atomic_load_explicit(&p->nidle, memory_order_relaxed);
+	int32_t busy = nworkers - nidle;
 	uint32_t nr;
 	struct pool_vec *rv = pool__vec_load(&p->rings, &nr);
 	uint32_t n = (uint32_t)cap < nr ? (uint32_t)cap : nr;
@@ -77,7 +78,10 @@ void pool__member_reading(struct pool *p, uint32_t hint,
 		out->queued =
 			(int64_t)ring_count(pool__ring_at(rv, hint % n)) * n;
 	out->load = (int64_t)busy + out->queued;
-	out->wake = pool__wake_needed(p);
+	/* pool__wake_needed, on the values read above. */
+	out->wake = atomic_load_explicit(&p->nspinning, memory_order_relaxed) <=
+			    0 &&
+		    (nidle > 0 || nworkers < cap);
 }
 
 int pool_cap(const pool_t *p)
