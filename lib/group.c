@@ -732,6 +732,7 @@ static struct pool_group *group_alloc(void)
 		return NULL;
 	g = (struct pool_group *)(((uintptr_t)raw + POOL_CACHELINE - 1) &
 				  ~(uintptr_t)(POOL_CACHELINE - 1));
+	memset(g, 0, sizeof(*g));
 	g->raw = raw;
 	return g;
 }
@@ -740,7 +741,6 @@ int pool_group_new(pool_group_t **out, pool_t *p, const pool_group_options_t *o)
 {
 	pool_group_options_t opt;
 	struct pool_group *g;
-	void *raw;
 	int r;
 
 	if (!out || !p)
@@ -760,9 +760,6 @@ int pool_group_new(pool_group_t **out, pool_t *p, const pool_group_options_t *o)
 		g = group_alloc();
 		if (!g)
 			return POOL_ENOMEM;
-		raw = g->raw;
-		memset(g, 0, sizeof(*g));
-		g->raw = raw;
 		r = pool_ctx_new(&g->ctx, opt.parent, POOL_CTX_NO_TIMEOUT);
 		if (r < 0) {
 			pool__free(g->raw);
