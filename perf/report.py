@@ -109,16 +109,43 @@ def split_name(name):
     return parts[0], parts[1] if len(parts) > 1 else "?"
 
 
+def median_of(reps):
+    """One row from the repetitions of one benchmark (perf/run
+    --repetitions N): every numeric field is the median of its N values,
+    and the row failed if any repetition failed (the first failure is
+    kept). "repetitions" says how many runs the row stands for."""
+    if len(reps) == 1:
+        return reps[0]
+    for b in reps:
+        if b.get("error_occurred"):
+            return dict(b, repetitions=len(reps))
+    out = dict(reps[0])
+    for k, v in reps[0].items():
+        if isinstance(v, bool) or not isinstance(v, (int, float)):
+            continue
+        vals = sorted(b[k] for b in reps if isinstance(b.get(k), (int, float)))
+        n = len(vals)
+        out[k] = vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
+    out["repetitions"] = len(reps)
+    return out
+
+
 def load(path, runs=None):
     with open(path) as f:
         doc = json.load(f)
     runs = {} if runs is None else runs
     # go_chan writes "benchmarks": null when --filter matched none of its rows.
+    # With --benchmark_repetitions a name has one iteration run per
+    # repetition (and aggregate rows, which are not read: the median is
+    # taken here for every field, labels and errors included).
+    reps = {}
     for b in doc.get("benchmarks") or []:
         if b.get("run_type", "iteration") != "iteration":
             continue
-        w, impl = split_name(b["name"])
-        runs.setdefault(w, {})[impl] = b
+        reps.setdefault(b.get("run_name", b["name"]), []).append(b)
+    for name, bs in reps.items():
+        w, impl = split_name(name)
+        runs.setdefault(w, {})[impl] = median_of(bs)
     return doc.get("context", {}), runs
 
 
@@ -567,6 +594,13 @@ def main():
             ctx.get("host_name", "?"), ctx.get("num_cpus", "?"),
             ctx.get("mhz_per_cpu", "?"),
             ", ".join("%.2f" % x for x in ctx.get("load_avg", []))), ""]
+    nrep = max((b.get("repetitions", 1) for impls in runs.values()
+                for b in impls.values()), default=1)
+    if nrep > 1:
+        parts[-1:] = ["Every figure is the median of %d runs of its "
+                      "benchmark, the runs of all benchmarks shuffled "
+                      "together (perf/run --repetitions %d)." % (nrep, nrep),
+                      ""]
     for w in ORDER + sorted(set(runs) - set(ORDER)):
         if w in runs:
             parts.append(table(w, runs[w]))
