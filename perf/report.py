@@ -119,11 +119,19 @@ def median_of(reps):
     for b in reps:
         if b.get("error_occurred"):
             return dict(b, repetitions=len(reps))
-    out = dict(reps[0])
-    for k, v in reps[0].items():
-        if isinstance(v, bool) or not isinstance(v, (int, float)):
+    out = {}
+    for b in reps:
+        for k, v in b.items():
+            out.setdefault(k, v)
+
+    def num(v):
+        return isinstance(v, (int, float)) and not isinstance(v, bool)
+
+    for k, v in list(out.items()):
+        if not num(v):
             continue
-        vals = sorted(b[k] for b in reps if isinstance(b.get(k), (int, float)))
+        # The median over the runs that have the field.
+        vals = sorted(b[k] for b in reps if num(b.get(k)))
         n = len(vals)
         out[k] = vals[n // 2] if n % 2 else (vals[n // 2 - 1] + vals[n // 2]) / 2
     out["repetitions"] = len(reps)
