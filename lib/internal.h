@@ -745,7 +745,7 @@ void pool__probe(int point, struct pool *p);
  * A set's array and its published count. seq_cst loads: pair with the
  * seq_cst stores of vec_append, so a scan after a seq_cst fence (P3, the
  * hand-off, the exit rescan) sees every entry a submitter used before its
- * own fence (S2), even one another thread appended (docs/design.md). The
+ * own S2, even one another thread appended (docs/design.md). The
  * entries v[0 .. *n) are initialised.
  */
 static inline struct pool_vec *pool__vec_load(_Atomic(struct pool_vec *) *set,

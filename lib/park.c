@@ -52,11 +52,14 @@ bool pool__wake_one(struct pool *p)
 	struct pool_shard *s;
 
 	/* Lock-free early out, so a saturated pool (everyone running) takes
-	 * no lock per submit. Sound because callers fence (seq_cst) first and
-	 * a parking worker increments nidle in P1, before its fence P3: if
-	 * P3 precedes the caller's fence this load sees the increment; if it
-	 * follows, the worker's rescan (P4) sees the caller's push. */
-	if (atomic_load_explicit(&p->nidle, memory_order_acquire) == 0)
+	 * no lock per submit. Sound because a parking worker increments nidle
+	 * in P1, before its fence P3, and every caller issued a seq_cst fence
+	 * or, a submitter's kick, its S2 load before this seq_cst load: if P3
+	 * precedes that point in S, this load sees the increment (C11
+	 * 7.17.3p6); if it follows, the worker's rescan (P4) sees the caller's
+	 * push. seq_cst is also an acquire (idle_remove's release decrement).
+	 */
+	if (atomic_load_explicit(&p->nidle, memory_order_seq_cst) == 0)
 		return false;
 	pthread_mutex_lock(&p->idle_lock);
 	s = p->idle_top;
@@ -152,7 +155,7 @@ int pool__park(struct pool *p, struct pool_shard *self, bool *spinning)
 					  memory_order_seq_cst);
 		*spinning = false;
 	}
-	/* P3: pairs with the fence in the submit path (S2): either the
+	/* P3: pairs with S2 in the submit path (kick): either the
 	 * submitter sees our P1/P2, or our rescan (P4) sees its push. Also
 	 * pairs with the seq_cst state store in close (release) and the cap
 	 * store in pool_tune. */

@@ -491,18 +491,28 @@ static size_t push_any_n(struct pool *p, const pool_task_t *t, size_t n,
 }
 
 /*
- * After a push: make sure a worker will look. S2: the fence pairs with P3 in
- * pool__park (and the fence in worker_exit): either a parking worker's
- * rescan sees our push, or we see it parked (nspinning dropped) and wake it.
- * Runs inside the pusher's read-side section, so a worker it spawns is
- * counted before a concurrent close's grace period ends; a failure to start
- * one is returned, not logged (the caller logs outside the section).
+ * After a push: make sure a worker will look. S2 is the seq_cst load of
+ * nspinning below, the first seq_cst operation after the push's seq_cst
+ * head CAS (T1, ring_push and ring_push_n); every later load S3 decides on
+ * is seq_cst too (nidle, nspinning, nstarting, nworkers and cap, in
+ * pool__ensure_worker and pool__spawn). They pair with the seq_cst fence a
+ * worker issues after its last seq_cst RMW before it reads the rings (P3 in
+ * pool__park after P2; the hand-off, exit and refusal fences): if S2
+ * precedes that fence in the single order S, so does our CAS, and the
+ * worker's rescan reads our head (C11 7.17.3p5); otherwise our loads see
+ * the worker parked, leaving or counted (docs/design.md, "Park and wake").
+ * No fence: on x86 the CAS is the locked instruction and the loads are
+ * plain moves, so a submit no longer waits for its slot's line to come back
+ * from the worker that last popped it (a fence per task before). Runs
+ * inside the pusher's read-side
+ * section, so a worker it spawns is counted before a concurrent close's
+ * grace period ends; a failure to start one is returned, not logged (the
+ * caller logs outside the section).
  */
 static inline int kick(struct pool *p)
 {
-	atomic_thread_fence(memory_order_seq_cst);
-	/* S3 */
-	if (atomic_load_explicit(&p->nspinning, memory_order_relaxed) == 0)
+	/* S2 (seq_cst: see above), then S3. */
+	if (atomic_load_explicit(&p->nspinning, memory_order_seq_cst) == 0)
 		return pool__ensure_worker(p,
 					   POOL_SPAWN_ANY | POOL_SPAWN_QUIET);
 	return 0;

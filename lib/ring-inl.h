@@ -21,8 +21,8 @@
  *
  * Tracked rings (docs/design.md, "The idle search"): a push into an overflow
  * ring sets the ring's summary bit (ring_track, T2) before the pusher's S2
- * fence; the pop side (ring_untrack, T3-T5) is in worker.c, where the
- * hand-off is.
+ * (kick's seq_cst load); the pop side (ring_untrack, T3-T5) is in worker.c,
+ * where the hand-off is.
  */
 #ifndef POOL_RING_INL_H
 #define POOL_RING_INL_H

@@ -688,7 +688,7 @@ static void worker_exit(struct pool *p, struct pool_shard *self,
 		atomic_fetch_add_explicit(&p->expired, 1, memory_order_relaxed);
 	else if (why == EXIT_RETIRED)
 		atomic_fetch_add_explicit(&p->retired, 1, memory_order_relaxed);
-	/* Pairs with the submitter's fence (S2) and its read of nworkers in
+	/* Pairs with the submitter's S2 and its read of nworkers in
 	 * pool__spawn: either it saw our slot free (and spawns), or we see
 	 * its task here and make sure a worker runs it. */
 	atomic_thread_fence(memory_order_seq_cst);
@@ -935,7 +935,7 @@ static void *worker_main(void *argp)
 		atomic_store_explicit(&p->init_refusals, 0,
 				      memory_order_relaxed);
 	/* Start searching: count as a searcher first, stop starting second
-	 * (both seq_cst, in the single order with the submitters' fence S2).
+	 * (both seq_cst, in the single order with the submitters' S2).
 	 * A submitter that read either count skipped its wake-up; from here
 	 * on we are a searcher like any other and scan before we can park
 	 * (docs/design.md, "Starting workers"). */
@@ -1034,9 +1034,14 @@ int pool__spawn(struct pool *p, unsigned flags)
 			return 1;
 		}
 	}
-	n = atomic_load_explicit(&p->nworkers, memory_order_relaxed);
+	/* seq_cst loads (and the CAS's failure load): a submitter's kick has
+	 * no fence (S2 is a seq_cst load), so a "full" that reads nworkers
+	 * before an exiting worker's decrement, or cap before pool_tune's
+	 * store, must precede them in S; the exit's and the tune's fences then
+	 * follow the push (kick in lib/pool.c). */
+	n = atomic_load_explicit(&p->nworkers, memory_order_seq_cst);
 	do {
-		if (n >= atomic_load_explicit(&p->cap, memory_order_relaxed)) {
+		if (n >= atomic_load_explicit(&p->cap, memory_order_seq_cst)) {
 			if (section)
 				pool__rcu_read_unlock();
 			return 1;
@@ -1045,7 +1050,7 @@ int pool__spawn(struct pool *p, unsigned flags)
 		 * exit rescan reasons about (worker_exit). */
 	} while (!atomic_compare_exchange_weak_explicit(&p->nworkers, &n, n + 1,
 							memory_order_seq_cst,
-							memory_order_relaxed));
+							memory_order_seq_cst));
 	atomic_fetch_add_explicit(&p->nthreads, 1, memory_order_relaxed);
 	if (section)
 		pool__rcu_read_unlock();

@@ -8,7 +8,8 @@
  * Memory model: every shared access the code orders with seq_cst (RMWs,
  * fences, and the relaxed loads that follow a fence) is one Promela
  * statement, and Promela's interleaving semantics is sequential consistency.
- * That is exactly what the code's seq_cst fences buy for the Dekker pairs
+ * That is exactly what the code's seq_cst fences (and S2, a seq_cst load
+ * after the push's seq_cst CAS) buy for the Dekker pairs
  * (P3/S2, hand-off/S2, exit/S2, after_pop/submit_slow): the model does not
  * check the C11 memory model itself, it checks the protocol under the total
  * order those fences establish. Regions under idle_lock are atomic blocks.
@@ -476,7 +477,8 @@ inline try_push(tp_id, tp_cur, tp_pushed, tp_closed, tp_c, tp_k, tp_pos, tp_any,
 		tp_k = 0;
 		if
 		:: tp_pushed ->
-			/* S2: seq_cst fence (SC here). S3: */
+			/* S2: kick's seq_cst load of nspinning, the first
+			 * seq_cst step after the head CAS (SC here). S3: */
 #ifdef BUG_NO_FENCE_ORDER
 			if
 			:: tp_any ->
