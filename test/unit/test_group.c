@@ -1276,3 +1276,108 @@ TEST(group_reuse_skips_held_contexts)
 	ASSERT_OK(pool_group_destroy(g));
 	ASSERT_OK(pool_destroy(p));
 }
+
+/* A depth-first fork-join holds a group per level of its recursion at once
+ * (here 16): all of them are kept when they are destroyed and reused by the
+ * next descent (lib/group.c, GROUP_CACHE; with 4 kept, 12 of each descent's
+ * groups were allocated again). Under AddressSanitizer nothing is kept. */
+TEST(group_reuse_keeps_a_recursion_deep)
+{
+	enum { DEPTH = 16 };
+	pool_t *p = new_pool(1);
+	pool_group_t *g[DEPTH], *old[DEPTH];
+	int reused = 0;
+
+	pool__group_cache_drain();
+	for (int i = 0; i < DEPTH; i++)
+		ASSERT_OK(pool_group_new(&old[i], p, NULL));
+	for (int i = DEPTH - 1; i >= 0; i--)
+		ASSERT_OK(pool_group_destroy(old[i]));
+	for (int i = 0; i < DEPTH; i++) {
+		ASSERT_OK(pool_group_new(&g[i], p, NULL));
+		ASSERT_OK(pool_ctx_err(pool_group_ctx(g[i])));
+		for (int j = 0; j < DEPTH; j++)
+			reused += g[i] == old[j];
+	}
+#ifdef UNDER_ASAN
+	ASSERT_EQ(reused, reused);
+#else
+	ASSERT_EQ(reused, DEPTH);
+#endif
+	for (int i = 0; i < DEPTH; i++)
+		ASSERT_OK(pool_group_destroy(g[i]));
+	ASSERT_OK(pool_destroy(p));
+}
+
+/* The group's context polls its cause with one load while it has no
+ * deadline; a parent's deadline is the group's, and must still be seen
+ * when it passes with nobody having looked at the parent: the go returns
+ * POOL_ETIMEDOUT (nothing was accepted, so the wait has no error). */
+TEST(group_parent_deadline_seen_without_a_poll)
+{
+	pool_t *p = new_pool(1);
+	pool_ctx_t *parent = NULL;
+	pool_group_t *g;
+	struct counter n;
+	int64_t t0 = test_now_ns();
+
+	counter_init(&n);
+	ASSERT_OK(pool_ctx_new(&parent, NULL, MS(20)));
+	g = new_group(p, 0, parent, NULL, NULL);
+	/* Past the deadline, nobody having polled either context. */
+	while (test_now_ns() - t0 < MS(25))
+		;
+	ASSERT_ERR(pool_group_go(g, gtask_count, &n), POOL_ETIMEDOUT);
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_ERR(pool_ctx_err(pool_group_ctx(g)), POOL_ETIMEDOUT);
+	ASSERT_ERR(pool_ctx_err(parent), POOL_ETIMEDOUT);
+	ASSERT_EQ(counter_get(&n), 0);
+	ASSERT_OK(pool_group_destroy(g));
+	pool_ctx_destroy(parent);
+	ASSERT_OK(pool_destroy(p));
+	counter_destroy(&n);
+}
+
+/* A task of an inner group that waits for an outer group it runs under
+ * (its caller's task, lower on the same worker's stack) would wait for
+ * itself: POOL_EDEADLK, found under the inner group's frame. */
+struct outer_wait {
+	pool_t *p;
+	pool_group_t *outer;
+	int inner_rc;
+	int wait_rc;
+};
+
+static int gtask_wait_outer(void *arg)
+{
+	struct outer_wait *s = arg;
+
+	s->wait_rc = pool_group_wait(s->outer);
+	return 0;
+}
+
+static int gtask_nest_inner(void *arg)
+{
+	struct outer_wait *s = arg;
+	pool_group_t *inner = new_group(s->p, 0, NULL, NULL, NULL);
+
+	ASSERT_OK(pool_group_go(inner, gtask_wait_outer, s));
+	s->inner_rc = pool_group_wait(inner);
+	ASSERT_OK(pool_group_destroy(inner));
+	return 0;
+}
+
+TEST(group_wait_on_outer_group_from_nested_task_is_edeadlk)
+{
+	struct outer_wait s = {0};
+
+	s.p = new_pool(1);
+	s.outer = new_group(s.p, 0, NULL, NULL, NULL);
+	s.wait_rc = 1;
+	ASSERT_OK(pool_group_go(s.outer, gtask_nest_inner, &s));
+	ASSERT_OK(pool_group_wait(s.outer));
+	ASSERT_OK(s.inner_rc);
+	ASSERT_ERR(s.wait_rc, POOL_EDEADLK);
+	ASSERT_OK(pool_group_destroy(s.outer));
+	ASSERT_OK(pool_destroy(s.p));
+}
