@@ -147,8 +147,12 @@ TEST(group_first_error_kept)
 	gate_init(&b.gate);
 	a.ret = -10;
 	b.ret = -20;
+	/* Paused, so that a cannot start before b is queued: b would be
+	 * posted to a's running end and start only after it (the mailbox). */
+	ASSERT_OK(pool_pause(p));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &b));
+	ASSERT_OK(pool_resume(p));
 	gate_wait_entered(&a.gate, 1);
 	gate_wait_entered(&b.gate, 1);
 	gate_open(&a.gate);
@@ -317,8 +321,11 @@ TEST(group_limit_blocks_go_and_fails_try_go)
 	gate_init(&a.gate);
 	a.ret = 0;
 	memset(&b, 0, sizeof(b));
+	/* Paused: as in group_offer_taken_while_go_withdraws. */
+	ASSERT_OK(pool_pause(p));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	ASSERT_OK(pool_resume(p));
 	gate_wait_entered(&a.gate, 2);
 	ASSERT_ERR(pool_group_try_go(g, gtask_count, &ran), POOL_EOVERLOAD);
 	b.g = g;
@@ -849,8 +856,12 @@ TEST(group_offer_taken_while_go_withdraws)
 	atomic_store(&offer_hook_calls, 0);
 	offer_group = g;
 	offer_gate = &b;
+	/* Paused, so that a cannot start before b is queued: b would be
+	 * posted to a's running end and start only after it (the mailbox). */
+	ASSERT_OK(pool_pause(p));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &b));
+	ASSERT_OK(pool_resume(p));
 	gate_wait_entered(&a.gate, 1);
 	gate_wait_entered(&b.gate, 1);
 	go.g = g;
@@ -905,8 +916,12 @@ TEST(group_one_task_end_waits_for_offers)
 	a.ret = b.ret = c.ret = 0;
 	memset(&go, 0, sizeof(go));
 	atomic_store(&offer_spins, 0);
+	/* Paused, so that a cannot start before b is queued: b would be
+	 * posted to a's running end and start only after it (the mailbox). */
+	ASSERT_OK(pool_pause(p));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &b));
+	ASSERT_OK(pool_resume(p));
 	gate_wait_entered(&a.gate, 1);
 	gate_wait_entered(&b.gate, 1);
 	/* At the limit from outside the pool: the go offers c and sleeps
@@ -1380,4 +1395,47 @@ TEST(group_wait_on_outer_group_from_nested_task_is_edeadlk)
 	ASSERT_ERR(s.wait_rc, POOL_EDEADLK);
 	ASSERT_OK(pool_group_destroy(s.outer));
 	ASSERT_OK(pool_destroy(s.p));
+}
+
+/* A go from inside a task puts the record in the group's slot before it
+ * submits it: a refused go (the pool's only ring is full, try_go) takes it
+ * back and it never runs; the wait drops it from the slot, runs the task
+ * queued before it and returns 0. */
+struct refused_go {
+	pool_t *p;
+	struct counter first, second;
+	int go1_rc, go2_rc, wait_rc;
+};
+
+static void task_refused_go(void *arg)
+{
+	struct refused_go *s = arg;
+	pool_group_t *g = new_group(s->p, 0, NULL, NULL, NULL);
+
+	/* The ring is empty (this task was popped from it): one entry
+	 * fills it. */
+	s->go1_rc = pool_group_try_go(g, gtask_count, &s->first);
+	s->go2_rc = pool_group_try_go(g, gtask_count, &s->second);
+	s->wait_rc = pool_group_wait(g);
+	ASSERT_OK(pool_group_destroy(g));
+}
+
+TEST(group_refused_go_inside_task_never_runs)
+{
+	pool_options_t o = test_opts(1, 1, 0);
+	struct refused_go s;
+
+	memset(&s, 0, sizeof(s));
+	counter_init(&s.first);
+	counter_init(&s.second);
+	ASSERT_OK(pool_new(&s.p, &o));
+	ASSERT_OK(pool_submit_wait(s.p, task_refused_go, &s));
+	ASSERT_OK(s.go1_rc);
+	ASSERT_ERR(s.go2_rc, POOL_EOVERLOAD);
+	ASSERT_OK(s.wait_rc);
+	ASSERT_EQ(counter_get(&s.first), 1);
+	ASSERT_EQ(counter_get(&s.second), 0);
+	ASSERT_OK(pool_destroy(s.p));
+	counter_destroy(&s.first);
+	counter_destroy(&s.second);
 }
