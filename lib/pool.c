@@ -502,9 +502,20 @@ static inline int kick(struct pool *p)
 {
 	atomic_thread_fence(memory_order_seq_cst);
 	/* S3 */
-	if (atomic_load_explicit(&p->nspinning, memory_order_relaxed) == 0)
+	if (atomic_load_explicit(&p->nspinning, memory_order_relaxed) == 0) {
+		/* Nobody parked (pool__wake_one's early out: the same
+		 * acquire load after the same fence) and every worker slot
+		 * taken: pool__ensure_worker would wake and start nobody. A
+		 * submit from a task while all workers run (fork-join) skips
+		 * its call. */
+		if (atomic_load_explicit(&p->nidle, memory_order_acquire) ==
+			    0 &&
+		    atomic_load_explicit(&p->nworkers, memory_order_relaxed) >=
+			    atomic_load_explicit(&p->cap, memory_order_relaxed))
+			return 0;
 		return pool__ensure_worker(p,
 					   POOL_SPAWN_ANY | POOL_SPAWN_QUIET);
+	}
 	return 0;
 }
 
