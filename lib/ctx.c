@@ -266,6 +266,11 @@ int pool_ctx_cancel(pool_ctx_t *c, int err)
 	return ctx_cancel(c, err ? err : POOL_ECANCELED);
 }
 
+_Atomic int32_t *pool__ctx_err_word(struct pool_ctx *c)
+{
+	return &c->err;
+}
+
 int pool_ctx_err(pool_ctx_t *c)
 {
 	int e;

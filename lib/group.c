@@ -73,14 +73,16 @@ struct group_task {
 	void *arg;
 	/* Shared (submitted from a task of the group's pool): the record is
 	 * also in the group's `last` slot, so a waiter may run it before a
-	 * worker pops it. claimed: CAS 0 -> 1 by whoever runs or discards
-	 * it (exactly one). refs: the ring's and the slot's (acq_rel on the
-	 * decrement that frees). */
+	 * worker pops it. state: ST_* bits, one fetch_or by each of its two
+	 * holders, the ring's (ST_RING: the pop, discard, or the go whose
+	 * submit failed) and the slot's (ST_SLOT: a waiter, or whoever
+	 * exchanged it out), each with ST_CLAIMED if it wants to run it: the
+	 * first claim runs or discards it, the second holder frees it
+	 * (gt_leave). */
 	bool shared;
 	/* The group's own record (pool_group.spare), never freed. */
 	bool spare;
-	_Atomic int32_t claimed;
-	_Atomic int32_t refs;
+	_Atomic int32_t state;
 };
 
 struct pool_group {
@@ -89,6 +91,10 @@ struct pool_group {
 	void *raw;
 	struct pool *pool;
 	struct pool_ctx *ctx;
+	/* ctx's cause word (pool__ctx_err_word) and whether ctx has a
+	 * deadline: without one, group_ctx_err is this one load. */
+	_Atomic int32_t *cerr;
+	bool cdeadline;
 	int64_t limit;
 	pool_group_skip_fn on_skip;
 	void *skip_arg;
@@ -143,10 +149,15 @@ struct pool_group {
 	struct group_task spare;
 };
 
-/* The groups whose tasks run on this thread's stack (innermost first). */
+/* The groups whose tasks run on this thread's stack (innermost first).
+ * seen: frame_bit of every group in this frame and the ones below it, so
+ * that the POOL_EDEADLK check (on_my_stack) walks the chain only when g's
+ * bit is set (fork-join: the chain is as deep as the recursion, and none of
+ * its groups is the one waited for). */
 struct group_frame {
 	struct pool_group *g;
 	struct group_frame *prev;
+	uint64_t seen;
 };
 static _Thread_local struct group_frame *tls_frames;
 
@@ -159,15 +170,21 @@ static _Thread_local struct group_frame *tls_frames;
  * without a parent context whose context nobody else holds is kept
  * (pool__ctx_recycle). At most GROUP_CACHE groups and REC_CACHE records,
  * freed when the thread exits (or, for the thread that calls exit, by an
- * atexit handler).
+ * atexit handler). A depth-first fork-join holds a group per level of its
+ * recursion at once, and unwinding keeps only GROUP_CACHE of them for the
+ * descent that follows: with 4, 15 % of fib(30)'s groups (cutoff 15, 15
+ * levels deep) missed and paid an allocation, a context and a mutex init.
  */
-#define GROUP_CACHE 4
+#define GROUP_CACHE 16
 #define REC_CACHE   16
 struct group_cache {
 	struct pool_group *g[GROUP_CACHE];
 	struct group_task *rec[REC_CACHE];
 	int n;
 	int nrec;
+	/* The key's value is this cache (cache_keyed_here); cleared by a
+	 * drain, after which the key may have been reset. */
+	bool keyed;
 };
 static _Thread_local struct group_cache tls_cache;
 static pthread_key_t cache_key;
@@ -194,6 +211,7 @@ static void cache_drain(void *arg)
 {
 	struct group_cache *c = arg;
 
+	c->keyed = false;
 	while (c->n > 0) {
 		struct pool_group *g = c->g[--c->n];
 
@@ -229,10 +247,11 @@ static void cache_key_make(void)
  * per thread, at its first put. False: nothing may be kept. */
 static bool cache_keyed_here(struct group_cache *c)
 {
-	if (c->n || c->nrec || pthread_getspecific(cache_key))
+	if (c->keyed)
 		return true;
 	pthread_once(&cache_once, cache_key_make);
-	return cache_keyed && pthread_setspecific(cache_key, c) == 0;
+	c->keyed = cache_keyed && pthread_setspecific(cache_key, c) == 0;
+	return c->keyed;
 }
 
 /* Keep g (its context recycled) or free it. */
@@ -290,14 +309,36 @@ void pool__group_cache_drain(void)
 	cache_drain(&tls_cache);
 }
 
+/* g's bit in group_frame.seen: one of 64, by a multiplicative hash (groups
+ * are cache-line aligned, so their low bits say nothing). */
+static POOL_INLINE uint64_t frame_bit(const struct pool_group *g)
+{
+	return (uint64_t)1 << (((uintptr_t)g * UINT64_C(0x9E3779B97F4A7C15)) >>
+			       58);
+}
+
 /* Tasks of g running on this thread's stack (below the caller). */
 static int64_t on_my_stack(struct pool_group *g)
 {
+	struct group_frame *f = tls_frames;
 	int64_t n = 0;
 
-	for (struct group_frame *f = tls_frames; f; f = f->prev)
+	if (!f || !(f->seen & frame_bit(g)))
+		return 0;
+	for (; f; f = f->prev)
 		n += f->g == g;
 	return n;
+}
+
+/* The group context's cause, as pool_ctx_err(g->ctx) returns it. Acquire:
+ * as pool_ctx_err's load (pairs with the cancel's release store of err). */
+static POOL_INLINE int group_ctx_err(const struct pool_group *g)
+{
+	int e = atomic_load_explicit(g->cerr, memory_order_acquire);
+
+	if (e || !g->cdeadline)
+		return e;
+	return pool_ctx_err(g->ctx);
 }
 
 /* Keep the first error and cancel the group's context with it. */
@@ -343,6 +384,28 @@ static void task_end(struct pool_group *g)
 	atomic_fetch_sub_explicit(&g->exiting, 1, memory_order_release);
 }
 
+/*
+ * task_end for a task of g that a wait on g ran on this thread (run_last):
+ * that wait's own call keeps g alive until it returns (pool_group_destroy
+ * must not run concurrently with any other call on g), so the accesses
+ * after the decrement need no `exiting` around them (two locked operations
+ * less a fork-join level). Another waiter that sees pending reach 0 may
+ * return meanwhile: our task's end happens-before that (the decrement is
+ * the release it pairs with), and the bump is only its wake-up.
+ */
+static void task_end_waited(struct pool_group *g)
+{
+	int64_t left;
+
+	left = atomic_fetch_sub_explicit(&g->pending, 1, memory_order_seq_cst) -
+	       1;
+	if (g->limit && atomic_load_explicit(&g->swant, memory_order_seq_cst) &&
+	    atomic_exchange_explicit(&g->swant, 0, memory_order_seq_cst))
+		bump(g);
+	if (left == 0 && atomic_load_explicit(&g->wwant, memory_order_seq_cst))
+		bump(g);
+}
+
 static void report_skip(struct pool_group *g, pool_group_fn fn, void *arg,
 			int cause)
 {
@@ -366,25 +429,45 @@ static void call_task(void *arg)
 	m->ret = m->fn(m->arg);
 }
 
-static void gt_unref(struct group_task *t)
+/* group_task.state */
+#define ST_CLAIMED 1
+#define ST_RING	   2
+#define ST_SLOT	   4
+
+/*
+ * The holder `mine` (ST_RING or ST_SLOT) of t is done with it, and asks
+ * to run it if claim. Returns ST_CLAIMED if the claim is ours (the one
+ * runner or discarder), or'ed with ST_SLOT if we are the last holder: the
+ * caller frees t (rec_put) when it no longer needs it. Anything the caller
+ * needs of t it reads before (its fields are immutable while either holder
+ * has it): the other holder may free it as soon as we are done. One locked
+ * operation per holder (a claim CAS and a reference decrement each, before:
+ * one less for a fork-join level's waiter). acq_rel: the free happens-after
+ * the other holder's last access (its release here); the claim needs no
+ * more (the fields were published by the push or the slot exchange).
+ * A record that is not shared has one holder: ours, always.
+ */
+static int32_t gt_leave(struct group_task *t, int32_t mine, bool claim)
 {
-	if (!t->shared ||
-	    atomic_fetch_sub_explicit(&t->refs, 1, memory_order_acq_rel) == 1)
-		rec_put(t);
+	int32_t old, r = 0;
+
+	if (!t->shared)
+		return ST_CLAIMED | ST_SLOT;
+	old = atomic_fetch_or_explicit(&t->state,
+				       mine | (claim ? ST_CLAIMED : 0),
+				       memory_order_acq_rel);
+	if (claim && !(old & ST_CLAIMED))
+		r |= ST_CLAIMED;
+	if (old & ((ST_RING | ST_SLOT) ^ mine))
+		r |= ST_SLOT;
+	return r;
 }
 
-/* The one runner of a shared task: the ring's pop or a waiter. */
-static bool gt_claim(struct group_task *t)
+/* The holder `mine` of t is done with it without running it. */
+static void gt_drop(struct group_task *t, int32_t mine)
 {
-	int32_t zero = 0;
-
-	/* Relaxed: the record's fields were published by the push (ring) or
-	 * by the slot exchange (acquire), and the claim orders nothing
-	 * else. */
-	return !t->shared ||
-	       atomic_compare_exchange_strong_explicit(&t->claimed, &zero, 1,
-						       memory_order_relaxed,
-						       memory_order_relaxed);
+	if (gt_leave(t, mine, false) & ST_SLOT)
+		rec_put(t);
 }
 
 /* Run one member fn(arg) of g holding a slot (or skip it); keep its error.
@@ -393,8 +476,10 @@ static POOL_INLINE bool run_member(struct pool_group *g, pool_group_fn fn,
 				   void *arg)
 {
 	struct member_call m = {fn, arg, 0};
-	struct group_frame f = {g, tls_frames};
-	int e = pool_ctx_err(g->ctx);
+	struct group_frame f = {g, tls_frames,
+				(tls_frames ? tls_frames->seen : 0) |
+					frame_bit(g)};
+	int e = group_ctx_err(g);
 	bool panicked;
 
 	if (e) {
@@ -430,7 +515,7 @@ static bool take_offer(struct pool_group *g, pool_group_fn *fn, void **arg)
 	struct pool *p = g->pool;
 	struct group_offer *o;
 
-	if (pool_ctx_err(g->ctx) ||
+	if (group_ctx_err(g) ||
 	    atomic_load_explicit(&p->paused, memory_order_relaxed) ||
 	    atomic_load_explicit(&p->state, memory_order_relaxed) !=
 		    POOL_ST_OPEN)
@@ -643,11 +728,18 @@ static bool gt_run(struct pool_itask *it)
 	struct group_task *t = (struct group_task *)it;
 	bool panicked = false;
 
+	struct pool_group *g = t->g;
+	pool_group_fn fn = t->fn;
+	void *arg = t->arg;
+	int32_t l;
+
 	if (t->spare)
 		return run_spare(t);
-	if (gt_claim(t))
-		panicked = gt_exec(t->g, t->fn, t->arg);
-	gt_unref(t);
+	l = gt_leave(t, ST_RING, true);
+	if (l & ST_CLAIMED)
+		panicked = gt_exec(g, fn, arg);
+	if (l & ST_SLOT)
+		rec_put(t);
 	return panicked;
 }
 
@@ -659,6 +751,9 @@ static bool gt_run(struct pool_itask *it)
 static bool run_last(struct pool_group *g)
 {
 	struct group_task *t;
+	pool_group_fn fn;
+	void *arg;
+	int32_t l;
 
 	if (!atomic_load_explicit(&g->last, memory_order_relaxed))
 		return false;
@@ -666,24 +761,37 @@ static bool run_last(struct pool_group *g)
 	t = atomic_exchange_explicit(&g->last, NULL, memory_order_acquire);
 	if (!t)
 		return false;
-	if (gt_claim(t))
-		gt_exec(g, t->fn, t->arg);
-	gt_unref(t);
+	fn = t->fn;
+	arg = t->arg;
+	l = gt_leave(t, ST_SLOT, true);
+	if (l & ST_SLOT)
+		rec_put(t);
+	if (l & ST_CLAIMED) {
+		/* No limit (fork-join): no chain, and our wait keeps g alive
+		 * (task_end_waited). */
+		if (!g->limit) {
+			run_member(g, fn, arg);
+			task_end_waited(g);
+		} else {
+			gt_exec(g, fn, arg);
+		}
+	}
 	return true;
 }
 
 /* A shared record whose claim another runner won (its waiter ran it
- * inline, run_last): only the ring's reference is left to drop, before
- * any guard (pool__task_run). Relaxed: as gt_claim (the winner's run
- * orders nothing we do; the unref is acq_rel). */
+ * inline, run_last): only the ring's holder is left to leave, before any
+ * guard (pool__task_run). Relaxed: ST_CLAIMED, once set, stays (the
+ * winner's run orders nothing we do; the leave is acq_rel). */
 static bool gt_gone(struct pool_itask *it)
 {
 	struct group_task *t = (struct group_task *)it;
 
 	if (!t->shared ||
-	    atomic_load_explicit(&t->claimed, memory_order_relaxed) == 0)
+	    !(atomic_load_explicit(&t->state, memory_order_relaxed) &
+	      ST_CLAIMED))
 		return false;
-	gt_unref(t);
+	gt_drop(t, ST_RING);
 	return true;
 }
 
@@ -705,11 +813,18 @@ static void gt_discard(struct pool_itask *it, pool_discard_fn fn, void *ctx)
 		task_end(g);
 		return;
 	}
-	if (gt_claim(t)) {
-		report_skip(g, t->fn, t->arg, POOL_ECLOSED);
-		task_end(g);
+	{
+		pool_group_fn ufn = t->fn;
+		void *uarg = t->arg;
+		int32_t l = gt_leave(t, ST_RING, true);
+
+		if (l & ST_SLOT)
+			rec_put(t);
+		if (l & ST_CLAIMED) {
+			report_skip(g, ufn, uarg, POOL_ECLOSED);
+			task_end(g);
+		}
 	}
-	gt_unref(t);
 }
 
 /* ---- life ---- */
@@ -765,6 +880,11 @@ int pool_group_new(pool_group_t **out, pool_t *p, const pool_group_options_t *o)
 			pool__free(g->raw);
 			return r;
 		}
+		g->cerr = pool__ctx_err_word(g->ctx);
+		/* A parent's deadline is the child's; a kept group's context
+		 * has none (pool__ctx_recycle). */
+		g->cdeadline =
+			pool_ctx_deadline(g->ctx) != POOL_CTX_NO_DEADLINE;
 	}
 	g->pool = p;
 	g->limit = opt.limit;
@@ -811,7 +931,7 @@ int pool_group_destroy(pool_group_t *g)
 			&g->last, NULL, memory_order_acquire);
 
 		if (t)
-			gt_unref(t);
+			gt_drop(t, ST_SLOT);
 	}
 	cache_put(g);
 	return 0;
@@ -924,7 +1044,7 @@ static bool wait_over(struct pool_group *g, struct pool_ctx *c,
 	}
 	if (c && (*r = pool_ctx_err(c)) != 0)
 		return true;
-	return what == W_SLOT && (*r = pool_ctx_err(g->ctx)) != 0;
+	return what == W_SLOT && (*r = group_ctx_err(g)) != 0;
 }
 
 /*
@@ -1068,9 +1188,21 @@ static int wait_common(struct pool_group *g, struct pool_ctx *c)
 
 	if (on_my_stack(g))
 		return POOL_EDEADLK;
+	/* Fork-join's wait, inside a task of the pool: run the newest task
+	 * (the child just forked) while one is in the slot, as the first
+	 * rounds of group_wait_for would, and skip its set-up when that
+	 * ends the group. */
+	if (!c && pool__tls.pool == g->pool) {
+		while (!cond_met(g, W_IDLE))
+			if (!run_last(g))
+				goto slow;
+		goto done;
+	}
+slow:
 	r = group_wait_for(g, c, W_IDLE, NULL);
 	if (r)
 		return r;
+done:
 	/* Acquire: pairs with set_err's release CAS. */
 	return atomic_load_explicit(&g->err, memory_order_acquire);
 }
@@ -1158,7 +1290,7 @@ static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 
 	if (!g || !fn)
 		return POOL_EINVAL;
-	if ((r = pool_ctx_err(g->ctx)) != 0)
+	if ((r = group_ctx_err(g)) != 0)
 		return r;
 	if (c && (r = pool_ctx_err(c)) != 0)
 		return r;
@@ -1208,32 +1340,43 @@ static int go_common(struct pool_group *g, struct pool_ctx *c, pool_group_fn fn,
 	shared = pool__tls.pool == g->pool;
 	t->shared = shared;
 	t->spare = false;
-	atomic_init(&t->claimed, 0);
-	atomic_init(&t->refs, 2);
-	/* Shared: the slot exchange below touches g after the task may have
-	 * ended; exiting keeps a waiter (and so a destroy) off until then. */
-	if (shared)
-		atomic_fetch_add_explicit(&g->exiting, 1, memory_order_relaxed);
-	if (mode == GO_TRY)
-		r = pool__submit_itask(g->pool, &t->it, true);
-	else
-		r = pool__submit_obeying(g->pool, c, &t->it);
-	if (r < 0) {
-		rec_put(t);
-		task_end(g);
-	} else if (shared) {
-		/* Release: publishes the record to run_last's acquire. The
-		 * record stays alive for the slot: its reference. */
+	atomic_init(&t->state, 0);
+	/* Shared: into the slot before the submit, so that nothing touches g
+	 * after it (the task may run and end, and a wait that sees the group
+	 * done may return, as soon as it is queued; before this order the go
+	 * held `exiting` across the submit: two locked operations a
+	 * fork-join level). Release: publishes the record to run_last's
+	 * acquire; the record stays alive for the slot: its reference. */
+	if (shared) {
 		struct group_task *old = atomic_exchange_explicit(
 			&g->last, t, memory_order_acq_rel);
 
 		if (old)
-			gt_unref(old);
+			gt_drop(old, ST_SLOT);
 	}
-	/* Release: our last access to g; pairs with the acquire loads of
-	 * exiting in cond_met and pool_group_destroy. */
-	if (shared)
-		atomic_fetch_sub_explicit(&g->exiting, 1, memory_order_release);
+	if (mode == GO_TRY || !c)
+		r = pool__submit_itask(g->pool, &t->it, mode == GO_TRY);
+	else
+		r = pool__submit_obeying(g->pool, c, &t->it);
+	if (r >= 0)
+		return r;
+	if (shared) {
+		/* Not queued, so we are the ring's holder; but a waiter may
+		 * have taken the record from the slot meanwhile. It ran (or
+		 * runs) the task and ends it: the go succeeded after all;
+		 * leave g alone. Else the claim is ours and the task never
+		 * runs: the slot's holder stays (its next exchange drops the
+		 * record), and our pending slot keeps g alive for task_end. */
+		int32_t l = gt_leave(t, ST_RING, true);
+
+		if (l & ST_SLOT)
+			rec_put(t);
+		if (!(l & ST_CLAIMED))
+			return 0;
+	} else {
+		rec_put(t);
+	}
+	task_end(g);
 	return r;
 }
 

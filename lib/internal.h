@@ -792,6 +792,11 @@ bool pool__ctx_recycle(struct pool_ctx *c);
 int pool__ctx_watch(struct pool_ctx *c, struct pool_ctx_watch *w,
 		    _Atomic int32_t *word);
 void pool__ctx_unwatch(struct pool_ctx *c, struct pool_ctx_watch *w);
+/* The word pool_ctx_err loads: c's cause, 0 while live. For a caller that
+ * polls c often (group.c): while c has no deadline (pool_ctx_deadline is
+ * POOL_CTX_NO_DEADLINE; immutable), an acquire load of it is what
+ * pool_ctx_err(c) returns. The address is c's for c's life. */
+_Atomic int32_t *pool__ctx_err_word(struct pool_ctx *c);
 /* The earlier of deadline and c's (c may be NULL). */
 int64_t pool__ctx_deadline_min(const struct pool_ctx *c, int64_t deadline);
 /* Sleep on word (value seq) until woken, at most until deadline (INT64_MAX:

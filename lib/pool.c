@@ -512,9 +512,20 @@ static size_t push_any_n(struct pool *p, const pool_task_t *t, size_t n,
 static inline int kick(struct pool *p)
 {
 	/* S2 (seq_cst: see above), then S3. */
-	if (atomic_load_explicit(&p->nspinning, memory_order_seq_cst) == 0)
+	if (atomic_load_explicit(&p->nspinning, memory_order_seq_cst) == 0) {
+		/* Nobody parked (pool__wake_one's early out, the same seq_cst
+		 * load) and every worker slot taken (pool__spawn's, seq_cst
+		 * as there): pool__ensure_worker would wake and start nobody.
+		 * A submit from a task while all workers run (fork-join)
+		 * skips its call. */
+		if (atomic_load_explicit(&p->nidle, memory_order_seq_cst) ==
+			    0 &&
+		    atomic_load_explicit(&p->nworkers, memory_order_seq_cst) >=
+			    atomic_load_explicit(&p->cap, memory_order_seq_cst))
+			return 0;
 		return pool__ensure_worker(p,
 					   POOL_SPAWN_ANY | POOL_SPAWN_QUIET);
+	}
 	return 0;
 }
 

@@ -15,7 +15,7 @@
  * nest: a task may create, fill and wait for a group of its own.
  *
  * Cost: a group is one allocation (plus its context); each go allocates the
- * task's record (a thread reuses up to 4 groups and 16 records it destroyed
+ * task's record (a thread reuses up to 16 groups and 16 records it destroyed
  * or freed, kept until it exits) and does two atomic operations on the group's
  * counter line (a go handed to a running task end, see pool_group_go, allocates
  * nothing); no thread and no lock on the go -> run -> done path.

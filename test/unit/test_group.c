@@ -147,8 +147,12 @@ TEST(group_first_error_kept)
 	gate_init(&b.gate);
 	a.ret = -10;
 	b.ret = -20;
+	/* Paused, so that a cannot start before b is queued: b would be
+	 * posted to a's running end and start only after it (the mailbox). */
+	ASSERT_OK(pool_pause(p));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &b));
+	ASSERT_OK(pool_resume(p));
 	gate_wait_entered(&a.gate, 1);
 	gate_wait_entered(&b.gate, 1);
 	gate_open(&a.gate);
@@ -317,8 +321,11 @@ TEST(group_limit_blocks_go_and_fails_try_go)
 	gate_init(&a.gate);
 	a.ret = 0;
 	memset(&b, 0, sizeof(b));
+	/* Paused: as in group_offer_taken_while_go_withdraws. */
+	ASSERT_OK(pool_pause(p));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
+	ASSERT_OK(pool_resume(p));
 	gate_wait_entered(&a.gate, 2);
 	ASSERT_ERR(pool_group_try_go(g, gtask_count, &ran), POOL_EOVERLOAD);
 	b.g = g;
@@ -849,8 +856,12 @@ TEST(group_offer_taken_while_go_withdraws)
 	atomic_store(&offer_hook_calls, 0);
 	offer_group = g;
 	offer_gate = &b;
+	/* Paused, so that a cannot start before b is queued: b would be
+	 * posted to a's running end and start only after it (the mailbox). */
+	ASSERT_OK(pool_pause(p));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &b));
+	ASSERT_OK(pool_resume(p));
 	gate_wait_entered(&a.gate, 1);
 	gate_wait_entered(&b.gate, 1);
 	go.g = g;
@@ -905,8 +916,12 @@ TEST(group_one_task_end_waits_for_offers)
 	a.ret = b.ret = c.ret = 0;
 	memset(&go, 0, sizeof(go));
 	atomic_store(&offer_spins, 0);
+	/* Paused, so that a cannot start before b is queued: b would be
+	 * posted to a's running end and start only after it (the mailbox). */
+	ASSERT_OK(pool_pause(p));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &a));
 	ASSERT_OK(pool_group_go(g, gtask_gated, &b));
+	ASSERT_OK(pool_resume(p));
 	gate_wait_entered(&a.gate, 1);
 	gate_wait_entered(&b.gate, 1);
 	/* At the limit from outside the pool: the go offers c and sleeps
@@ -1275,4 +1290,152 @@ TEST(group_reuse_skips_held_contexts)
 	ASSERT_EQ(seen, 0);
 	ASSERT_OK(pool_group_destroy(g));
 	ASSERT_OK(pool_destroy(p));
+}
+
+/* A depth-first fork-join holds a group per level of its recursion at once
+ * (here 16): all of them are kept when they are destroyed and reused by the
+ * next descent (lib/group.c, GROUP_CACHE; with 4 kept, 12 of each descent's
+ * groups were allocated again). Under AddressSanitizer nothing is kept. */
+TEST(group_reuse_keeps_a_recursion_deep)
+{
+	enum { DEPTH = 16 };
+	pool_t *p = new_pool(1);
+	pool_group_t *g[DEPTH], *old[DEPTH];
+	int reused = 0;
+
+	pool__group_cache_drain();
+	for (int i = 0; i < DEPTH; i++)
+		ASSERT_OK(pool_group_new(&old[i], p, NULL));
+	for (int i = DEPTH - 1; i >= 0; i--)
+		ASSERT_OK(pool_group_destroy(old[i]));
+	for (int i = 0; i < DEPTH; i++) {
+		ASSERT_OK(pool_group_new(&g[i], p, NULL));
+		ASSERT_OK(pool_ctx_err(pool_group_ctx(g[i])));
+		for (int j = 0; j < DEPTH; j++)
+			reused += g[i] == old[j];
+	}
+#ifdef UNDER_ASAN
+	ASSERT_EQ(reused, reused);
+#else
+	ASSERT_EQ(reused, DEPTH);
+#endif
+	for (int i = 0; i < DEPTH; i++)
+		ASSERT_OK(pool_group_destroy(g[i]));
+	ASSERT_OK(pool_destroy(p));
+}
+
+/* The group's context polls its cause with one load while it has no
+ * deadline; a parent's deadline is the group's, and must still be seen
+ * when it passes with nobody having looked at the parent: the go returns
+ * POOL_ETIMEDOUT (nothing was accepted, so the wait has no error). */
+TEST(group_parent_deadline_seen_without_a_poll)
+{
+	pool_t *p = new_pool(1);
+	pool_ctx_t *parent = NULL;
+	pool_group_t *g;
+	struct counter n;
+	int64_t t0 = test_now_ns();
+
+	counter_init(&n);
+	ASSERT_OK(pool_ctx_new(&parent, NULL, MS(20)));
+	g = new_group(p, 0, parent, NULL, NULL);
+	/* Past the deadline, nobody having polled either context. */
+	while (test_now_ns() - t0 < MS(25))
+		;
+	ASSERT_ERR(pool_group_go(g, gtask_count, &n), POOL_ETIMEDOUT);
+	ASSERT_OK(pool_group_wait(g));
+	ASSERT_ERR(pool_ctx_err(pool_group_ctx(g)), POOL_ETIMEDOUT);
+	ASSERT_ERR(pool_ctx_err(parent), POOL_ETIMEDOUT);
+	ASSERT_EQ(counter_get(&n), 0);
+	ASSERT_OK(pool_group_destroy(g));
+	pool_ctx_destroy(parent);
+	ASSERT_OK(pool_destroy(p));
+	counter_destroy(&n);
+}
+
+/* A task of an inner group that waits for an outer group it runs under
+ * (its caller's task, lower on the same worker's stack) would wait for
+ * itself: POOL_EDEADLK, found under the inner group's frame. */
+struct outer_wait {
+	pool_t *p;
+	pool_group_t *outer;
+	int inner_rc;
+	int wait_rc;
+};
+
+static int gtask_wait_outer(void *arg)
+{
+	struct outer_wait *s = arg;
+
+	s->wait_rc = pool_group_wait(s->outer);
+	return 0;
+}
+
+static int gtask_nest_inner(void *arg)
+{
+	struct outer_wait *s = arg;
+	pool_group_t *inner = new_group(s->p, 0, NULL, NULL, NULL);
+
+	ASSERT_OK(pool_group_go(inner, gtask_wait_outer, s));
+	s->inner_rc = pool_group_wait(inner);
+	ASSERT_OK(pool_group_destroy(inner));
+	return 0;
+}
+
+TEST(group_wait_on_outer_group_from_nested_task_is_edeadlk)
+{
+	struct outer_wait s = {0};
+
+	s.p = new_pool(1);
+	s.outer = new_group(s.p, 0, NULL, NULL, NULL);
+	s.wait_rc = 1;
+	ASSERT_OK(pool_group_go(s.outer, gtask_nest_inner, &s));
+	ASSERT_OK(pool_group_wait(s.outer));
+	ASSERT_OK(s.inner_rc);
+	ASSERT_ERR(s.wait_rc, POOL_EDEADLK);
+	ASSERT_OK(pool_group_destroy(s.outer));
+	ASSERT_OK(pool_destroy(s.p));
+}
+
+/* A go from inside a task puts the record in the group's slot before it
+ * submits it: a refused go (the pool's only ring is full, try_go) takes it
+ * back and it never runs; the wait drops it from the slot, runs the task
+ * queued before it and returns 0. */
+struct refused_go {
+	pool_t *p;
+	struct counter first, second;
+	int go1_rc, go2_rc, wait_rc;
+};
+
+static void task_refused_go(void *arg)
+{
+	struct refused_go *s = arg;
+	pool_group_t *g = new_group(s->p, 0, NULL, NULL, NULL);
+
+	/* The ring is empty (this task was popped from it): one entry
+	 * fills it. */
+	s->go1_rc = pool_group_try_go(g, gtask_count, &s->first);
+	s->go2_rc = pool_group_try_go(g, gtask_count, &s->second);
+	s->wait_rc = pool_group_wait(g);
+	ASSERT_OK(pool_group_destroy(g));
+}
+
+TEST(group_refused_go_inside_task_never_runs)
+{
+	pool_options_t o = test_opts(1, 1, 0);
+	struct refused_go s;
+
+	memset(&s, 0, sizeof(s));
+	counter_init(&s.first);
+	counter_init(&s.second);
+	ASSERT_OK(pool_new(&s.p, &o));
+	ASSERT_OK(pool_submit_wait(s.p, task_refused_go, &s));
+	ASSERT_OK(s.go1_rc);
+	ASSERT_ERR(s.go2_rc, POOL_EOVERLOAD);
+	ASSERT_OK(s.wait_rc);
+	ASSERT_EQ(counter_get(&s.first), 1);
+	ASSERT_EQ(counter_get(&s.second), 0);
+	ASSERT_OK(pool_destroy(s.p));
+	counter_destroy(&s.first);
+	counter_destroy(&s.second);
 }
