@@ -76,11 +76,17 @@ static struct pool_frame_ext *frame_ext(struct pool_frame *f)
 }
 
 /* f's message becomes a copy of msg[0 .. len) cut to
- * POOL_PANIC_MSG_MAX - 1 bytes, or msg_lost. */
+ * POOL_PANIC_MSG_MAX - 1 bytes ("" itself when empty: no storage needed),
+ * or msg_lost. */
 static void frame_keep_msg(struct pool_frame *f, const char *msg, size_t len)
 {
-	struct pool_frame_ext *x = frame_ext(f);
+	struct pool_frame_ext *x;
 
+	if (len == 0) {
+		f->msg = "";
+		return;
+	}
+	x = frame_ext(f);
 	if (!x) {
 		f->msg = msg_lost;
 		return;

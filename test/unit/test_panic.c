@@ -1089,6 +1089,7 @@ enum storage_step {
 	ST_DEFER_NOMEM, /* first need on a fresh worker, allocation fails */
 	ST_PANIC_NOMEM, /* first need is a panic, allocation fails */
 	ST_PANIC_AFTER, /* the same worker's next panic: message kept */
+	ST_PANIC_EMPTY, /* a panic without a message: needs no storage */
 };
 
 struct storage_case {
@@ -1137,6 +1138,9 @@ static void task_storage_step(void *arg)
 	case ST_PANIC_AFTER:
 		counter_add(c->done, 1);
 		pool_panic(43, "kept again");
+	case ST_PANIC_EMPTY:
+		counter_add(c->done, 1);
+		pool_panic(44, NULL);
 	}
 	c->allocs = pool__test_alloc_calls() - before;
 	counter_add(c->done, 1);
@@ -1258,6 +1262,38 @@ TEST(worker_frame_storage_out_of_memory)
 	st = test_stats(p);
 	ASSERT_UEQ(st.panicked, 2);
 	ASSERT_UEQ(st.spawned, 1);
+	ASSERT_OK(pool_destroy(p));
+	counter_destroy(&done);
+}
+
+TEST(worker_frame_storage_not_made_for_an_empty_message)
+{
+	static struct msgs msgs;
+	struct storage_case c[2];
+	struct counter done;
+	struct seen s;
+	pool_options_t o = test_opts(1, 0, POOL_DISABLE_PURGE);
+	pool_t *p;
+
+	/* A fresh worker's first panic has no message: it is reported with
+	 * "" and allocates nothing, so the worker's first pool_defer after
+	 * it is the one that makes the storage. */
+	seen_init(&s);
+	counter_init(&done);
+	memset(&msgs, 0, sizeof(msgs));
+	o.panic_handler = msgs_handler;
+	o.panic_ctx = &msgs;
+	ASSERT_OK(pool_new(&p, &o));
+	storage_step(p, &c[0], ST_PANIC_EMPTY, &done, &s);
+	storage_step(p, &c[1], ST_DEFER, &done, &s);
+	ASSERT_OK(pool_release_timeout(p, SEC(30)));
+	ASSERT_EQ(msgs.n, 1);
+	ASSERT_EQ(msgs.code[0], 44);
+	ASSERT_STR_EQ(msgs.msg[0], "");
+	ASSERT_EQ(c[1].rc, 0);
+	ASSERT_EQ(c[1].allocs, 1);
+	ASSERT_EQ(s.norder, 1);
+	ASSERT_EQ(s.order[0], ST_DEFER);
 	ASSERT_OK(pool_destroy(p));
 	counter_destroy(&done);
 }
