@@ -447,6 +447,15 @@ struct pool_defer {
 	void *arg;
 };
 
+/* The parts of a guard that only a task that defers or panics uses (512
+ * bytes): kept apart from the frame, so the worker's long-lived frame does
+ * not carry them on its stack (docs/design.md, "Where an idle worker's
+ * bytes go"). */
+struct pool_frame_ext {
+	struct pool_defer defers[POOL_MAX_DEFERS];
+	char msg[POOL_PANIC_MSG_MAX];
+};
+
 struct pool_frame {
 	sigjmp_buf env;
 	struct pool_frame *prev;
@@ -457,20 +466,31 @@ struct pool_frame {
 	volatile int code;
 	volatile int signo;
 	volatile unsigned ndefer;
-	struct pool_defer defers[POOL_MAX_DEFERS];
-	char msg[POOL_PANIC_MSG_MAX];
+	/* The panic message: "", a static string (a signal's name, or the
+	 * out-of-memory notice) or x->msg. */
+	const char *volatile msg;
+	/* Storage of the deferred calls and of a copied message. A
+	 * short-lived frame (pool__run_guarded): its own, beside it on the
+	 * stack. The worker's long-lived frame: NULL until a task of the
+	 * worker first defers or panics with a message, then a block
+	 * allocated then and kept for the worker's life (pool__frame_fini
+	 * frees it). ndefer > 0 implies x != NULL. */
+	struct pool_frame_ext *volatile x;
 };
 
 /* The innermost guard of this thread; NULL outside every task. */
 extern _Thread_local struct pool_frame *pool__frame_cur
 	__attribute__((tls_model("initial-exec")));
 bool pool__run_guarded(struct pool *p, pool_task_fn fn, void *arg);
-/* A long-lived frame (the worker's): pool__frame_init once; the owner
+/* A long-lived frame (the worker's): pool__frame_init once (no storage
+ * yet: pool_defer and pool_panic allocate it at their first need); the owner
  * arms it with sigsetjmp(f->env, 0) in a function that stays active, runs
  * each task with pool__frame_cur = f, and calls pool__frame_end(f, ...)
  * after a task that deferred calls (f->ndefer) or jumped to f: it runs the
  * deferred calls, reports a panic (returns true) and resets f. */
 void pool__frame_init(struct pool_frame *f, struct pool *p);
+/* Frees the long-lived frame's storage (at the worker's exit). */
+void pool__frame_fini(struct pool_frame *f);
 bool pool__frame_end(struct pool_frame *f, struct pool *p, pool_task_fn fn,
 		     void *arg);
 /* As pool__run_guarded; the panic handler is shown {shown_fn, shown_arg}

@@ -18,6 +18,15 @@
  * sigsetjmp(env, 0) does not save the signal mask (no syscall per task); the
  * signal handler is installed with SA_NODEFER, so jumping out of it leaves the
  * mask as it was.
+ *
+ * A frame's deferred calls and copied message live in a struct
+ * pool_frame_ext: beside a short-lived frame on the stack, but allocated at
+ * first need for the worker's long-lived frame (an idle worker's stack then
+ * holds 512 bytes less: docs/design.md, "Where an idle worker's bytes go").
+ * The first need is a pool_defer (POOL_ENOMEM if it cannot be had) or a
+ * pool_panic, which runs in the task, not in a signal handler; a caught
+ * signal's message is its name, a static string, so the handler allocates
+ * nothing.
  */
 #include <setjmp.h>
 #include <signal.h>
@@ -36,6 +45,11 @@ _Thread_local struct pool_frame *pool__frame_cur
 	__attribute__((tls_model("initial-exec")));
 #define tls_frame pool__frame_cur
 
+/* Shown when a panic's message could not be copied (no memory for the
+ * worker's storage, on its first panic). */
+static const char msg_lost[] = "(panic message not kept: out of memory)";
+
+/* Leaves f->x alone: it is the frame's storage, not its state. */
 static void frame_reset(struct pool_frame *f, struct pool *p)
 {
 	f->prev = NULL;
@@ -44,11 +58,48 @@ static void frame_reset(struct pool_frame *f, struct pool *p)
 	f->code = 0;
 	f->signo = 0;
 	f->ndefer = 0;
-	f->msg[0] = '\0';
+	f->msg = "";
 }
 
-static void frame_run(struct pool_frame *f, struct pool *p, void (*fn)(void *),
-		      void *arg);
+/* f's storage, allocated now if it has none (only the worker's long-lived
+ * frame can have none); NULL when out of memory. Never in a signal
+ * handler. */
+static struct pool_frame_ext *frame_ext(struct pool_frame *f)
+{
+	struct pool_frame_ext *x = f->x;
+
+	if (!x) {
+		x = pool__alloc(sizeof(*x));
+		f->x = x;
+	}
+	return x;
+}
+
+/* f's message becomes a copy of msg[0 .. len) cut to
+ * POOL_PANIC_MSG_MAX - 1 bytes ("" itself when empty: no storage needed),
+ * or msg_lost. */
+static void frame_keep_msg(struct pool_frame *f, const char *msg, size_t len)
+{
+	struct pool_frame_ext *x;
+
+	if (len == 0) {
+		f->msg = "";
+		return;
+	}
+	x = frame_ext(f);
+	if (!x) {
+		f->msg = msg_lost;
+		return;
+	}
+	if (len >= sizeof(x->msg))
+		len = sizeof(x->msg) - 1;
+	memmove(x->msg, msg, len);
+	x->msg[len] = '\0';
+	f->msg = x->msg;
+}
+
+static void frame_run(struct pool_frame *f, struct pool_frame_ext *x,
+		      struct pool *p, void (*fn)(void *), void *arg);
 
 /* After fn returned or jumped to f: run f's deferred calls (each in a frame
  * of its own; a panic in one replaces f's, as in Go), then leave f. */
@@ -58,26 +109,34 @@ static void frame_leave(struct pool_frame *f, struct pool *p)
 	 * (a jump only ever targets the innermost frame). */
 	tls_frame = f;
 	while (f->ndefer > 0) {
-		struct pool_defer d = f->defers[--f->ndefer];
+		struct pool_defer d = f->x->defers[--f->ndefer];
 		struct pool_frame df;
+		struct pool_frame_ext dx;
 
-		frame_run(&df, p, d.fn, d.arg);
+		frame_run(&df, &dx, p, d.fn, d.arg);
 		if (df.panicked) {
-			/* A panic in a deferred call replaces ours (Go). */
+			/* A panic in a deferred call replaces ours (Go). Its
+			 * message: a copy if it is in dx (gone after this
+			 * iteration), else the static string itself. */
 			f->panicked = 1;
 			f->code = df.code;
 			f->signo = df.signo;
-			memcpy(f->msg, df.msg, sizeof(f->msg));
+			if (df.msg == dx.msg)
+				frame_keep_msg(f, dx.msg, strlen(dx.msg));
+			else
+				f->msg = df.msg;
 		}
 	}
 	tls_frame = f->prev;
 }
 
-/* Run fn(arg) in frame f, then f's deferred calls; f says if it panicked. */
-static void frame_run(struct pool_frame *f, struct pool *p, void (*fn)(void *),
-		      void *arg)
+/* Run fn(arg) in frame f (storage x), then f's deferred calls; f says if it
+ * panicked. */
+static void frame_run(struct pool_frame *f, struct pool_frame_ext *x,
+		      struct pool *p, void (*fn)(void *), void *arg)
 {
 	frame_reset(f, p);
+	f->x = x;
 	f->prev = tls_frame;
 	tls_frame = f;
 	if (sigsetjmp(f->env, 0) == 0)
@@ -142,8 +201,9 @@ static void report_panic(struct pool *p, struct pool_frame *f, pool_task_fn fn,
 	hc.info.signo = f->signo;
 	if (p->panic_handler) {
 		struct pool_frame hf;
+		struct pool_frame_ext hx;
 
-		frame_run(&hf, p, call_handler, &hc);
+		frame_run(&hf, &hx, p, call_handler, &hc);
 		if (hf.panicked) {
 			pool_panic_info_t hi = hc.info;
 
@@ -166,8 +226,9 @@ bool pool__run_guarded_as(struct pool *p, pool_task_fn fn, void *arg,
 			  pool_task_fn shown_fn, void *shown_arg)
 {
 	struct pool_frame f;
+	struct pool_frame_ext x;
 
-	frame_run(&f, p, fn, arg);
+	frame_run(&f, &x, p, fn, arg);
 	if (!f.panicked)
 		return false;
 	report_panic(p, &f, shown_fn, shown_arg);
@@ -177,6 +238,13 @@ bool pool__run_guarded_as(struct pool *p, pool_task_fn fn, void *arg,
 void pool__frame_init(struct pool_frame *f, struct pool *p)
 {
 	frame_reset(f, p);
+	f->x = NULL;
+}
+
+void pool__frame_fini(struct pool_frame *f)
+{
+	pool__free(f->x);
+	f->x = NULL;
 }
 
 bool pool__frame_end(struct pool_frame *f, struct pool *p, pool_task_fn fn,
@@ -192,15 +260,18 @@ bool pool__frame_end(struct pool_frame *f, struct pool *p, pool_task_fn fn,
 	return panicked;
 }
 
+/* Jump to the innermost frame with a panic of code and message msg: copied
+ * (len bytes) when copy, else msg itself (a static string: the signal
+ * handler's path, which must not allocate). */
 static __attribute__((noreturn)) void panic_jump(int code, const char *msg,
-						 size_t len)
+						 size_t len, bool copy)
 {
 	struct pool_frame *f = tls_frame;
 
-	if (len >= sizeof(f->msg))
-		len = sizeof(f->msg) - 1;
-	memcpy(f->msg, msg, len);
-	f->msg[len] = '\0';
+	if (copy)
+		frame_keep_msg(f, msg, len);
+	else
+		f->msg = msg;
 	f->code = code;
 	f->panicked = 1;
 	siglongjmp(f->env, 1);
@@ -221,7 +292,7 @@ void pool_panic(int code, const char *msg)
 		panic_outside(code, msg);
 	if (!msg)
 		msg = "";
-	panic_jump(code, msg, strlen(msg));
+	panic_jump(code, msg, strlen(msg), true);
 }
 
 void pool_panicf(int code, const char *fmt, ...)
@@ -237,7 +308,7 @@ void pool_panicf(int code, const char *fmt, ...)
 		n = 0;
 	if (!tls_frame)
 		panic_outside(code, buf);
-	panic_jump(code, buf, (size_t)n);
+	panic_jump(code, buf, (size_t)n, true);
 }
 
 int pool_defer(void (*fn)(void *), void *arg)
@@ -248,8 +319,10 @@ int pool_defer(void (*fn)(void *), void *arg)
 		return POOL_EINVAL;
 	if (f->ndefer >= POOL_MAX_DEFERS)
 		return POOL_EOVERLOAD;
-	f->defers[f->ndefer].fn = fn;
-	f->defers[f->ndefer].arg = arg;
+	if (!frame_ext(f))
+		return POOL_ENOMEM;
+	f->x->defers[f->ndefer].fn = fn;
+	f->x->defers[f->ndefer].arg = arg;
 	f->ndefer = f->ndefer + 1;
 	return 0;
 }
@@ -298,7 +371,7 @@ static void on_signal(int sig, siginfo_t *si, void *uc)
 					&((ucontext_t *)uc)->uc_sigmask, NULL);
 		name = sig_name(sig);
 		f->signo = sig;
-		panic_jump(sig, name, strlen(name));
+		panic_jump(sig, name, strlen(name), false);
 	}
 	for (unsigned i = 0; i < NCAUGHT; i++)
 		if (caught[i] == sig)

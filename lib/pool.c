@@ -79,10 +79,16 @@ int pool_default_capacity(void)
  * The two sets at pool_new: no shard (spawners make them), and `nrings`
  * rings (min(capacity, CPUs)); submitters add rings as they fill, up to the
  * capacity (push_grow). docs/design.md, "Rings that follow the queue".
+ * The shard table starts with 16 slots; with POOL_PREALLOC with cap (the
+ * shards pool_new is about to make), so it is not doubled up to cap with
+ * every replaced array kept until pool_destroy (~8 bytes a worker:
+ * docs/design.md, "Where an idle worker's bytes go").
  */
-static int sets_init(struct pool *p, unsigned nrings)
+static int sets_init(struct pool *p, unsigned nrings, int cap)
 {
-	struct pool_vec *t = pool__vec_new(16), *r = pool__vec_new(16);
+	uint32_t tsize =
+		(p->flags & POOL_PREALLOC) && cap > 16 ? (uint32_t)cap : 16;
+	struct pool_vec *t = pool__vec_new(tsize), *r = pool__vec_new(16);
 
 	atomic_init(&p->table, t);
 	atomic_init(&p->rings, r);
@@ -230,7 +236,7 @@ static int pool_create(pool_t **out, pool_task_fn fn, const pool_options_t *in)
 	pthread_mutex_init(&p->life_lock, NULL);
 	pthread_mutex_init(&p->grow_lock, NULL);
 
-	r = sets_init(p, (unsigned)(cap < ncpu ? cap : ncpu));
+	r = sets_init(p, (unsigned)(cap < ncpu ? cap : ncpu), cap);
 	if (r == 0 && (p->flags & POOL_CATCH_SIGNALS)) {
 		r = pool__signals_acquire();
 		p->signals = r == 0;

@@ -899,6 +899,17 @@ worker_guarded(struct pool *p, struct pool_shard *self, struct worker_loop *w)
 	return worker_loop(p, self, w);
 }
 
+/* Out of line: the name's buffer is not part of worker_main's frame, which
+ * stays on the stack for the worker's life. */
+static __attribute__((noinline)) void name_thread(const struct pool *p,
+						  const struct pool_shard *self)
+{
+	char name[POOL_THREAD_NAME_MAX];
+
+	pool__thread_name(name, p->name, self->index);
+	pthread_setname_np(pthread_self(), name);
+}
+
 static void *worker_main(void *argp)
 {
 	struct pool_shard *self = argp;
@@ -908,12 +919,10 @@ static void *worker_main(void *argp)
 				.spinning = false}; /* counted in nstarting */
 	void *altstack = NULL;
 	enum exit_reason why;
-	char name[POOL_THREAD_NAME_MAX];
 
 	if (p->flags & POOL_CATCH_SIGNALS)
 		altstack = pool__altstack_on();
-	pool__thread_name(name, p->name, self->index);
-	pthread_setname_np(pthread_self(), name);
+	name_thread(p, self);
 	{
 		/* Home ring: one of the rings published now (shared with the
 		 * other workers of the same index modulo their number). */
@@ -954,6 +963,7 @@ static void *worker_main(void *argp)
 	pool__frame_init(&w.frame, p);
 	w.altstack = altstack;
 	why = worker_guarded(p, self, &w);
+	pool__frame_fini(&w.frame);
 	pool__altstack_off(w.altstack);
 	worker_exit(p, self, why);
 	return NULL;

@@ -30,7 +30,11 @@ POOL_BEGIN_DECLS
  * running on a pool worker. Ordering: the task's deferred calls run, newest
  * first, then the panic handler, all on this worker, before it takes another
  * task. Ownership: msg is copied (truncated to POOL_PANIC_MSG_MAX - 1 bytes);
- * it may be NULL. Blocking: never returns. Outside a task it writes the
+ * it may be NULL. A worker keeps the copy in a 512-byte block it allocates
+ * at its first pool_defer or message-carrying panic, not on its stack; if
+ * that allocation fails, the handler is shown the message
+ * "(panic message not kept: out of memory)" instead (the panic itself is
+ * reported as usual). Blocking: never returns. Outside a task it writes the
  * misuse to stderr and calls abort(), like a Go panic with nothing to
  * recover it. A panic inside a deferred call replaces the task's panic (the
  * remaining deferred calls still run); a panic inside the handler is logged.
@@ -49,9 +53,13 @@ pool_panicf(int code, const char *fmt, ...);
  * panic (Go's defer). Deferred calls run newest first.
  *
  * Thread safety: only inside a task (or a deferred call: then it runs when
- * that deferred call ends). Ownership: arg stays the caller's. Errors:
+ * that deferred call ends). Ownership: arg stays the caller's. Memory: the
+ * first call on a worker (in a task run by the worker itself) allocates the
+ * worker's 512-byte block for its deferred calls and panic message, kept
+ * until the worker exits; later calls allocate nothing. Errors:
  * POOL_EINVAL (fn NULL, or called outside a task: nothing is registered),
- * POOL_EOVERLOAD (POOL_MAX_DEFERS already registered: nothing is registered).
+ * POOL_EOVERLOAD (POOL_MAX_DEFERS already registered: nothing is registered),
+ * POOL_ENOMEM (that first allocation failed: nothing is registered).
  */
 POOL_EXTERN POOL_NODISCARD int pool_defer(void (*fn)(void *), void *arg);
 

@@ -1082,3 +1082,226 @@ TEST(worker_frame_reused_across_panics)
 	ASSERT(defers > 0 && handler > 0);
 	ASSERT_OK(pool_destroy(p));
 }
+
+/* ---- the worker frame's storage: made at the first need, kept ---- */
+
+/* failpoint.c (test library). */
+void pool__test_fail_after(long k);
+long pool__test_alloc_calls(void);
+
+enum storage_step {
+	ST_NOTHING,	/* a plain task: allocates nothing */
+	ST_DEFER,	/* the worker's first pool_defer: one allocation */
+	ST_DEFER_AGAIN, /* a later task's pool_defer: none (kept) */
+	ST_PANIC_LONG,	/* a panic with a long message: none, message cut */
+	ST_DEFER_NOMEM, /* first need on a fresh worker, allocation fails */
+	ST_PANIC_NOMEM, /* first need is a panic, allocation fails */
+	ST_PANIC_AFTER, /* the same worker's next panic: message kept */
+	ST_PANIC_EMPTY, /* a panic without a message: needs no storage */
+};
+
+struct storage_case {
+	struct counter *done;
+	struct seen *s;
+	enum storage_step step;
+	long allocs; /* pool__test_alloc_calls() across the step */
+	int rc, rc2;
+	struct rec r;
+};
+
+static void task_storage_step(void *arg)
+{
+	struct storage_case *c = arg;
+	long before = pool__test_alloc_calls();
+	char big[POOL_PANIC_MSG_MAX + 40];
+
+	c->r.s = c->s;
+	c->r.id = (int)c->step;
+	switch (c->step) {
+	case ST_NOTHING:
+		break;
+	case ST_DEFER:
+	case ST_DEFER_AGAIN:
+		c->rc = pool_defer(defer_record, &c->r);
+		break;
+	case ST_PANIC_LONG:
+		memset(big, 'x', sizeof(big) - 1);
+		big[sizeof(big) - 1] = '\0';
+		/* Counted before the panic, which never returns here; the
+		 * copy of the message is checked by the handler's view. */
+		c->allocs = pool__test_alloc_calls() - before;
+		counter_add(c->done, 1);
+		pool_panic(41, big);
+	case ST_DEFER_NOMEM:
+		pool__test_fail_after(0);
+		c->rc = pool_defer(defer_record, &c->r);
+		pool__test_fail_after(-1);
+		/* With memory again: registered, and it runs. */
+		c->rc2 = pool_defer(defer_record, &c->r);
+		break;
+	case ST_PANIC_NOMEM:
+		counter_add(c->done, 1);
+		pool__test_fail_after(0);
+		pool_panic(42, "not kept");
+	case ST_PANIC_AFTER:
+		counter_add(c->done, 1);
+		pool_panic(43, "kept again");
+	case ST_PANIC_EMPTY:
+		counter_add(c->done, 1);
+		pool_panic(44, NULL);
+	}
+	c->allocs = pool__test_alloc_calls() - before;
+	counter_add(c->done, 1);
+}
+
+/* Run one step on p's worker and wait for it to be counted (the main
+ * thread allocates nothing while the step runs). */
+static void storage_step(pool_t *p, struct storage_case *c,
+			 enum storage_step step, struct counter *done,
+			 struct seen *s)
+{
+	long target = counter_get(done) + 1;
+
+	memset(c, 0, sizeof(*c));
+	c->done = done;
+	c->s = s;
+	c->step = step;
+	ASSERT_OK(pool_submit(p, task_storage_step, c));
+	counter_wait(done, target);
+}
+
+TEST(worker_frame_storage_made_at_first_need_and_kept)
+{
+	struct storage_case c[4];
+	struct counter done;
+	struct seen s;
+	pool_t *p;
+
+	seen_init(&s);
+	counter_init(&done);
+	p = new_pool(1, 0, 0, &s, NULL);
+	storage_step(p, &c[0], ST_NOTHING, &done, &s);
+	storage_step(p, &c[1], ST_DEFER, &done, &s);
+	storage_step(p, &c[2], ST_DEFER_AGAIN, &done, &s);
+	storage_step(p, &c[3], ST_PANIC_LONG, &done, &s);
+	ASSERT_OK(pool_release_timeout(p, SEC(30)));
+	ASSERT_EQ(c[0].allocs, 0);
+	ASSERT_EQ(c[1].rc, 0);
+	ASSERT_EQ(c[1].allocs, 1);
+	ASSERT_EQ(c[2].rc, 0);
+	ASSERT_EQ(c[2].allocs, 0);
+	ASSERT_EQ(c[3].allocs, 0);
+	/* Both deferred calls ran, then the panic was reported once, with
+	 * its message cut to POOL_PANIC_MSG_MAX - 1 bytes. */
+	ASSERT_EQ(s.norder, 3);
+	ASSERT_EQ(s.order[0], ST_DEFER);
+	ASSERT_EQ(s.order[1], ST_DEFER_AGAIN);
+	ASSERT_EQ(s.order[2], ORDER_HANDLER);
+	ASSERT_EQ(s.calls, 1);
+	ASSERT_EQ(s.code, 41);
+	ASSERT_EQ((long)strlen(s.msg), POOL_PANIC_MSG_MAX - 1);
+	ASSERT_EQ(s.msg[0], 'x');
+	ASSERT_OK(pool_destroy(p));
+	counter_destroy(&done);
+}
+
+/* Every panic's code and message, in order (one worker; read after
+ * pool_release_timeout). */
+struct msgs {
+	int n;
+	int code[4];
+	char msg[4][POOL_PANIC_MSG_MAX];
+};
+
+static void msgs_handler(void *ctx, const pool_panic_info_t *in)
+{
+	struct msgs *m = ctx;
+
+	/* Disarm the failure ST_PANIC_NOMEM armed (it fails every call
+	 * until disarmed; the panic never returned to do it). */
+	pool__test_fail_after(-1);
+	if (m->n < 4) {
+		m->code[m->n] = in->code;
+		snprintf(m->msg[m->n], sizeof(m->msg[0]), "%s", in->msg);
+	}
+	m->n++;
+}
+
+TEST(worker_frame_storage_out_of_memory)
+{
+	static struct msgs msgs;
+	struct storage_case c[3];
+	struct counter done;
+	struct seen s;
+	pool_stats_t st;
+	pool_options_t o = test_opts(1, 0, POOL_DISABLE_PURGE);
+	pool_t *p;
+
+	/* A fresh worker whose first need is a pool_defer that cannot get
+	 * the storage: POOL_ENOMEM, nothing registered; the next call
+	 * (memory again) works and its call runs. */
+	seen_init(&s);
+	counter_init(&done);
+	p = new_pool(1, 0, 0, &s, NULL);
+	storage_step(p, &c[0], ST_DEFER_NOMEM, &done, &s);
+	ASSERT_OK(pool_release_timeout(p, SEC(30)));
+	ASSERT_EQ(c[0].rc, POOL_ENOMEM);
+	ASSERT_EQ(c[0].rc2, 0);
+	ASSERT_EQ(s.norder, 1);
+	ASSERT_EQ(s.order[0], ST_DEFER_NOMEM);
+	ASSERT_EQ(s.calls, 0);
+	ASSERT_OK(pool_destroy(p));
+
+	/* A fresh worker whose first need is a panic that cannot get the
+	 * storage: reported with the out-of-memory notice instead of its
+	 * message; the worker goes on, and its next panic keeps its own. */
+	memset(&msgs, 0, sizeof(msgs));
+	o.panic_handler = msgs_handler;
+	o.panic_ctx = &msgs;
+	ASSERT_OK(pool_new(&p, &o));
+	storage_step(p, &c[1], ST_PANIC_NOMEM, &done, &s);
+	storage_step(p, &c[2], ST_PANIC_AFTER, &done, &s);
+	ASSERT_OK(pool_release_timeout(p, SEC(30)));
+	ASSERT_EQ(msgs.n, 2);
+	ASSERT_EQ(msgs.code[0], 42);
+	ASSERT_STR_EQ(msgs.msg[0], "(panic message not kept: out of memory)");
+	ASSERT_EQ(msgs.code[1], 43);
+	ASSERT_STR_EQ(msgs.msg[1], "kept again");
+	st = test_stats(p);
+	ASSERT_UEQ(st.panicked, 2);
+	ASSERT_UEQ(st.spawned, 1);
+	ASSERT_OK(pool_destroy(p));
+	counter_destroy(&done);
+}
+
+TEST(worker_frame_storage_not_made_for_an_empty_message)
+{
+	static struct msgs msgs;
+	struct storage_case c[2];
+	struct counter done;
+	struct seen s;
+	pool_options_t o = test_opts(1, 0, POOL_DISABLE_PURGE);
+	pool_t *p;
+
+	/* A fresh worker's first panic has no message: it is reported with
+	 * "" and allocates nothing, so the worker's first pool_defer after
+	 * it is the one that makes the storage. */
+	seen_init(&s);
+	counter_init(&done);
+	memset(&msgs, 0, sizeof(msgs));
+	o.panic_handler = msgs_handler;
+	o.panic_ctx = &msgs;
+	ASSERT_OK(pool_new(&p, &o));
+	storage_step(p, &c[0], ST_PANIC_EMPTY, &done, &s);
+	storage_step(p, &c[1], ST_DEFER, &done, &s);
+	ASSERT_OK(pool_release_timeout(p, SEC(30)));
+	ASSERT_EQ(msgs.n, 1);
+	ASSERT_EQ(msgs.code[0], 44);
+	ASSERT_STR_EQ(msgs.msg[0], "");
+	ASSERT_EQ(c[1].rc, 0);
+	ASSERT_EQ(c[1].allocs, 1);
+	ASSERT_EQ(s.norder, 1);
+	ASSERT_EQ(s.order[0], ST_DEFER);
+	ASSERT_OK(pool_destroy(p));
+	counter_destroy(&done);
+}
