@@ -510,10 +510,9 @@ static size_t push_any_n(struct pool *p, const pool_task_t *t, size_t n,
  * No fence: on x86 the CAS is the locked instruction and the loads are
  * plain moves, so a submit no longer waits for its slot's line to come back
  * from the worker that last popped it (a fence per task before). Runs
- * inside the pusher's read-side
- * section, so a worker it spawns is counted before a concurrent close's
- * grace period ends; a failure to start one is returned, not logged (the
- * caller logs outside the section).
+ * inside the pusher's read-side section, so a worker it spawns is counted
+ * before a concurrent close's grace period ends; a failure to start one is
+ * returned, not logged (the caller logs outside the section).
  */
 static inline int kick(struct pool *p)
 {
