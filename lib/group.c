@@ -362,30 +362,8 @@ static void bump(struct pool_group *g)
 }
 
 /*
- * A task of g ended (ran, skipped, discarded) or a go gave its slot back.
- * The decrement is seq_cst and pairs with the waiters' seq_cst store of
- * wwant/swant and load of pending: either a waiter sees the new count, or
- * we see its announcement and bump gseq, which it loaded before. exiting
- * covers every access after the decrement; its release decrement is our
- * last access to g and pairs with the acquire load in the waits.
- */
-static void task_end(struct pool_group *g)
-{
-	int64_t left;
-
-	atomic_fetch_add_explicit(&g->exiting, 1, memory_order_relaxed);
-	left = atomic_fetch_sub_explicit(&g->pending, 1, memory_order_seq_cst) -
-	       1;
-	if (g->limit && atomic_load_explicit(&g->swant, memory_order_seq_cst) &&
-	    atomic_exchange_explicit(&g->swant, 0, memory_order_seq_cst))
-		bump(g);
-	if (left == 0 && atomic_load_explicit(&g->wwant, memory_order_seq_cst))
-		bump(g);
-	atomic_fetch_sub_explicit(&g->exiting, 1, memory_order_release);
-}
-
-/*
- * task_end for a task of g that a wait on g ran on this thread (run_last):
+ * task_end for a task of g that a wait on g ran on this thread (run_last),
+ * and task_end's body between its exiting increment and decrement:
  * that wait's own call keeps g alive until it returns (pool_group_destroy
  * must not run concurrently with any other call on g), so the accesses
  * after the decrement need no `exiting` around them (two locked operations
@@ -404,6 +382,21 @@ static void task_end_waited(struct pool_group *g)
 		bump(g);
 	if (left == 0 && atomic_load_explicit(&g->wwant, memory_order_seq_cst))
 		bump(g);
+}
+
+/*
+ * A task of g ended (ran, skipped, discarded) or a go gave its slot back.
+ * The decrement is seq_cst and pairs with the waiters' seq_cst store of
+ * wwant/swant and load of pending: either a waiter sees the new count, or
+ * we see its announcement and bump gseq, which it loaded before. exiting
+ * covers every access after the decrement; its release decrement is our
+ * last access to g and pairs with the acquire load in the waits.
+ */
+static void task_end(struct pool_group *g)
+{
+	atomic_fetch_add_explicit(&g->exiting, 1, memory_order_relaxed);
+	task_end_waited(g);
+	atomic_fetch_sub_explicit(&g->exiting, 1, memory_order_release);
 }
 
 static void report_skip(struct pool_group *g, pool_group_fn fn, void *arg,
