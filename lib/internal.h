@@ -646,6 +646,15 @@ enum pool_member_how {
 int pool__member_submit(struct pool *p, pool_task_fn fn, void *arg,
 			enum pool_member_how how, int64_t timeout_ns);
 
+/* A worker is parked or the capacity allows one more: the part of a
+ * submit's wake-up decision that does not look at nspinning. kick (pool.c)
+ * passes values it loaded with seq_cst (S3); pool__wake_needed and
+ * pool__member_reading (below) relaxed ones. */
+static inline bool pool__wake_room(int32_t nidle, int32_t nworkers, int32_t cap)
+{
+	return nidle > 0 || nworkers < cap;
+}
+
 /* ---- above the pool: stats.c; multi.c ---- */
 
 /*
@@ -663,9 +672,10 @@ int pool__member_submit(struct pool *p, pool_task_fn fn, void *arg,
 static inline bool pool__wake_needed(struct pool *p)
 {
 	return atomic_load_explicit(&p->nspinning, memory_order_relaxed) <= 0 &&
-	       (atomic_load_explicit(&p->nidle, memory_order_relaxed) > 0 ||
-		atomic_load_explicit(&p->nworkers, memory_order_relaxed) <
-			atomic_load_explicit(&p->cap, memory_order_relaxed));
+	       pool__wake_room(
+		       atomic_load_explicit(&p->nidle, memory_order_relaxed),
+		       atomic_load_explicit(&p->nworkers, memory_order_relaxed),
+		       atomic_load_explicit(&p->cap, memory_order_relaxed));
 }
 
 /* stats.c: the O(1) reading of a member for the multi-pool's picks (no

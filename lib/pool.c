@@ -523,10 +523,12 @@ static inline int kick(struct pool *p)
 		 * as there): pool__ensure_worker would wake and start nobody.
 		 * A submit from a task while all workers run (fork-join)
 		 * skips its call. */
-		if (atomic_load_explicit(&p->nidle, memory_order_seq_cst) ==
-			    0 &&
-		    atomic_load_explicit(&p->nworkers, memory_order_seq_cst) >=
-			    atomic_load_explicit(&p->cap, memory_order_seq_cst))
+		if (!pool__wake_room(atomic_load_explicit(&p->nidle,
+							  memory_order_seq_cst),
+				     atomic_load_explicit(&p->nworkers,
+							  memory_order_seq_cst),
+				     atomic_load_explicit(
+					     &p->cap, memory_order_seq_cst)))
 			return 0;
 		return pool__ensure_worker(p,
 					   POOL_SPAWN_ANY | POOL_SPAWN_QUIET);

@@ -81,7 +81,7 @@ void pool__member_reading(struct pool *p, uint32_t hint,
 	/* pool__wake_needed, on the values read above. */
 	out->wake = atomic_load_explicit(&p->nspinning, memory_order_relaxed) <=
 			    0 &&
-		    (nidle > 0 || nworkers < cap);
+		    pool__wake_room(nidle, nworkers, cap);
 }
 
 int pool_cap(const pool_t *p)
