@@ -9,6 +9,7 @@
  * pool__test_alloc_calls(): how many times it was called.
  */
 #include "internal.h"
+#include "ring-inl.h"
 
 static _Atomic long fail_after = -1;
 static _Atomic long alloc_calls;
@@ -52,4 +53,58 @@ void pool__probe(int point, struct pool *p)
 
 	if (fn)
 		fn(point, p);
+}
+
+/*
+ * A pusher stopped between its claim and its publish (docs/design.md, "A
+ * claim is not a task"): claim the slot at the head of ring i as ring_push
+ * does (seq_cst CAS on head) and write nothing. Returns the position, or -1
+ * (no ring i yet, or its head slot is not free).
+ */
+int64_t pool__test_ring_claim(struct pool *p, uint32_t i)
+{
+	struct pool_vec *rv;
+	struct pool_ring *r;
+	uint32_t n;
+	uint64_t pos, seq;
+
+	rv = pool__vec_load(&p->rings, &n);
+	if (i >= n)
+		return -1;
+	r = pool__ring_at(rv, i);
+	pos = atomic_load_explicit(&r->head, memory_order_relaxed);
+	/* Acquire: as ring_push (the slot's previous lap is done). */
+	seq = atomic_load_explicit(&r->slots[pos & r->mask].seq,
+				   memory_order_acquire) &
+	      ~RING_META;
+	if (seq != ring_lap(r, pos) ||
+	    !atomic_compare_exchange_strong_explicit(&r->head, &pos, pos + 1,
+						     memory_order_seq_cst,
+						     memory_order_relaxed))
+		return -1;
+	return (int64_t)pos;
+}
+
+/* The rest of that push: publish fn(arg) (a plain task) at pos of ring i as
+ * ring_push does, and set the ring's summary bit. No kick: only a worker
+ * that looks at the ring again finds it. */
+void pool__test_ring_publish(struct pool *p, uint32_t i, int64_t pos,
+			     pool_task_fn fn, void *arg)
+{
+	struct pool_vec *rv;
+	struct pool_ring *r;
+	struct pool_slot *s;
+	uint32_t n;
+
+	rv = pool__vec_load(&p->rings, &n);
+	r = pool__ring_at(rv, i);
+	s = &r->slots[(uint64_t)pos & r->mask];
+	s->fn = fn;
+	s->arg = arg;
+	s->stamp = 0;
+	/* Release: as ring_push (pairs with ring_pop's acquire load). No
+	 * tag, kind 0 (POOL_KIND_PLAIN, lib/task-inl.h). */
+	atomic_store_explicit(&s->seq, ring_lap(r, (uint64_t)pos) + 1,
+			      memory_order_release);
+	ring_track(r);
 }

@@ -133,6 +133,9 @@ struct pool_shard {
 	_Atomic uint32_t owner;
 	/* Protected by pool.idle_lock. */
 	bool on_stack;
+	/* Owner only (park.c): P4 looks in a row that found claims only,
+	 * the backoff of the stalled nap; 0 otherwise. */
+	uint8_t stalls;
 	struct pool_shard *idle_prev, *idle_next;
 	/* The spawner waiting for this worker's worker_init verdict (on its
 	 * stack), or NULL: written by the spawner before pthread_create
@@ -294,6 +297,10 @@ struct pool {
 	_Atomic uint32_t init_refusals;
 	_Atomic int32_t nthreads; /* threads not yet finished: futex */
 	_Atomic int32_t nidle;	  /* mirror of the idle stack size */
+	/* 1 while a parked worker watches a stalled claim with a timed
+	 * nap (park.c, "A claim is not a task" in docs/design.md): CAS 0->1
+	 * and exchange to 0 by that worker, seq_cst, each beside a fence. */
+	_Atomic int32_t stall_watch;
 	_Atomic pthread_t zombie; /* exited thread to join; 0 = none */
 
 	/* Counters written off the fast path only. */
@@ -407,8 +414,14 @@ int pool__ring_init(struct pool_ring *r, uint32_t cap);
 void pool__ring_fini(struct pool_ring *r);
 struct pool_ring *pool__ring_new(uint32_t cap);
 void pool__ring_free(struct pool_ring *r);
-/* Any ring of p holds a task (rescans, hand-offs, drain); reads only. */
+/* Any ring of p holds a claim of a push, published or not (hand-offs,
+ * exit, drain: work someone must run); reads only. */
 bool pool__has_work(struct pool *p);
+/* What a search would find: POOL_WORK_READY (a pop would take a task),
+ * POOL_WORK_CLAIMED (claims only: each pusher is between its head CAS and
+ * its publish), POOL_WORK_NONE. For the spin and P4; reads only. */
+enum { POOL_WORK_NONE = 0, POOL_WORK_CLAIMED = 1, POOL_WORK_READY = 2 };
+int pool__work_state(struct pool *p);
 /* The summary bits set over p's overflow rings (a test hook in every
  * flavour: it only reads). */
 unsigned pool__ring_bits(struct pool *p);
@@ -701,6 +714,9 @@ int pool__multi_wake_needed(const pool_multi_t *m, int i);
 /* failpoint.c: test library only. */
 void pool__test_fail_after(long k);
 long pool__test_alloc_calls(void);
+int64_t pool__test_ring_claim(struct pool *p, uint32_t i);
+void pool__test_ring_publish(struct pool *p, uint32_t i, int64_t pos,
+			     pool_task_fn fn, void *arg);
 /* Test hooks of sem.c and group.c (in every flavour: they only read). */
 int pool__sem_queued(pool_sem_t *s);
 int pool__sem_grant_wakes(pool_sem_t *s);
@@ -766,6 +782,10 @@ enum pool_test_point {
 	POOL_TP_SEM_SLEEP = 15,
 	/* That waiter set SEM_SLEEPING and is about to futex-wait. */
 	POOL_TP_SEM_ANNOUNCED = 16,
+	/* A parking worker's P4 found claims only (a pusher between its
+	 * head CAS and its publish), it watches them and is about to take
+	 * its timed nap (park.c; on the idle stack, no lock held). */
+	POOL_TP_PARK_STALL = 17,
 };
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);

@@ -12,7 +12,15 @@
  */
 #include <limits.h>
 
+#include "arch.h"
 #include "internal.h"
+
+/* The stall watch (P4, docs/design.md "A claim is not a task"): re-looks
+ * (32 pauses apart) before claims only count as a stall, the first nap,
+ * and how many times the nap doubles (50 us .. 1.6 ms). */
+#define POOL_STALL_LOOKS     4
+#define POOL_STALL_NAP_NS    50000
+#define POOL_STALL_DOUBLINGS 5
 
 /* idle_lock held. */
 static void idle_push(struct pool *p, struct pool_shard *s)
@@ -121,13 +129,71 @@ static bool idle_leave(struct pool *p, struct pool_shard *self)
 	return popped;
 }
 
-static bool must_rescan(struct pool *p)
+/*
+ * P4's look: POOL_WORK_READY when the worker must go back to work (a
+ * published task, a close, a shrink), POOL_WORK_CLAIMED when the rings hold
+ * claims only, POOL_WORK_NONE when nothing is there. Claims only are usually
+ * a push whose publish is a few stores away (or, on x86, still in its
+ * store buffer): re-look for a moment before calling it a stall.
+ */
+static int p4_look(struct pool *p)
 {
-	return pool__has_work(p) ||
-	       atomic_load_explicit(&p->state, memory_order_relaxed) ==
-		       POOL_ST_CLOSED ||
-	       atomic_load_explicit(&p->nworkers, memory_order_relaxed) >
-		       atomic_load_explicit(&p->cap, memory_order_relaxed);
+	int st;
+
+	if (atomic_load_explicit(&p->state, memory_order_relaxed) ==
+		    POOL_ST_CLOSED ||
+	    atomic_load_explicit(&p->nworkers, memory_order_relaxed) >
+		    atomic_load_explicit(&p->cap, memory_order_relaxed))
+		return POOL_WORK_READY;
+	st = pool__work_state(p);
+	for (unsigned i = 0; st == POOL_WORK_CLAIMED && i < POOL_STALL_LOOKS;
+	     i++) {
+		for (unsigned k = 0; k < 32; k++)
+			cpu_relax();
+		st = pool__work_state(p);
+	}
+	return st;
+}
+
+/*
+ * Become the pool's stall watcher (at most one parked worker naps with a
+ * timeout for claims; the others sleep as usual). The fence orders our
+ * look before the CAS: if the CAS fails, the watcher's release (exchange,
+ * fence) comes after it in S, so the watcher's next look sees every claim
+ * ours saw (docs/design.md, "A claim is not a task").
+ */
+static bool stall_watch_take(struct pool *p)
+{
+	int32_t zero = 0;
+
+	atomic_thread_fence(memory_order_seq_cst);
+	return atomic_compare_exchange_strong_explicit(&p->stall_watch, &zero,
+						       1, memory_order_seq_cst,
+						       memory_order_seq_cst);
+}
+
+/*
+ * The watcher's timed nap: sleep on our token for the stall backoff (50 us,
+ * doubling per look in a row that found claims only, up to 1.6 ms), then
+ * give the watch back and fence, so the look that follows is a P4 of its
+ * own. Returns true if a waker popped us meanwhile (token set, counted as
+ * spinning).
+ */
+static bool stall_nap(struct pool *p, struct pool_shard *self)
+{
+	int64_t nap = POOL_STALL_NAP_NS << self->stalls;
+
+	if (self->stalls < POOL_STALL_DOUBLINGS)
+		self->stalls++;
+	pool__probe(POOL_TP_PARK_STALL, p);
+	/* Acquire: pairs with the release store in pool__wake_one. */
+	if (!atomic_load_explicit(&self->token, memory_order_acquire))
+		pool__futex_wait(&self->token, 0, nap);
+	/* seq_cst RMW, then the fence before the next look: pairs with a
+	 * loser's fence and CAS (stall_watch_take). */
+	atomic_exchange_explicit(&p->stall_watch, 0, memory_order_seq_cst);
+	atomic_thread_fence(memory_order_seq_cst);
+	return atomic_load_explicit(&self->token, memory_order_acquire) != 0;
 }
 
 /*
@@ -141,6 +207,7 @@ int pool__park(struct pool *p, struct pool_shard *self, bool *spinning)
 {
 	bool purge = !(p->flags & POOL_DISABLE_PURGE);
 	int64_t deadline = pool__deadline(pool__now_ns(), p->expiry_ns);
+	int look;
 
 	/* P1: publish ourselves as parked. The token is reset under the
 	 * lock, so a waker's store (also under it) cannot be lost. */
@@ -161,8 +228,21 @@ int pool__park(struct pool *p, struct pool_shard *self, bool *spinning)
 	 * store in pool_tune. */
 	atomic_thread_fence(memory_order_seq_cst);
 
-	/* P4: rescan. */
-	if (must_rescan(p)) {
+	/* P4: rescan. Claims only (a pusher between its head CAS and its
+	 * publish) are not a task: going back to work for them spins every
+	 * parking worker on a slot that only the preempted pusher can fill
+	 * (docs/design.md, "A claim is not a task"). One worker watches
+	 * them with a timed nap instead; each nap ends in a look of its own. */
+	while ((look = p4_look(p)) == POOL_WORK_CLAIMED &&
+	       stall_watch_take(p)) {
+		if (stall_nap(p, self)) {
+			self->stalls = 0;
+			*spinning = true;
+			return POOL_PARK_WOKEN;
+		}
+	}
+	self->stalls = 0;
+	if (look == POOL_WORK_READY) {
 		bool popped;
 
 		/* Come back as a searcher: a submitter may have skipped its

@@ -237,4 +237,24 @@ static inline uint64_t ring_count(struct pool_ring *r)
 	return h > t ? h - t : 0;
 }
 
+/*
+ * A pop at r's tail would take a task now: the slot at tail holds the
+ * published push of that position. ring_count counts claims, and a push
+ * claims (head CAS) before it publishes (release store of seq): a pusher
+ * preempted between the two leaves ring_count != 0 with nothing poppable,
+ * maybe for a whole time slice (docs/design.md, "A claim is not a task").
+ * Relaxed: a hint for the spin and P4, which act on it only through
+ * ring_pop or a timed re-look; a stale tail reads false (a slot of the
+ * next lap, or already popped), which both callers treat as "claimed".
+ */
+static inline bool ring_ready(struct pool_ring *r)
+{
+	uint64_t pos = atomic_load_explicit(&r->tail, memory_order_relaxed);
+	uint64_t seq = atomic_load_explicit(&r->slots[pos & r->mask].seq,
+					    memory_order_relaxed) &
+		       ~RING_META;
+
+	return seq == ring_lap(r, pos) + 1;
+}
+
 #endif /* POOL_RING_INL_H */

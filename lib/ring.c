@@ -60,15 +60,27 @@ void pool__ring_free(struct pool_ring *r)
 }
 
 /*
- * Any ring claimed by a push and not yet by a pop (for rescans): a base
- * ring with ring_count != 0, or a set summary bit whose ring has
- * ring_count != 0 (a stale bit does not count, so it cannot keep workers
- * from parking). Reads only; cleaning is find_work's.
+ * The rings a search may take from: every base ring, and each overflow
+ * ring whose summary bit is set (a set bit on an empty ring is stale and
+ * does not count, so it cannot keep workers from parking). Returns the
+ * most a ring holds, stopping at the first ring that holds `enough`:
+ * POOL_WORK_NONE (no claim anywhere), POOL_WORK_CLAIMED (a push claimed a
+ * slot, none is published at a tail), POOL_WORK_READY (a pop would take a
+ * task; with enough == POOL_WORK_CLAIMED, any claim reads as READY, so
+ * pool__has_work pays no slot load). Reads only; cleaning is find_work's.
  */
-bool pool__has_work(struct pool *p)
+static inline int ring_reading(struct pool_ring *r, int enough)
+{
+	if (ring_count(r) == 0)
+		return POOL_WORK_NONE;
+	return enough == POOL_WORK_CLAIMED || ring_ready(r) ? POOL_WORK_READY
+							    : POOL_WORK_CLAIMED;
+}
+
+static int scan_rings(struct pool *p, int enough)
 {
 	struct pool_vec *rv;
-	bool any = false;
+	int most = POOL_WORK_NONE;
 	uint32_t n, nb;
 
 	/* No read-side section (as in find_work): the ring set is
@@ -76,23 +88,45 @@ bool pool__has_work(struct pool *p)
 	 * idle worker's rescan never registers it with urcu-bp. */
 	rv = pool__vec_load(&p->rings, &n);
 	nb = ring_nbase(p, n);
-	for (uint32_t i = 0; i < nb && !any; i++)
-		any = ring_count(pool__ring_at(rv, i)) != 0;
-	for (uint32_t first = nb; first < n && !any; first += 64) {
+	for (uint32_t i = 0; i < nb && most < enough; i++) {
+		int st = ring_reading(pool__ring_at(rv, i), enough);
+
+		most = st > most ? st : most;
+	}
+	for (uint32_t first = nb; first < n && most < enough; first += 64) {
 		/* seq_cst: pairs with the RMWs of ring_track and ring_untrack
 		 * (the P4 argument, docs/design.md). */
 		uint64_t w = atomic_load_explicit(
 			&pool__ring_at(rv, first)->nonempty,
 			memory_order_seq_cst);
 
-		while (w && !any) {
+		while (w && most < enough) {
 			uint32_t j = first + (uint32_t)__builtin_ctzll(w);
 
 			w &= w - 1;
-			any = j < n && ring_count(pool__ring_at(rv, j)) != 0;
+			if (j < n) {
+				int st = ring_reading(pool__ring_at(rv, j),
+						      enough);
+
+				most = st > most ? st : most;
+			}
 		}
 	}
-	return any;
+	return most;
+}
+
+/* Any ring claimed by a push and not yet by a pop (the hand-offs, exit,
+ * close: a claim is work someone must run). */
+bool pool__has_work(struct pool *p)
+{
+	return scan_rings(p, POOL_WORK_CLAIMED) != POOL_WORK_NONE;
+}
+
+/* What a search would find now (the spin and P4: a claim alone is not a
+ * task to wake for; docs/design.md, "A claim is not a task"). */
+int pool__work_state(struct pool *p)
+{
+	return scan_rings(p, POOL_WORK_READY);
 }
 
 unsigned pool__ring_bits(struct pool *p)

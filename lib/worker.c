@@ -846,8 +846,13 @@ static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
 
 			for (unsigned i = 0; i < w->spin_rounds && !got; i++) {
 				cpu_relax();
-				got = ring_count(self->home) != 0 ||
-				      (i % 16 == 15 && pool__has_work(p));
+				/* A task to pop, not a claim alone: a pusher
+				 * preempted between its claim and its publish
+				 * must not keep us spinning (P4). */
+				got = (ring_count(self->home) != 0 &&
+				       ring_ready(self->home)) ||
+				      (i % 16 == 15 &&
+				       pool__work_state(p) == POOL_WORK_READY);
 			}
 			if (got) {
 				w->spin_rounds = POOL_SPIN_ROUNDS;

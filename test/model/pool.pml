@@ -59,6 +59,21 @@
  *   BUG_NO_RECHECK_HANDOFF  (with TRACK) the re-check sets the bit again but
  *           does not hand off
  *
+ *   STALL   a push's publish becomes visible after its S2 and S3 (on x86 the
+ *           release store of seq may sit in the store buffer past kick's
+ *           loads; a pusher may also be preempted between its claim and
+ *           its publish): the claim (head CAS) is one step, S2/S3 the next,
+ *           the publish last. The spin and P4 read three states
+ *           (pool__work_state: none, claims only, a task to pop); on claims
+ *           only one parked worker becomes the stall watcher (CAS on
+ *           stall_watch) and naps with a timeout: the nap may end at any
+ *           step, then it gives the watch back and looks again (a P4 of its
+ *           own); the others sleep as usual. Not with TRACK
+ *   BUG_STALL_NO_WATCH  (with STALL) claims only: sleep as if none (no
+ *           watcher, no timed nap)
+ *   BUG_STALL_NO_RELOOK  (with STALL) the watcher gives the watch back
+ *           and sleeps without looking again
+ *
  *   INIT    each new thread runs worker_init, which may refuse (at most
  *           MAXREFUSE times in a run, default 1): the thread counts in
  *           nstarting, not nspinning, until it starts searching; a refusal
@@ -70,6 +85,14 @@
 
 #ifndef NW
 #define NW 2
+#endif
+#ifdef STALL
+#ifdef TRACK
+#error "STALL is not modelled with TRACK"
+#endif
+#ifndef SPLIT_RING
+#define SPLIT_RING
+#endif
 #endif
 #ifndef NP
 #define NP 2
@@ -167,6 +190,9 @@ byte grejected;		/* gate tasks rejected */
 bool shrunk;		/* a pool_tune shrink happened */
 byte spawn_failed;	/* pool.spawn_failed */
 byte nexpired;		/* expiries so far (bounded by MAXEXP) */
+#ifdef STALL
+bool watch;		/* pool.stall_watch */
+#endif
 
 /* ---- helpers ---- */
 
@@ -197,6 +223,38 @@ inline has_work(hw_res, hw_i)
 	}
 #endif
 }
+
+#ifdef STALL
+/* pool__work_state: 0 no claim, 1 claims only (no tail slot published),
+ * 2 a pop would take a task. One relaxed load pair (and the tail slot)
+ * per ring, in order. */
+inline work_state(ws_res, ws_i)
+{
+#ifndef FINE_SCAN
+	atomic {
+#endif
+	ws_res = 0;
+	ws_i = 0;
+	do
+	:: ws_i < NW && ws_res < 2 ->
+		if
+		:: ring_count(ws_i) == 0 -> skip
+		:: else ->
+			if
+			:: seq[ws_i * RING + rtail[ws_i] % RING] ==
+			   2 * rtail[ws_i] + 1 -> ws_res = 2
+			:: else -> ws_res = 1
+			fi
+		fi;
+		ws_i++
+	:: else -> break
+	od;
+	ws_i = 0
+#ifndef FINE_SCAN
+	}
+#endif
+}
+#endif
 
 /* idle_remove(s), idle_lock held (inside an atomic block). */
 inline idle_remove(ir_s, ir_j)
@@ -432,20 +490,28 @@ inline try_push(tp_id, tp_cur, tp_pushed, tp_closed, tp_c, tp_k, tp_pos, tp_any,
 			};
 			if
 			:: tp_pushed ->
+#ifdef STALL
+				skip;	/* published after S3, below */
+#else
 				atomic {
+#endif
 #else
 				;
 				if
 				:: tp_pushed ->
 #endif
+#ifndef STALL
 					sid[tp_c * RING + tp_pos % RING] =
 						tp_id;
 					seq[tp_c * RING + tp_pos % RING] =
 						2 * tp_pos + 1;
 					acc[tp_id] = true;
 					accepted++
+#endif
 #ifdef SPLIT_RING
+#ifndef STALL
 				};
+#endif
 #else
 				:: else -> skip
 				fi
@@ -472,7 +538,9 @@ inline try_push(tp_id, tp_cur, tp_pushed, tp_closed, tp_c, tp_k, tp_pos, tp_any,
 			fi
 		:: else -> break
 		od;
+#ifndef STALL
 		tp_pos = 0;
+#endif
 		tp_c = 0;
 		tp_k = 0;
 		if
@@ -488,7 +556,18 @@ inline try_push(tp_id, tp_cur, tp_pushed, tp_closed, tp_c, tp_k, tp_pos, tp_any,
 #endif
 				ensure_worker(true, tp_woke, tp_ok, tp_s, tp_t)
 			:: else -> skip
-			fi
+			fi;
+#ifdef STALL
+			/* The publish, visible only now. */
+			atomic {
+				sid[tp_cur * RING + tp_pos % RING] = tp_id;
+				seq[tp_cur * RING + tp_pos % RING] =
+					2 * tp_pos + 1;
+				acc[tp_id] = true;
+				accepted++;
+				tp_pos = 0
+			}
+#endif
 		:: else -> skip
 		fi;
 		tp_any = false
@@ -555,6 +634,9 @@ proctype worker(byte me)
 {
 	byte s, from, id, pos, i, j, why;
 	bool spinning, closed, got, popped, woke, ok, last;
+#ifdef STALL
+	byte ws;
+#endif
 
 end_idle:
 	(alive[me]);
@@ -784,7 +866,13 @@ loop:
 		 * anything, or see work (own ring or has_work). */
 		if
 		:: skip
+#ifdef STALL
+		:: work_state(ws, i);
+			got = (ws == 2);
+			ws = 0;
+#else
 		:: has_work(got, i);
+#endif
 			if
 			:: got -> got = false; goto loop
 			:: else -> skip
@@ -811,7 +899,13 @@ loop:
 	/* P3: seq_cst fence (SC here). */
 #ifndef BUG_NO_RESCAN
 	/* P4: must_rescan = has_work || CLOSED || nworkers > cap. */
+#ifdef STALL
+p4:	/* p4_look: a task to pop (not claims alone) || CLOSED || shrink */
+	work_state(ws, i);
+	got = (ws == 2);
+#else
 	has_work(got, i);
+#endif
 	if
 	:: !got -> got = (state == ST_CLOSED)
 	:: else -> skip
@@ -841,9 +935,45 @@ loop:
 		spinning = true;
 #endif
 		popped = false;
+#ifdef STALL
+		ws = 0;
+#endif
 		goto loop
 	:: else -> skip
 	fi;
+#ifdef STALL
+	/* Claims only: become the watcher (stall_watch_take), or sleep. */
+	if
+	:: ws == 1 ->
+		ws = 0;
+#ifndef BUG_STALL_NO_WATCH
+		atomic {
+			if
+			:: !watch -> watch = true; got = true
+			:: else -> skip
+			fi
+		};
+#endif
+		if
+		:: got ->
+			got = false;
+			/* stall_nap: the timed nap (it ends at any step: a
+			 * wake or the timeout), give the watch back, fence. */
+			watch = false;
+			if
+			:: token[s] ->
+				spinning = true;	/* the waker counted us */
+				goto loop
+			:: else -> skip
+			fi;
+#ifndef BUG_STALL_NO_RELOOK
+			goto p4
+#endif
+		:: else -> skip
+		fi
+	:: else -> ws = 0
+	fi;
+#endif
 #endif
 	/* Sleep on token == 0 (futex_wait returns at once if it is 1). */
 	do
@@ -1011,6 +1141,9 @@ proctype releaser()
 	od;
 	assert(nworkers == 0 && nspinning == 0 && nstarting == 0 &&
 	       nidle == 0 && waiting == 0);
+#ifdef STALL
+	assert(!watch);
+#endif
 	i = 0;
 	do
 	:: i < NW -> assert(ring_count(i) == 0 && !owner[i]); i++

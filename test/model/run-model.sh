@@ -27,8 +27,15 @@
 #             non-searcher, so only the untrack hand-off can wake a worker
 #             that parked in the popper's clear->recheck window
 #   track_liveness  liveness with tracked rings
+#   stall     safety with a push's publish visible only after its S2/S3
+#             (-DSTALL): P4 tells claims only from a task to pop, and one
+#             parked worker watches claims with a timed nap (docs/design.md,
+#             "A claim is not a task")
+#   stall_liveness  liveness with -DSTALL (the watcher's naps do not
+#             loop forever once the publish lands)
 #   bug_no_rescan, bug_no_research, bug_no_handoff, bug_no_fence_order,
-#   bug_init_spinning, bug_no_recheck, bug_no_recheck_handoff:
+#   bug_init_spinning, bug_no_recheck, bug_no_recheck_handoff,
+#   bug_stall_no_watch, bug_stall_no_relook:
 #             seeded bugs; each must FAIL (the checker catches it)
 # --large: bigger settings (3 tasks instead of 2, etc.); minutes and GBs.
 #
@@ -52,7 +59,8 @@ configs=("$@")
 	configs=(safety tune expiry liveness init init_exhausted bug_no_rescan
 		bug_no_research bug_no_handoff bug_no_fence_order
 		bug_init_spinning track track_late track_liveness
-		bug_no_recheck bug_no_recheck_handoff)
+		bug_no_recheck bug_no_recheck_handoff stall stall_liveness
+		bug_stall_no_watch bug_stall_no_relook)
 
 work=$(mktemp -d "${TMPDIR:-/tmp}/pool-model.XXXXXX")
 trap 'rm -rf "$work"' EXIT
@@ -137,6 +145,10 @@ for c in "${configs[@]}"; do
 		track_liveness) a=(pass np -DNT=1 -DNGATE=1 -DTRACK) ;;
 		bug_no_recheck) a=(fail safety -DNT=3 -DNP=1 -DGATE_LAST -DTRACK -DBUG_NO_RECHECK) ;;
 		bug_no_recheck_handoff) a=(fail safety -DNT=3 -DNP=1 -DGATE_LAST -DTRACK -DBUG_NO_RECHECK_HANDOFF) ;;
+		stall) a=(pass safety -DNT=2 -DSTALL) ;;
+		stall_liveness) a=(pass np -DNT=1 -DNGATE=1 -DSTALL) ;;
+		bug_stall_no_watch) a=(fail safety -DNT=2 -DSTALL -DBUG_STALL_NO_WATCH) ;;
+		bug_stall_no_relook) a=(fail safety -DNT=2 -DSTALL -DBUG_STALL_NO_RELOOK) ;;
 		*) echo "unknown config: $c" >&2; exit 2 ;;
 		esac
 	fi

@@ -18,6 +18,9 @@ struct pool;
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);
 unsigned pool__ring_bits(struct pool *p);
+int64_t pool__test_ring_claim(struct pool *p, uint32_t i);
+void pool__test_ring_publish(struct pool *p, uint32_t i, int64_t pos,
+			     void (*fn)(void *), void *arg);
 
 /* Atomics: the hook runs on a worker thread, and the hook pointer itself
  * is published relaxed (failpoint.c). */
@@ -171,5 +174,119 @@ TEST(stale_bits_cleaned_then_park)
 	ASSERT_EQ(counter_get(&c), 3);
 	ASSERT_EQ(atomic_load(&discarded), 3);
 	gate_destroy(&g);
+	counter_destroy(&c);
+}
+
+/*
+ * A claim is not a task (docs/design.md): a pusher stopped between its head
+ * CAS and its publish leaves ring_count != 0 with nothing to pop. The
+ * parked worker that looks (P4) must not go back to searching for it (it
+ * would spin until the pusher runs again, and with thousands of workers
+ * that starves the pusher); it takes the stall watch and naps with a
+ * timeout, on the idle stack, looking again after each nap. The claim is
+ * made and published by the test (pool__test_ring_claim / _publish, as
+ * ring_push does), the worker is woken with the claim pending by
+ * pool_resume (which wakes every worker when a ring holds a claim).
+ */
+static atomic_int stall_naps;
+static atomic_int stall_off_stack;
+static _Atomic(pool_t *) stall_pool;
+
+static void stall_hook(int point, struct pool *p)
+{
+	pool_t *sp = atomic_load(&stall_pool);
+
+	if (point != POOL_TP_PARK_STALL || p != sp)
+		return;
+	/* The watcher naps as a parked worker: counted on the idle stack,
+	 * not as a searcher. */
+	if (test_stats(sp).idle != 1)
+		atomic_store(&stall_off_stack, 1);
+	atomic_fetch_add(&stall_naps, 1);
+}
+
+/* Capacity 1, one ring of 4 slots; the worker ran a task and parked; the
+ * ring's next slot claimed; the worker woken; returns the position. */
+static int64_t stall_setup(pool_t **pp, struct counter *c)
+{
+	pool_options_t o = test_opts(1, 4, POOL_DISABLE_PURGE);
+	int64_t pos;
+	pool_t *p;
+
+	ASSERT_OK(pool_new(&p, &o));
+	ASSERT_OK(pool_submit(p, task_count, c));
+	counter_wait(c, 1);
+	WAIT_UNTIL(test_stats(p).idle == 1);
+	atomic_store(&stall_naps, 0);
+	atomic_store(&stall_off_stack, 0);
+	atomic_store(&stall_pool, p);
+	pool__test_set_hook(stall_hook);
+	pos = pool__test_ring_claim(p, 0);
+	ASSERT_GE(pos, 0);
+	ASSERT_OK(pool_pause(p));
+	pool_resume(p);
+	*pp = p;
+	return pos;
+}
+
+TEST(claim_alone_parks_with_timed_naps)
+{
+	struct counter c;
+	int64_t pos;
+	pool_t *p;
+
+	counter_init(&c);
+	pos = stall_setup(&p, &c);
+	/* Look, nap, look again: three naps in a row, each on the stack. */
+	WAIT_UNTIL(atomic_load(&stall_naps) >= 3);
+	ASSERT_EQ(atomic_load(&stall_off_stack), 0);
+	ASSERT_EQ(test_stats(p).completed, 1);
+	/* The publish, with no kick: the watcher's next look finds it. */
+	pool__test_ring_publish(p, 0, pos, task_count, &c);
+	counter_wait(&c, 2);
+	pool__test_set_hook(NULL);
+	WAIT_UNTIL(test_stats(p).idle == 1);
+	ASSERT_OK(pool_destroy(p));
+	ASSERT_EQ(counter_get(&c), 2);
+	counter_destroy(&c);
+}
+
+static atomic_int order_next;
+
+static void task_order(void *arg)
+{
+	atomic_store((atomic_int *)arg, atomic_fetch_add(&order_next, 1) + 1);
+}
+
+/*
+ * A task submitted behind a stalled claim (the next slot of the same ring)
+ * wakes the watcher from its nap (the kick), which still cannot pop (a
+ * ring is FIFO) and watches again; once the claim is published both run,
+ * the claimed one first.
+ */
+TEST(task_behind_claim_runs_after_publish)
+{
+	atomic_int first = 0, second = 0;
+	struct counter c;
+	int64_t pos;
+	pool_t *p;
+	int naps;
+
+	counter_init(&c);
+	atomic_store(&order_next, 0);
+	pos = stall_setup(&p, &c);
+	WAIT_UNTIL(atomic_load(&stall_naps) >= 1);
+	ASSERT_OK(pool_submit(p, task_order, &second));
+	naps = atomic_load(&stall_naps);
+	WAIT_UNTIL(atomic_load(&stall_naps) >= naps + 2);
+	ASSERT_EQ(atomic_load(&stall_off_stack), 0);
+	ASSERT_EQ(atomic_load(&second), 0);
+	ASSERT_EQ(test_stats(p).queued, 2); /* the claim counts as queued */
+	pool__test_ring_publish(p, 0, pos, task_order, &first);
+	WAIT_UNTIL(atomic_load(&second) != 0);
+	pool__test_set_hook(NULL);
+	ASSERT_EQ(atomic_load(&first), 1);
+	ASSERT_EQ(atomic_load(&second), 2);
+	ASSERT_OK(pool_destroy(p));
 	counter_destroy(&c);
 }
