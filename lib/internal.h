@@ -786,6 +786,10 @@ enum pool_test_point {
 	 * head CAS and its publish), it watches them and is about to take
 	 * its timed nap (park.c; on the idle stack, no lock held). */
 	POOL_TP_PARK_STALL = 17,
+	/* A searcher that found work in a ring holding more tasks than
+	 * searchers is about to wake one more parked worker, if any is left
+	 * (worker.c, ramp_up; no lock held). */
+	POOL_TP_RAMP_UP = 18,
 };
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);

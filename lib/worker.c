@@ -765,6 +765,27 @@ static void init_failed(struct pool *p, struct pool_shard *self,
 }
 
 /* The task loop; returns why the worker leaves (searcher count dropped). */
+/*
+ * A searcher found work in `from`. If that ring still holds more tasks than
+ * there are searchers on their way to them, wake one more parked worker.
+ * Every searcher that finds work does this, so a burst into an idle pool
+ * wakes its parked workers in a doubling tree instead of the last
+ * searcher's chain of one hand-off at a time (docs/design.md, "Ramp-up").
+ * It wakes, it does not start threads: starting stays with the hand-off
+ * and the kicks, so a pool's thread count (and memory) still follows what
+ * the queue needs. Relaxed reads: a heuristic on top of the hand-off, which
+ * is what the no-lost-wake-up argument rests on; an extra wake is never
+ * wrong, only wasted.
+ */
+static void ramp_up(struct pool *p, struct pool_ring *from)
+{
+	if (ring_count(from) > (uint64_t)atomic_load_explicit(
+				       &p->nspinning, memory_order_relaxed)) {
+		pool__probe(POOL_TP_RAMP_UP, p);
+		(void)pool__wake_one(p);
+	}
+}
+
 static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
 				    struct worker_loop *w)
 {
@@ -814,6 +835,8 @@ static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
 						pool__ensure_worker(
 							p, POOL_SPAWN_ANY);
 				}
+				/* A deep queue: one more, in a tree. */
+				ramp_up(p, from);
 			}
 			after_pop(p);
 			if (plain_task(p, &w->t)) {

@@ -290,3 +290,70 @@ TEST(task_behind_claim_runs_after_publish)
 	ASSERT_OK(pool_destroy(p));
 	counter_destroy(&c);
 }
+
+/*
+ * Ramp-up (docs/design.md, "Ramp-up"): a searcher that finds work in a ring
+ * still holding more tasks than there are searchers wakes one more parked
+ * worker, so a burst wakes the workers in a tree rather than one hand-off
+ * at a time. Capacity 4, all workers started; worker A held on a gate; the
+ * head slot of each base ring claimed and not published (as for a pusher
+ * stopped between its claim and its publish), and 40 tasks submitted
+ * behind the claims: the kicks wake the other three, which cannot pop and
+ * park again (one watching the claims). Then the claims are published: the
+ * worker that comes back takes a task from a ring with at least 16 left
+ * while at most 3 search, so its ramp-up asks for a wake (test point
+ * POOL_TP_RAMP_UP) whatever the hand-off chain did meanwhile. With the
+ * hand-off alone the point never fires.
+ */
+static atomic_int ramp_fired;
+
+static void ramp_hook(int point, struct pool *p)
+{
+	if (p != atomic_load(&stall_pool))
+		return;
+	if (point == POOL_TP_RAMP_UP)
+		atomic_fetch_add(&ramp_fired, 1);
+	else if (point == POOL_TP_PARK_STALL)
+		atomic_fetch_add(&stall_naps, 1);
+}
+
+TEST(burst_wakes_in_a_tree)
+{
+	pool_options_t o = test_opts(4, 64, POOL_DISABLE_PURGE | POOL_PREALLOC);
+	int64_t pos[2];
+	struct counter c;
+	struct gate g;
+	pool_t *p;
+
+	counter_init(&c);
+	gate_init(&g);
+	ASSERT_OK(pool_new(&p, &o));
+	WAIT_UNTIL(test_stats(p).idle == 4);
+	ASSERT_OK(pool_submit(p, task_gate, &g));
+	gate_wait_entered(&g, 1);
+	WAIT_UNTIL(test_stats(p).idle == 3);
+	atomic_store(&ramp_fired, 0);
+	atomic_store(&stall_naps, 0);
+	atomic_store(&stall_pool, p);
+	pool__test_set_hook(ramp_hook);
+	/* Ring 1 exists where the machine has two CPUs or more. */
+	pos[0] = pool__test_ring_claim(p, 0);
+	pos[1] = pool__test_ring_claim(p, 1);
+	ASSERT_GE(pos[0], 0);
+	for (int i = 0; i < 40; i++)
+		ASSERT_OK(pool_submit(p, task_count, &c));
+	WAIT_UNTIL(test_stats(p).idle == 3 && atomic_load(&stall_naps) >= 1);
+	ASSERT_EQ(counter_get(&c), 0);
+	ASSERT_EQ(atomic_load(&ramp_fired), 0);
+	for (int r = 0; r < 2; r++)
+		if (pos[r] >= 0)
+			pool__test_ring_publish(p, (uint32_t)r, pos[r],
+						task_count, &c);
+	counter_wait(&c, 40 + (pos[1] >= 0 ? 2 : 1));
+	pool__test_set_hook(NULL);
+	ASSERT_GE(atomic_load(&ramp_fired), 1);
+	gate_open(&g);
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&g);
+	counter_destroy(&c);
+}
