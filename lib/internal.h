@@ -133,9 +133,6 @@ struct pool_shard {
 	_Atomic uint32_t owner;
 	/* Protected by pool.idle_lock. */
 	bool on_stack;
-	/* Owner only (park.c): P4 looks in a row that found claims only,
-	 * the backoff of the stalled nap; 0 otherwise. */
-	uint8_t stalls;
 	struct pool_shard *idle_prev, *idle_next;
 	/* The spawner waiting for this worker's worker_init verdict (on its
 	 * stack), or NULL: written by the spawner before pthread_create

@@ -173,18 +173,18 @@ static bool stall_watch_take(struct pool *p)
 }
 
 /*
- * The watcher's timed nap: sleep on our token for the stall backoff (50 us,
- * doubling per look in a row that found claims only, up to 1.6 ms), then
- * give the watch back and fence, so the look that follows is a P4 of its
- * own. Returns true if a waker popped us meanwhile (token set, counted as
- * spinning).
+ * The watcher's timed nap number `naps` of this park (0 first): sleep on
+ * our token for the stall backoff (50 us, doubling per nap up to 1.6 ms),
+ * then give the watch back and fence, so the look that follows is a P4 of
+ * its own. Returns true if a waker popped us meanwhile (token set, counted
+ * as spinning).
  */
-static bool stall_nap(struct pool *p, struct pool_shard *self)
+static bool stall_nap(struct pool *p, struct pool_shard *self, unsigned naps)
 {
-	int64_t nap = POOL_STALL_NAP_NS << self->stalls;
+	int64_t nap =
+		(int64_t)POOL_STALL_NAP_NS
+		<< (naps < POOL_STALL_DOUBLINGS ? naps : POOL_STALL_DOUBLINGS);
 
-	if (self->stalls < POOL_STALL_DOUBLINGS)
-		self->stalls++;
 	pool__probe(POOL_TP_PARK_STALL, p);
 	/* Acquire: pairs with the release store in pool__wake_one. */
 	if (!atomic_load_explicit(&self->token, memory_order_acquire))
@@ -207,6 +207,7 @@ int pool__park(struct pool *p, struct pool_shard *self, bool *spinning)
 {
 	bool purge = !(p->flags & POOL_DISABLE_PURGE);
 	int64_t deadline = pool__deadline(pool__now_ns(), p->expiry_ns);
+	unsigned naps = 0;
 	int look;
 
 	/* P1: publish ourselves as parked. The token is reset under the
@@ -235,13 +236,11 @@ int pool__park(struct pool *p, struct pool_shard *self, bool *spinning)
 	 * them with a timed nap instead; each nap ends in a look of its own. */
 	while ((look = p4_look(p)) == POOL_WORK_CLAIMED &&
 	       stall_watch_take(p)) {
-		if (stall_nap(p, self)) {
-			self->stalls = 0;
+		if (stall_nap(p, self, naps++)) {
 			*spinning = true;
 			return POOL_PARK_WOKEN;
 		}
 	}
-	self->stalls = 0;
 	if (look == POOL_WORK_READY) {
 		bool popped;
 

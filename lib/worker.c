@@ -764,7 +764,6 @@ static void init_failed(struct pool *p, struct pool_shard *self,
 	}
 }
 
-/* The task loop; returns why the worker leaves (searcher count dropped). */
 /*
  * A searcher found work in `from`. If that ring still holds more tasks than
  * there are searchers on their way to them, wake one more parked worker.
@@ -786,6 +785,7 @@ static void ramp_up(struct pool *p, struct pool_ring *from)
 	}
 }
 
+/* The task loop; returns why the worker leaves (searcher count dropped). */
 static enum exit_reason worker_loop(struct pool *p, struct pool_shard *self,
 				    struct worker_loop *w)
 {

@@ -442,6 +442,14 @@ static inline int bg_join(struct bg_call *b)
 	return b->rc;
 }
 
+/* Hold n workers on gate g: n gate tasks submitted, all n entered. */
+static inline void test_hold_workers(pool_t *p, struct gate *g, int n)
+{
+	for (int i = 0; i < n; i++)
+		ASSERT_OK(pool_submit(p, task_gate, g));
+	gate_wait_entered(g, n);
+}
+
 /* Fill a pool made with test_opts(1, 1, ...): one task running on the gate
  * and one queued task (fn/arg given). Returns once the pool is full. */
 static inline void test_fill_1x1(pool_t *p, struct gate *g, pool_task_fn fn,

@@ -21,13 +21,6 @@ static pool_options_t bound_opts(int capacity, int64_t q, unsigned flags)
 }
 
 /* Hold `cap` workers on g (each running one gate task). */
-static void hold_workers(pool_t *p, struct gate *g, int cap)
-{
-	for (int i = 0; i < cap; i++)
-		ASSERT_OK(pool_submit(p, task_gate, g));
-	gate_wait_entered(g, cap);
-}
-
 TEST(bound_default_unbounded)
 {
 	pool_options_t o = test_opts(1, 0, 0);
@@ -73,7 +66,7 @@ TEST(bound_nonblocking_accepts_c_plus_q)
 	counter_init(&c);
 	gate_init(&g);
 	ASSERT_OK(pool_new(&p, &o));
-	hold_workers(p, &g, C);
+	test_hold_workers(p, &g, C);
 	for (int i = 0; i < Q; i++)
 		ASSERT_OK(pool_submit(p, task_count, &c));
 	ASSERT_ERR(pool_submit(p, task_count, &c), POOL_EOVERLOAD);
@@ -111,7 +104,7 @@ TEST(bound_zero_queue)
 	ASSERT_OK(pool_new(&p, &o));
 	ASSERT_EQ(pool_queue_limit(p), POOL_QUEUE_NONE);
 	/* Two startable workers: both accepted at once. */
-	hold_workers(p, &g, C);
+	test_hold_workers(p, &g, C);
 	ASSERT_ERR(pool_try_submit(p, task_nop, NULL), POOL_EOVERLOAD);
 	ASSERT_ERR(pool_submit_timeout(p, task_nop, NULL, MS(1)),
 		   POOL_ETIMEDOUT);
@@ -135,7 +128,7 @@ TEST(bound_blocking_waits_for_a_place)
 	counter_init(&c);
 	gate_init(&g);
 	ASSERT_OK(pool_new(&p, &o));
-	hold_workers(p, &g, 1);
+	test_hold_workers(p, &g, 1);
 	bg_start(&b, BG_SUBMIT, p, task_count, &c);
 	WAIT_UNTIL(pool_waiting(p) == 1);
 	ASSERT_EQ(atomic_load(&b.done), 0);
@@ -159,7 +152,7 @@ TEST(bound_submit_wait_and_invoke)
 	counter_init(&c);
 	gate_init(&g);
 	ASSERT_OK(pool_new(&p, &o));
-	hold_workers(p, &g, 1);
+	test_hold_workers(p, &g, 1);
 	ASSERT_OK(pool_submit(p, task_count, &c)); /* the one queued place */
 	ASSERT_ERR(pool_submit_wait(p, task_count, &c), POOL_EOVERLOAD);
 	gate_open(&g);
@@ -198,7 +191,7 @@ TEST(bound_batch_prefix)
 	for (int i = 0; i < N; i++)
 		tasks[i] = (pool_task_t){task_count, &c};
 	ASSERT_OK(pool_new(&p, &o));
-	hold_workers(p, &g, C);
+	test_hold_workers(p, &g, C);
 	ASSERT_ERR(pool_submit_batch(p, tasks, N, &accepted), POOL_EOVERLOAD);
 	ASSERT_EQ(accepted, Q);
 	ASSERT_EQ(pool_queued(p), Q);
@@ -243,7 +236,7 @@ TEST(bound_max_blocking_reason)
 	gate_init(&g);
 	o.max_blocking = 1;
 	ASSERT_OK(pool_new(&p, &o));
-	hold_workers(p, &g, 1);
+	test_hold_workers(p, &g, 1);
 	bg_start(&b, BG_SUBMIT, p, task_nop, NULL);
 	WAIT_UNTIL(pool_waiting(p) == 1);
 	ASSERT_ERR(pool_submit(p, task_nop, NULL), POOL_EOVERLOAD);
@@ -329,7 +322,7 @@ TEST(bound_runtime_change)
 	counter_init(&c);
 	gate_init(&g);
 	ASSERT_OK(pool_new(&p, &o));
-	hold_workers(p, &g, C); /* accepted unbounded: not counted */
+	test_hold_workers(p, &g, C); /* accepted unbounded: not counted */
 	ASSERT_OK(pool_submit(p, task_count, &c));
 	ASSERT_OK(pool_set_queue_limit(p, 2));
 	ASSERT_EQ(pool_queue_limit(p), 2);
@@ -380,7 +373,7 @@ TEST(bound_stop_releases_places)
 	counter_init(&d);
 	gate_init(&g);
 	ASSERT_OK(pool_new(&p, &o));
-	hold_workers(p, &g, 1);
+	test_hold_workers(p, &g, 1);
 	ASSERT_OK(pool_submit(p, task_nop, NULL));
 	ASSERT_OK(pool_submit(p, task_nop, NULL));
 	b.on_discard = count_discard;
@@ -408,7 +401,7 @@ TEST(bound_follows_tune)
 
 	gate_init(&g);
 	ASSERT_OK(pool_new(&p, &o));
-	hold_workers(p, &g, 1);
+	test_hold_workers(p, &g, 1);
 	ASSERT_ERR(pool_submit(p, task_gate, &g), POOL_EOVERLOAD);
 	ASSERT_OK(pool_tune(p, 2));
 	ASSERT_OK(pool_submit(p, task_gate, &g));

@@ -329,8 +329,7 @@ TEST(burst_wakes_in_a_tree)
 	gate_init(&g);
 	ASSERT_OK(pool_new(&p, &o));
 	WAIT_UNTIL(test_stats(p).idle == 4);
-	ASSERT_OK(pool_submit(p, task_gate, &g));
-	gate_wait_entered(&g, 1);
+	test_hold_workers(p, &g, 1);
 	WAIT_UNTIL(test_stats(p).idle == 3);
 	atomic_store(&ramp_fired, 0);
 	atomic_store(&stall_naps, 0);
