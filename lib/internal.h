@@ -787,6 +787,10 @@ enum pool_test_point {
 	 * searchers is about to wake one more parked worker, if any is left
 	 * (worker.c, ramp_up; no lock held). */
 	POOL_TP_RAMP_UP = 18,
+	/* That searcher found no parked worker and is about to start one
+	 * more thread (fewer than POOL_RAMP_STARTING starting, below
+	 * capacity; worker.c, ramp_up; no lock held). */
+	POOL_TP_RAMP_SPAWN = 19,
 };
 typedef void (*pool_test_hook_fn)(int point, struct pool *p);
 void pool__test_set_hook(pool_test_hook_fn fn);

@@ -36,6 +36,12 @@
  * replacement (init_failed). */
 #define POOL_INIT_RETRIES 3
 
+/* Threads starting at once above which a searcher's ramp-up no longer
+ * starts another (ramp_up). 2 and 4 measured on the 2-vCPU VM: `sleep`'s
+ * cold window 1.07-1.10x and 1.05-1.06x ideal (docs/design.md,
+ * "Ramp-up"). */
+#define POOL_RAMP_STARTING 4
+
 /* The owner line and the park line (lib/internal.h): a shard is what every
  * worker costs beyond its thread. */
 _Static_assert(sizeof(struct pool_shard) == 2 * POOL_CACHELINE,
@@ -766,23 +772,40 @@ static void init_failed(struct pool *p, struct pool_shard *self,
 
 /*
  * A searcher found work in `from`. If that ring still holds more tasks than
- * there are searchers on their way to them, wake one more parked worker.
- * Every searcher that finds work does this, so a burst into an idle pool
- * wakes its parked workers in a doubling tree instead of the last
- * searcher's chain of one hand-off at a time (docs/design.md, "Ramp-up").
- * It wakes, it does not start threads: starting stays with the hand-off
- * and the kicks, so a pool's thread count (and memory) still follows what
- * the queue needs. Relaxed reads: a heuristic on top of the hand-off, which
- * is what the no-lost-wake-up argument rests on; an extra wake is never
- * wrong, only wasted.
+ * there are searchers on their way to them, wake one more parked worker, or,
+ * with none parked, start one more thread while fewer than
+ * POOL_RAMP_STARTING threads are starting. Every searcher that finds work
+ * does this, so a burst into an idle pool wakes its parked workers in a
+ * doubling tree instead of the last searcher's chain of one hand-off at a
+ * time, and a burst into a cold pool starts its threads several at once
+ * instead of one after the other (docs/design.md, "Ramp-up"). The bound on
+ * threads starting keeps the thread count following what the queue needs:
+ * an unbounded tree started all 10,000 threads of sleep_10k at once.
+ * Relaxed reads: a heuristic on top of the hand-off, which is what the
+ * no-lost-wake-up argument rests on; an extra wake or thread is never
+ * wrong, only wasted. Only while the pool is open: a closing pool's queue
+ * is drained by the workers it has and the hand-off (each exit hands on),
+ * and threads started then would only add to the exits. pool__spawn takes
+ * a slot only below capacity; with POOL_SPAWN_ANY, as the hand-off's
+ * spawn: we are a worker, counted in nthreads, so no read-side section is
+ * needed (the state read is a heuristic too).
  */
 static void ramp_up(struct pool *p, struct pool_ring *from)
 {
-	if (ring_count(from) > (uint64_t)atomic_load_explicit(
-				       &p->nspinning, memory_order_relaxed)) {
-		pool__probe(POOL_TP_RAMP_UP, p);
-		(void)pool__wake_one(p);
-	}
+	if (ring_count(from) <=
+	    (uint64_t)atomic_load_explicit(&p->nspinning, memory_order_relaxed))
+		return;
+	pool__probe(POOL_TP_RAMP_UP, p);
+	if (pool__wake_one(p) ||
+	    atomic_load_explicit(&p->state, memory_order_relaxed) !=
+		    POOL_ST_OPEN ||
+	    atomic_load_explicit(&p->nstarting, memory_order_relaxed) >=
+		    POOL_RAMP_STARTING ||
+	    atomic_load_explicit(&p->nworkers, memory_order_relaxed) >=
+		    atomic_load_explicit(&p->cap, memory_order_relaxed))
+		return;
+	pool__probe(POOL_TP_RAMP_SPAWN, p);
+	(void)pool__spawn(p, POOL_SPAWN_ANY);
 }
 
 /* The task loop; returns why the worker leaves (searcher count dropped). */

@@ -74,7 +74,8 @@
  *   BUG_STALL_NO_RELOOK  (with STALL) the watcher gives the watch back
  *           and sleeps without looking again
  *   NO_RAMP a searcher that finds work does not ramp up (lib/worker.c
- *           ramp_up: an extra wake, modelled as a free choice)
+ *           ramp_up: an extra wake, or with none parked an extra thread,
+ *           modelled as a free choice)
  *
  *   INIT    each new thread runs worker_init, which may refuse (at most
  *           MAXREFUSE times in a run, default 1): the thread counts in
@@ -806,13 +807,21 @@ loop:
 #endif
 #ifndef NO_RAMP
 			/* ramp_up: with a deep queue, wake one more parked
-			 * worker. Its reads are relaxed (a heuristic), so any
-			 * outcome: skip, or the wake; but only with tasks left
-			 * in the ring (head only grows, and our pop moved
-			 * tail: an empty ring never reads as deep). */
+			 * worker, or with none parked start one more thread
+			 * (open, below capacity, few starting). Its reads are
+			 * relaxed (a heuristic), so any outcome: skip, the
+			 * wake, or the spawn after a failed wake; but only
+			 * with tasks left in the ring (head only grows, and
+			 * our pop moved tail: an empty ring never reads as
+			 * deep). */
 			if
 			:: skip
 			:: ring_count(from) != 0 -> wake_one(woke, j, i);
+				if
+				:: !woke && state == ST_OPEN ->
+					spawn(true, ok, j, i); ok = false
+				:: else -> skip
+				fi;
 				woke = false
 			fi;
 #endif

@@ -356,3 +356,68 @@ TEST(burst_wakes_in_a_tree)
 	gate_destroy(&g);
 	counter_destroy(&c);
 }
+
+/*
+ * Ramp-up into a cold pool: with no worker parked, a searcher that finds
+ * work in a ring holding more tasks than searchers starts one more thread
+ * (fewer than POOL_RAMP_STARTING starting), so a burst starts several at
+ * once instead of one hand-off after the other. Capacity 4, no worker yet;
+ * every worker_init waits on a gate, so all 40 tasks (each held on a second
+ * gate) are queued before the first worker looks. When it finds its task
+ * it hands off (starts the second thread) and its ramp-up, finding nobody
+ * parked and at most 3 tasks gone of 40, starts a third (test point
+ * POOL_TP_RAMP_SPAWN). The hand-off alone never reaches that point. Then
+ * the pool has its 4 workers and not one more, and every task runs.
+ */
+static _Atomic(pool_t *) cold_pool;
+static atomic_int ramp_spawns;
+
+static void cold_hook(int point, struct pool *p)
+{
+	if (p == (struct pool *)atomic_load(&cold_pool) &&
+	    point == POOL_TP_RAMP_SPAWN)
+		atomic_fetch_add(&ramp_spawns, 1);
+}
+
+static int gated_init(void *ctx, unsigned id, void **state)
+{
+	(void)id;
+	(void)state;
+	gate_pass(ctx);
+	return 0;
+}
+
+TEST(cold_burst_starts_threads_at_once)
+{
+	pool_options_t o = test_opts(4, 64, POOL_DISABLE_PURGE);
+	struct gate init, run;
+	pool_stats_t s;
+	pool_t *p;
+
+	gate_init(&init);
+	gate_init(&run);
+	o.worker_init = gated_init;
+	o.worker_ctx = &init;
+	atomic_store(&ramp_spawns, 0);
+	ASSERT_OK(pool_new(&p, &o));
+	atomic_store(&cold_pool, p);
+	pool__test_set_hook(cold_hook);
+	/* pool_try_submit starts the first worker without waiting for its
+	 * init (a blocking submit would wait for the verdict). */
+	for (int i = 0; i < 40; i++)
+		ASSERT_OK(pool_try_submit(p, task_gate, &run));
+	gate_wait_entered(&init, 1);
+	ASSERT_EQ(atomic_load(&ramp_spawns), 0);
+	gate_open(&init);
+	gate_wait_entered(&run, 4);
+	ASSERT_GE(atomic_load(&ramp_spawns), 1);
+	pool__test_set_hook(NULL);
+	s = test_stats(p);
+	ASSERT_EQ(s.workers, 4);
+	ASSERT_EQ(s.spawned, 4);
+	gate_open(&run);
+	counter_wait(&run.passed, 40);
+	ASSERT_OK(pool_destroy(p));
+	gate_destroy(&run);
+	gate_destroy(&init);
+}
